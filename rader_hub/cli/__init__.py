@@ -1,0 +1,34 @@
+"""The `rader` command line. Each sub-command lives in its own module and registers here."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from rader_hub.cli.eval import eval_command
+from rader_hub.errors import RaderError
+
+app = typer.Typer(
+    name="rader",
+    help="RaDeR: reasoning-aware dense retrieval data generation, training, evaluation and publishing.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("eval")(eval_command)
+
+
+@app.callback()
+def _root() -> None:
+    """Keep `rader` a command group even while it has a single sub-command."""
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and exit status 2."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except RaderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

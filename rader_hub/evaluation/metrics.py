@@ -1,0 +1,36 @@
+"""nDCG@k, Recall@k and P@k computed by trec_eval (through pytrec_eval), as BRIGHT does."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pytrec_eval
+
+from rader_hub.retrieval.base import Ranking
+
+Qrels = Mapping[str, Mapping[str, int]]
+"""query id -> {relevant doc id: relevance grade}."""
+
+
+def run_from_rankings(query_ids: Sequence[str], rankings: Sequence[Ranking]) -> dict[str, dict[str, float]]:
+    """pytrec_eval's run format: query id -> {doc id: score}."""
+    return {query_id: {doc_id: float(score) for doc_id, score in ranking} for query_id, ranking in zip(query_ids, rankings)}
+
+
+def evaluate_run(qrels: Qrels, run: Mapping[str, Mapping[str, float]], k: int = 10) -> dict[str, float]:
+    """Mean nDCG@k, Recall@k and P@k over the queries of ``qrels``.
+
+    trec_eval semantics: a query missing from the run scores 0; ties in score are broken by
+    document id; relevance grades are linear gains.
+    """
+    measures = {f"ndcg_cut.{k}", f"recall.{k}", f"P.{k}"}
+    evaluator = pytrec_eval.RelevanceEvaluator({q: dict(d) for q, d in qrels.items()}, measures)
+    # trec_eval skips queries absent from the run; give them an empty ranking so they count as 0.
+    full_run = {query_id: dict(run.get(query_id, {})) or {"__none__": 0.0} for query_id in qrels}
+    per_query = evaluator.evaluate(full_run)
+    return {
+        f"ndcg@{k}": float(np.mean([scores[f"ndcg_cut_{k}"] for scores in per_query.values()])),
+        f"recall@{k}": float(np.mean([scores[f"recall_{k}"] for scores in per_query.values()])),
+        f"p@{k}": float(np.mean([scores[f"P_{k}"] for scores in per_query.values()])),
+    }

@@ -1,0 +1,55 @@
+"""On-disk cache of corpus embeddings, keyed by model identity and corpus content."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".json", ".txt", ".model")
+
+
+def default_cache_dir() -> Path:
+    """``$RADER_CACHE_DIR`` or ``~/.cache/rader-hub``."""
+    root = os.environ.get("RADER_CACHE_DIR") or Path.home() / ".cache" / "rader-hub"
+    return Path(root) / "embeddings"
+
+
+def model_fingerprint(model_location: str) -> str:
+    """Identity of a model: for a local folder its files' names, sizes and mtimes, so retraining
+    into the same folder invalidates the cache; for a Hub id, the id itself."""
+    digest = hashlib.sha256(model_location.encode())
+    folder = Path(model_location)
+    if folder.is_dir():
+        for file in sorted(folder.rglob("*")):
+            if file.is_file() and file.suffix in WEIGHT_SUFFIXES:
+                stat = file.stat()
+                digest.update(f"{file.relative_to(folder)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
+
+
+class EmbeddingCache:
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory or default_cache_dir()
+
+    def path_for(self, *key_parts: str) -> Path:
+        key = hashlib.sha256("\0".join(key_parts).encode()).hexdigest()[:24]
+        return self.directory / f"{key}.npy"
+
+    def load(self, path: Path, expected_rows: int) -> np.ndarray | None:
+        if not path.is_file():
+            return None
+        try:
+            embeddings = np.load(path)
+        except (OSError, ValueError):
+            return None  # a torn or foreign file is treated as a miss and rewritten
+        return embeddings if embeddings.shape[0] == expected_rows else None
+
+    def store(self, path: Path, embeddings: np.ndarray) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        with temporary.open("wb") as handle:
+            np.save(handle, embeddings)
+        temporary.replace(path)  # atomic: readers never see a half-written file

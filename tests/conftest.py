@@ -1,0 +1,41 @@
+"""Shared fixtures: small corpora written to disk in the formats users bring."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rader_hub.corpus import Corpus, Document
+
+TINY_DOCUMENTS = [
+    Document("pigeonhole", "If n items are put into m containers with n > m, some container holds more than one item.", "Pigeonhole principle"),
+    Document("pythagoras", "In a right triangle the square of the hypotenuse equals the sum of the squares of the legs.", "Pythagorean theorem"),
+    Document("bayes", "The posterior probability is proportional to the likelihood times the prior probability.", "Bayes' theorem"),
+    Document("fermat-little", "If p is prime and a is not divisible by p then a^(p-1) is congruent to 1 modulo p.", "Fermat's little theorem"),
+]
+
+
+@pytest.fixture
+def tiny_corpus() -> Corpus:
+    return Corpus(TINY_DOCUMENTS, source="tiny")
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def tiny_corpus_rows() -> list[dict]:
+    return [{"id": doc.id, "title": doc.title, "text": doc.text} for doc in TINY_DOCUMENTS]
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own embedding cache, so cache behaviour is observed, not inherited."""
+    cache_dir = tmp_path_factory.mktemp("rader-cache")
+    monkeypatch.setenv("RADER_CACHE_DIR", str(cache_dir))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return cache_dir
