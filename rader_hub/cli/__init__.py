@@ -8,6 +8,7 @@ import sys
 import typer
 
 from rader_hub.cli.eval import eval_command
+from rader_hub.cli.generate import generate_command
 from rader_hub.errors import RaderError
 
 app = typer.Typer(
@@ -17,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("eval")(eval_command)
+app.command("generate")(generate_command)
 
 
 @app.callback()

@@ -1,0 +1,104 @@
+"""Robust parsers for generator output.
+
+Every parser returns None when the text is unusable; callers discard that node and count it.
+Small models ramble, repeat the prompt and copy placeholders, so parsers take the first usable
+piece and never raise.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+RELEVANT = "relevant"
+NOT_RELEVANT = "not relevant"
+UNPARSED = "unparsed"
+
+_PREFIX = re.compile(r"^\s*(?:\*\*)?(?:step\s*\d*|query|search query|answer|summary|theorem)\s*[:.\-]\s*(?:\*\*)?\s*", re.I)
+_PLACEHOLDER = re.compile(r"\\boxed\{\s*(?:answer|final answer|your answer|\.\.\.)\s*\}", re.I)
+_MIN_WORDS = 3
+
+
+def clean(text: str | None) -> str:
+    """Strip whitespace, code fences and a leading label such as 'Step 2:'."""
+    if not text:
+        return ""
+    text = text.replace("```", "").strip()
+    return _PREFIX.sub("", text, count=1).strip()
+
+
+def parse_step(text: str | None, max_chars: int = 1200) -> str | None:
+    """One reasoning step: the first paragraph, or the paragraph holding a \\boxed answer."""
+    body = clean(text)
+    if not body or _PLACEHOLDER.search(body):
+        return None
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", body) if p.strip()]
+    step = next((p for p in paragraphs if "\\boxed" in p), paragraphs[0])
+    step = step[:max_chars].strip()
+    return step if len(step.split()) >= 1 and re.search(r"[\w\d]", step) else None
+
+
+def parse_solution(text: str | None, max_chars: int = 4000) -> str | None:
+    """A complete remaining solution; usable when non-empty and not a copied placeholder."""
+    body = clean(text)
+    if not body or _PLACEHOLDER.search(body) or not re.search(r"[\w\d]", body):
+        return None
+    return body[:max_chars].strip()
+
+
+def parse_query(text: str | None, max_chars: int = 1500) -> str | None:
+    """A retrieval query (QG's hypothetical theorem): at least a few words."""
+    body = clean(text)
+    if len(body.split()) < _MIN_WORDS:
+        return None
+    return body[:max_chars].strip()
+
+
+def parse_sentence(text: str | None, max_chars: int = 400) -> str | None:
+    """A single-sentence query: the first sentence, without quotes or a label."""
+    body = clean(text)
+    if not body:
+        return None
+    first_line = next((line.strip() for line in body.splitlines() if line.strip()), "")
+    match = re.match(r"(.+?[.?!])[\"'”]?(?:\s|$)", first_line)
+    sentence = (match.group(1) if match else first_line).strip().strip("\"'“”").strip()
+    if len(sentence.split()) < _MIN_WORDS:
+        return None
+    return sentence[:max_chars]
+
+
+def parse_summary(text: str | None, max_chars: int = 1500) -> str | None:
+    """A plain-language theorem summary: at least a few words."""
+    return parse_query(text, max_chars)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    label: str  # RELEVANT, NOT_RELEVANT or UNPARSED
+    reason: str
+
+
+_VERDICT_PATTERNS = [
+    (re.compile(r"\bnot\s+relevant\b|\birrelevant\b|\bnot\s+useful\b", re.I), NOT_RELEVANT),
+    (re.compile(r"\brelevant\b|\buseful\b", re.I), RELEVANT),
+    (re.compile(r"\b(?:no|false)\b", re.I), NOT_RELEVANT),
+    (re.compile(r"\b(?:yes|true)\b", re.I), RELEVANT),
+]
+
+
+def parse_verdict(text: str | None) -> Verdict:
+    """Self-reflection verdict: the earliest verdict word wins ('not relevant' before 'relevant').
+
+    The reason is the text after 'Reason:' if present, else what follows the verdict word.
+    """
+    body = clean(text)
+    best: tuple[int, int, str] | None = None  # (position, pattern priority, label)
+    for priority, (pattern, label) in enumerate(_VERDICT_PATTERNS):
+        match = pattern.search(body)
+        if match and (best is None or (match.start(), priority) < best[:2]):
+            best = (match.start(), priority, label)
+    if best is None:
+        return Verdict(UNPARSED, body[:300])
+    reason_match = re.search(r"reason\s*[:\-]\s*(.+)", body, re.I | re.S)
+    reason = reason_match.group(1) if reason_match else body
+    return Verdict(best[2], " ".join(reason.split())[:300])

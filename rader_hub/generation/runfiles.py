@@ -1,0 +1,57 @@
+"""The layout of a run's output folder (``outputs/<recipe name>/`` by default)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+DATA = "data"
+CHECKPOINTS = "checkpoints"
+RUN = "run"
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        json.dump(payload, stream, ensure_ascii=False, indent=1)
+    os.replace(temporary, path)
+
+
+def read_json(path: Path, default: Any = None) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return default
+
+
+class RunFolder:
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    @property
+    def problems_file(self) -> Path:
+        """Which problems this run selected and which it skipped (written by the loader)."""
+        return self.root / RUN / "problems.json"
+
+    def stats_file(self, stage: str, key: str) -> Path:
+        safe = "".join(char if char.isalnum() or char in "._-" else "_" for char in key)
+        return self.root / RUN / stage / f"{safe}.json"
+
+    def stats(self, stage: str) -> list[dict[str, Any]]:
+        folder = self.root / RUN / stage
+        return [read_json(path, {}) for path in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+
+    def checkpoints(self, stage: str) -> Path:
+        return self.root / CHECKPOINTS / stage
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / DATA
+
+    @property
+    def summary_file(self) -> Path:
+        return self.root / "summary.json"

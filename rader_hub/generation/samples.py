@@ -1,0 +1,67 @@
+"""Trajectories to training samples (METHOD.md section 2).
+
+A trajectory is the path from the root to a terminal node that a rollout reached. From every
+trajectory with reward 1 (or any reward, under the ``require_correct_answer=False`` relaxation)
+that passes through a retrieval node, each RT node gives one sample: its theorem is the positive,
+and the theorems retrieved for the same QG node that self-reflection did not label relevant are
+the negatives. The QG query is kept only as provenance, never as a training query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rader_hub.generation.mcts import SearchResult
+from rader_hub.generation.tree import Action, Node, iter_nodes
+
+
+def trajectories(root: Node) -> list[Node]:
+    """Terminal nodes that a rollout evaluated (each stands for its root-to-leaf path)."""
+    return [node for node in iter_nodes(root) if node.terminal and node.reward is not None]
+
+
+def extract_samples(
+    result: SearchResult,
+    theorem_text: Callable[[str], str],
+    require_correct_answer: bool = True,
+) -> list[dict[str, Any]]:
+    """One sample per distinct RT node on an accepted trajectory, de-duplicated across trajectories."""
+    samples: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    for leaf in trajectories(result.root):
+        if require_correct_answer and leaf.reward != 1.0:
+            continue
+        path = leaf.path()
+        for position, node in enumerate(path):
+            if node.action is not Action.RT or id(node) in seen:
+                continue
+            seen.add(id(node))
+            query_node = path[position - 1]
+            negatives = [j for j in query_node.judgements if not j.kept]
+            partial = [step.text for step in path[1 : position - 1]]
+            samples.append(
+                {
+                    "sample_id": f"{result.problem.id}#{len(samples)}",
+                    "problem_id": result.problem.id,
+                    "problem": result.problem.problem,
+                    "gold_answer": result.problem.gold_answer,
+                    "partial_solution": "\n".join(f"Step {i}: {step}" for i, step in enumerate(partial, start=1)),
+                    "partial_steps": partial,
+                    "qg_query": query_node.text,
+                    "positive_id": node.theorem_id,
+                    "positive": theorem_text(node.theorem_id),
+                    "positive_summary": node.text,
+                    "judge_verdict": node.verdict,
+                    "judge_reason": node.reason,
+                    "kept_by_relaxation": node.kept_by_relaxation,
+                    "reflection_negative_ids": [j.doc_id for j in negatives],
+                    "reflection_negative_verdicts": [j.verdict for j in negatives],
+                    "reflection_negative_reasons": [j.reason for j in negatives],
+                    "trajectory": [step.text for step in path[1:]],
+                    "trajectory_actions": [step.action.value for step in path[1:]],
+                    "final_answer": leaf.answer,
+                    "reward": float(leaf.reward),
+                }
+            )
+    return samples

@@ -1,0 +1,94 @@
+"""The final step: write the dataset as Parquet under the run folder (the distilabel CLI does not)."""
+
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from typing import Any
+
+from distilabel.mixins.runtime_parameters import RuntimeParameter
+from distilabel.steps import GlobalStep, StepInput
+from distilabel.typing import StepOutput
+from pydantic import Field
+
+from rader_hub.generation.runfiles import RunFolder, write_json_atomic
+from rader_hub.generation.summary import build_summary, format_summary
+
+logger = logging.getLogger(__name__)
+
+# The published schema, in this order; everything else a row carries follows as provenance.
+SCHEMA = [
+    "query", "positive", "negatives", "query_type", "positive_id", "negative_ids", "problem_id", "problem",
+    "partial_solution", "reward", "judge_verdict", "judge_reason", "generator", "judge", "search_retriever",
+    "query_generator", "negative_source", "recipe_name", "recipe_hash", "filters", "relaxed_filters",
+]
+PROVENANCE_EXTRA = [
+    "sample_id", "gold_answer", "final_answer", "qg_query", "positive_summary", "kept_by_relaxation",
+    "reflection_negative_verdicts", "reflection_negative_reasons", "trajectory", "trajectory_actions", "lexical_bm25_rank",
+]
+DATA_FILE = "train-00000-of-00001.parquet"
+_LIST_COLUMNS = {"negatives", "negative_ids", "relaxed_filters", "reflection_negative_verdicts", "reflection_negative_reasons", "trajectory", "trajectory_actions"}
+
+
+def _arrow_schema():
+    """Explicit types, so an all-empty list column or an all-null column still loads the same."""
+    import pyarrow as pa
+
+    special = {"reward": pa.float64(), "kept_by_relaxation": pa.bool_(), "lexical_bm25_rank": pa.int64()}
+    return pa.schema(
+        [(name, pa.list_(pa.string()) if name in _LIST_COLUMNS else special.get(name, pa.string())) for name in SCHEMA + PROVENANCE_EXTRA]
+    )
+
+
+class SaveDataset(GlobalStep):
+    """Writes ``<output_dir>/data/train-00000-of-00001.parquet`` and ``summary.json``, replacing a
+    previous run's files atomically (a rerun after a crash never duplicates rows)."""
+
+    output_dir: str = Field(default="outputs/math", description="Run folder; the dataset goes to its data/ folder.")
+    recipe_name: str = Field(default="math", description="Recorded in every row.")
+    min_negatives: RuntimeParameter[int] = Field(default=1, description="Rows with fewer hard negatives are dropped (and counted).")
+
+    @property
+    def inputs(self) -> list[str]:
+        return ["query", "query_type", "positive", "negatives"]
+
+    @property
+    def outputs(self) -> list[str]:
+        return SCHEMA + PROVENANCE_EXTRA
+
+    def recipe_hash(self) -> str:
+        """Hash of the running pipeline's settings (the recipe as loaded, runtime parameters included)."""
+        source = self.pipeline.dump() if self.pipeline is not None else self.dump()
+        return hashlib.sha256(json.dumps(source, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def process(self, inputs: StepInput) -> StepOutput:  # type: ignore[override]
+        recipe_hash = self.recipe_hash()
+        kept = [row for row in inputs if len(row.get("negatives") or []) >= self.min_negatives]
+        rows = [self._row(row, recipe_hash) for row in sorted(kept, key=lambda r: (r["problem_id"], r["sample_id"], r["query_type"]))]
+        run = RunFolder(self.output_dir)
+        self._write(run, rows)
+        summary = build_summary(run, rows, dropped_few_negatives=len(inputs) - len(kept))
+        summary["dataset"] = str(run.data_dir / DATA_FILE)
+        write_json_atomic(run.summary_file, summary)
+        logger.info(format_summary(summary))
+        yield rows
+
+    def _row(self, row: dict[str, Any], recipe_hash: str) -> dict[str, Any]:
+        out = {column: row.get(column) for column in SCHEMA + PROVENANCE_EXTRA}
+        out["recipe_name"], out["recipe_hash"] = self.recipe_name, recipe_hash
+        return out
+
+    def _write(self, run: RunFolder, rows: list[dict[str, Any]]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        run.data_dir.mkdir(parents=True, exist_ok=True)
+        table = pa.Table.from_pylist(rows, schema=_arrow_schema())
+        handle, temporary = tempfile.mkstemp(dir=run.data_dir, prefix=".tmp-", suffix=".parquet.partial")
+        os.close(handle)
+        pq.write_table(table, temporary)
+        os.replace(temporary, run.data_dir / DATA_FILE)
+        if not rows:
+            logger.warning("the dataset is empty: no sample passed the filters (see summary.json)")

@@ -1,0 +1,116 @@
+"""The embedded recipe with the real embedded LLM: through the distilabel CLI, and killed + resumed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+RECIPE = REPO / "recipes" / "math.yaml"
+BIN = Path(sys.executable).parent
+SMALL = ["--param", "load_problems.num_problems=2", "--param", "mcts_search.rollouts=2"]
+
+
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory):
+    """One cache for the module: the dequantised LLM and corpus embeddings are made once."""
+    return tmp_path_factory.mktemp("rader-cache-e2e")
+
+
+def _env(tmp_path: Path, shared_cache: Path) -> dict[str, str]:
+    return {**os.environ, "RADER_CACHE_DIR": str(shared_cache), "DISTILABEL_CACHE_DIR": str(tmp_path / "distilabel"), "HF_HUB_OFFLINE": "1"}
+
+
+def _rows(run_dir: Path) -> list[dict]:
+    return pq.read_table(run_dir / "data" / "train-00000-of-00001.parquet").to_pylist()
+
+
+@pytest.mark.slow
+def test_embedded_recipe_through_the_distilabel_cli(tmp_path, shared_cache):
+    done = subprocess.run([str(BIN / "distilabel"), "pipeline", "run", "--config", str(RECIPE), *SMALL],
+                          cwd=tmp_path, env=_env(tmp_path, shared_cache), capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    run_dir = tmp_path / "outputs" / "math"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["problems"] == 2 and summary["rollouts"] == 4
+    rows = _rows(run_dir)
+    assert rows, summary  # the relaxed filters make a retrieval sample near-certain
+    for row in rows:
+        assert row["negatives"] and row["positive_id"] not in row["negative_ids"]
+        assert row["relaxed_filters"] == ["keep_top_theorem_if_none_relevant", "require_correct_answer"]
+        assert row["generator"].startswith("HuggingFaceTB/SmolLM2-135M-Instruct") and row["recipe_name"] == "math"
+    assert {"cot", "question"} <= {row["query_type"] for row in rows}
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_without_redoing_problems_or_duplicating_rows(tmp_path, shared_cache):
+    command = [str(BIN / "rader"), "generate", str(RECIPE), *SMALL,
+               "--param", "load_problems.batch_size=1", "--param", "mcts_search.input_batch_size=1"]
+    env = _env(tmp_path, shared_cache)
+    checkpoints = tmp_path / "outputs" / "math" / "checkpoints" / "search"
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 600
+        while not list(checkpoints.glob("*.json")) and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(1)
+        first = sorted(checkpoints.glob("*.json"))
+        assert len(first) == 1, "the first problem was not checkpointed before the second"
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)  # the run and every step process it started
+        process.wait()
+    finished = {path.name: (path.stat().st_mtime_ns, path.read_bytes()) for path in first}
+
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    for path in first:  # the finished problem was read back, not searched again
+        assert (path.stat().st_mtime_ns, path.read_bytes()) == finished[path.name]
+    assert len(list(checkpoints.glob("*.json"))) == 2
+    rows = _rows(tmp_path / "outputs" / "math")
+    keys = [(row["sample_id"], row["query_type"]) for row in rows]
+    assert len(keys) == len(set(keys))
+    summary = json.loads((tmp_path / "outputs" / "math" / "summary.json").read_text())
+    assert summary["problems"] == 2 and summary["rollouts"] == 4
+
+
+@pytest.mark.slow
+def test_batched_decoding_matches_transformers_generate(shared_cache, monkeypatch):
+    """The embedded LLM's own decode loop (finished sequences leave the batch) gives exactly what
+    transformers' generate gives for each prompt alone (greedy)."""
+    from rader_hub.generation import prompts
+    from rader_hub.generation.llm import LocalTransformersLLM
+
+    monkeypatch.setenv("RADER_CACHE_DIR", str(shared_cache))
+    llm = LocalTransformersLLM(torch_threads=1)
+    llm.load()
+    messages = [prompts.one_step_thought("What is 2+3?", []), prompts.lexical_query("Bayes' theorem: the posterior is proportional to likelihood times prior.")]
+    batched = [output["generations"][0] for output in llm.generate(messages, max_new_tokens=20, do_sample=False)]
+    tokenizer, model = llm._tokenizer, llm._model
+    for message, text in zip(messages, batched):
+        encoded = tokenizer(tokenizer.apply_chat_template(message, tokenize=False, add_generation_prompt=True), return_tensors="pt", add_special_tokens=False)
+        reference = model.generate(**encoded, max_new_tokens=20, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+        assert text == tokenizer.decode(reference[0, encoded.input_ids.shape[1] :], skip_special_tokens=True).strip()
+
+
+@pytest.mark.slow
+def test_embedded_recipe_on_a_local_ray_instance(tmp_path, shared_cache):
+    """distilabel's RayPipeline runs every step as a Ray actor; `--ray` starts a local instance."""
+    pytest.importorskip("ray", reason="the test extra installs ray")
+    small = ["--param", "load_problems.num_problems=1", "--param", "mcts_search.rollouts=2"]
+    env = {**_env(tmp_path, shared_cache), "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0", "RAY_USAGE_STATS_ENABLED": "0"}
+    done = subprocess.run([str(BIN / "rader"), "generate", str(RECIPE), "--ray", *small],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+    assert "Started a local Ray instance" in output and "_StepWrapperRay" in output, output[-2000:]  # steps ran as actors
+    summary = json.loads((tmp_path / "outputs" / "math" / "summary.json").read_text())
+    assert summary["problems"] == 1 and summary["rollouts"] == 2
+    rows = _rows(tmp_path / "outputs" / "math")
+    assert rows and all(row["negatives"] for row in rows)
