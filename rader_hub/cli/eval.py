@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from rader_hub.assets import EMBEDDED
+from rader_hub.cli.eval_extras import evaluate_bright, evaluate_one, maybe_load_reranker, record_and_plot, run_label
 from rader_hub.cli.options import CorpusConfigOption, CorpusOption, CorpusSplitOption, JsonOption, ModelOption
 from rader_hub.corpus import load_corpus
 from rader_hub.embedded_data import resolve_source
-from rader_hub.evaluation.evaluate import EvalResult, evaluate_retriever
+from rader_hub.evaluation.bright import BRIGHT_HUB_ID, DEFAULT_REASONER
+from rader_hub.evaluation.evaluate import EvalResult
+from rader_hub.evaluation.rerank import DEFAULT_RERANK_DEPTH
 from rader_hub.queries import QueryMode, load_queries
-from rader_hub.retrieval import DEFAULT_HYBRID_ALPHA, RetrieverKind, build_retriever
+from rader_hub.retrieval import DEFAULT_HYBRID_ALPHA, RetrieverKind
 
 logger = logging.getLogger(__name__)
 
@@ -31,20 +35,34 @@ def eval_command(
     corpus_split: CorpusSplitOption = None,
     alpha: Annotated[float, typer.Option("--alpha", help="Hybrid weight of the dense score (paper: 0.8, 1.0 on math).")] = DEFAULT_HYBRID_ALPHA,
     as_json: JsonOption = False,
+    reranker: Annotated[str | None, typer.Option("--reranker", help="Cross-encoder (path or Hub id) that reranks the first stage's top --rerank-depth.")] = None,
+    rerank_depth: Annotated[int, typer.Option("--rerank-depth", help="How many first-stage documents the reranker reorders.")] = DEFAULT_RERANK_DEPTH,
+    bright: Annotated[list[str] | None, typer.Option("--bright", help="BRIGHT split(s) to evaluate instead of --corpus/--queries (repeatable, or 'all').")] = None,
+    bright_source: Annotated[str, typer.Option("--bright-source", help="BRIGHT on the Hub (an id) or a local copy in its layout (a folder).")] = BRIGHT_HUB_ID,
+    reasoner: Annotated[str, typer.Option("--reasoner", help="With --bright and --query-mode reasoning: whose reasoning (BRIGHT's <reasoner>_reason config).")] = DEFAULT_REASONER,
+    label: Annotated[str | None, typer.Option("--label", help="Name of this run in --runs-file and the chart.")] = None,
+    runs_file: Annotated[Path | None, typer.Option("--runs-file", help="Append this run's metrics to this JSON-lines file.")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Bar chart (PNG) of nDCG@10 over the runs in --runs-file (or this run).")] = None,
 ) -> None:
     """Evaluate BM25, dense or hybrid retrieval: nDCG@10, Recall@10 and P@10 (BRIGHT's definitions)."""
+    reranker_model = maybe_load_reranker(reranker)
+    label = label or run_label(retriever.value, model, reranker, query_mode, alpha)
+    settings = {"retriever": retriever.value, "model": model, "reranker": reranker, "query_mode": query_mode.value, "alpha": alpha}
+    if bright:
+        average = evaluate_bright(bright, bright_source, query_mode, reasoner, retriever.value, model, alpha, reranker_model, rerank_depth, as_json)
+        record_and_plot(label, average, {**settings, "bright": bright, "bright_source": bright_source}, runs_file, plot)
+        return
     documents = load_corpus(resolve_source(corpus, "theorems", corpus_config, corpus_split))
     eval_queries = load_queries(resolve_source(queries, "dev_queries", queries_config, queries_split), query_mode)
-    built = build_retriever(retriever, documents, model=model, alpha=alpha, show_progress=not as_json)
-    result = evaluate_retriever(built, eval_queries)
+    result = evaluate_one(documents, eval_queries, retriever.value, model, alpha, reranker_model, rerank_depth, not as_json)
+    record_and_plot(label, result.metrics, {**settings, "corpus": corpus, "queries": queries}, runs_file, plot)
     if as_json:
         typer.echo(json.dumps(result.as_dict()))
     else:
-        _print_table(retriever.value, model, result)
+        _print_table(label, result)
 
 
-def _print_table(retriever: str, model: str, result: EvalResult) -> None:
-    label = retriever if retriever == "bm25" else f"{retriever} ({model})"
+def _print_table(label: str, result: EvalResult) -> None:
     typer.echo(f"{label}: {result.queries} queries, {result.docs} documents, {result.seconds:.1f}s")
     for name, value in result.metrics.items():
         typer.echo(f"  {name:<10} {value:.4f}")

@@ -1,0 +1,92 @@
+"""BRIGHT's layout: where each split's documents and queries live, on the Hub or on disk.
+
+The Hub dataset ``xlangai/BRIGHT`` has configs ``documents`` and ``examples`` (the original
+questions) plus ``<reasoner>_reason`` configs whose ``query`` is an LLM's chain-of-thought
+reasoning for the question (the paper's "reasoning" queries use GPT-4's: ``gpt4_reason``). Each
+config has one split per domain. A local copy keeps the Hub's file layout:
+``ROOT/<config>/<split>-00000-of-00001.parquet`` (or ``ROOT/<config>/<split>.jsonl``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rader_hub.corpus import Corpus, document_from_row
+from rader_hub.errors import ConfigError, DataError
+from rader_hub.queries import EvalQuery, QueryMode, query_from_row
+from rader_hub.records import DataSource, read_rows
+
+BRIGHT_HUB_ID = "xlangai/BRIGHT"
+BRIGHT_SPLITS = (
+    "biology",
+    "earth_science",
+    "economics",
+    "psychology",
+    "robotics",
+    "stackoverflow",
+    "sustainable_living",
+    "leetcode",
+    "pony",
+    "aops",
+    "theoremqa_questions",
+    "theoremqa_theorems",
+)
+REASONERS = ("gpt4", "claude-3-opus", "Gemini-1.0", "llama3-70b", "grit")
+DEFAULT_REASONER = "gpt4"
+
+
+@dataclass(frozen=True)
+class BrightSplit:
+    """One split; a local copy may shard a config's split over several files."""
+
+    name: str
+    corpus: tuple[DataSource, ...]
+    queries: tuple[DataSource, ...]
+
+    def load_corpus(self) -> Corpus:
+        documents = [document_from_row(row) for source in self.corpus for row in read_rows(source)]
+        return Corpus(documents, source=" + ".join(map(str, self.corpus)))
+
+    def load_queries(self) -> list[EvalQuery]:
+        # Always the `query` column: in reasoning mode the <reasoner>_reason config holds the reasoning there.
+        queries = [query_from_row(row, QueryMode.question) for source in self.queries for row in read_rows(source)]
+        if not queries:
+            raise DataError(f"BRIGHT split '{self.name}': no queries")
+        return queries
+
+
+def resolve_splits(requested: Sequence[str]) -> list[str]:
+    """Split names, in BRIGHT's order; ``all`` means all 12."""
+    if "all" in requested:
+        return list(BRIGHT_SPLITS)
+    unknown = [name for name in requested if name not in BRIGHT_SPLITS]
+    if unknown:
+        raise ConfigError(f"unknown BRIGHT split(s) {unknown}; choose from {list(BRIGHT_SPLITS)} or 'all'")
+    return [name for name in BRIGHT_SPLITS if name in requested]
+
+
+def queries_config(mode: QueryMode, reasoner: str = DEFAULT_REASONER) -> str:
+    if mode is QueryMode.question:
+        return "examples"
+    if reasoner not in REASONERS:
+        raise ConfigError(f"unknown reasoner '{reasoner}'; BRIGHT has {list(REASONERS)}")
+    return f"{reasoner}_reason"
+
+
+def _local_files(root: Path, config: str, split: str) -> tuple[DataSource, ...]:
+    folder = root / config
+    files = sorted(folder.glob(f"{split}-*.parquet")) or sorted(folder.glob(f"{split}.parquet")) or sorted(folder.glob(f"{split}.jsonl"))
+    if not files:
+        raise DataError(f"{folder}: no file for BRIGHT split '{split}' (expected {split}-00000-of-00001.parquet or {split}.jsonl)")
+    return tuple(DataSource(str(path)) for path in files)
+
+
+def bright_split(split: str, source: str = BRIGHT_HUB_ID, mode: QueryMode = QueryMode.question, reasoner: str = DEFAULT_REASONER) -> BrightSplit:
+    """Documents and queries of one split, from the Hub (``source`` an id) or a local copy (a folder)."""
+    config = queries_config(mode, reasoner)
+    root = Path(source)
+    if root.is_dir():
+        return BrightSplit(split, _local_files(root, "documents", split), _local_files(root, config, split))
+    return BrightSplit(split, (DataSource(source, "documents", split),), (DataSource(source, config, split),))

@@ -1,0 +1,1 @@
+"""Training retrievers and rerankers on synthesized or labelled triples (sentence-transformers)."""

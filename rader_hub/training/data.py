@@ -1,0 +1,154 @@
+"""Training triples: load, validate, filter by query type, split by problem, build datasets.
+
+Rows come from the generation output (Parquet), any JSONL/JSON file or folder, or a Hub dataset
+id, with at least ``query`` and ``positive``; ``negatives`` (a list of texts), ``query_type`` and
+``problem_id`` are used when present. Every problem with a row is a DataError naming the row.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rader_hub.errors import DataError
+from rader_hub.records import DataSource, Row, read_rows
+
+QUERY_COLUMN = "query"
+POSITIVE_COLUMN = "positive"
+NEGATIVES_COLUMN = "negatives"
+QUERY_TYPE_COLUMN = "query_type"
+GROUP_COLUMN = "problem_id"
+
+
+@dataclass(frozen=True)
+class Triple:
+    """One training sample: a query, its positive passage and its hard negatives."""
+
+    query: str
+    positive: str
+    negatives: tuple[str, ...]
+    query_type: str | None
+    group: str
+    location: str
+
+
+def negative_column(index: int) -> str:
+    """Name of the i-th (0-based) negative column in the n-tuple datasets sentence-transformers takes."""
+    return f"negative_{index + 1}"
+
+
+def _text(row: Row, column: str) -> str:
+    value = row.data.get(column)
+    if not isinstance(value, str) or not value.strip():
+        raise DataError(f"{row.location}: '{column}' must be a non-empty string")
+    return value
+
+
+def _negatives(row: Row) -> tuple[str, ...]:
+    value = row.data.get(NEGATIVES_COLUMN)
+    if value is None:
+        return ()
+    if isinstance(value, str) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise DataError(f"{row.location}: '{NEGATIVES_COLUMN}' must be a list of non-empty strings")
+    return tuple(value)
+
+
+def triple_from_row(row: Row) -> Triple:
+    query_type = row.data.get(QUERY_TYPE_COLUMN)
+    group = row.data.get(GROUP_COLUMN)
+    return Triple(
+        query=_text(row, QUERY_COLUMN),
+        positive=_text(row, POSITIVE_COLUMN),
+        negatives=_negatives(row),
+        query_type=None if query_type is None else str(query_type),
+        # Without a problem id every row is its own group (nothing to leak between rows).
+        group=str(group) if group is not None else row.location,
+        location=row.location,
+    )
+
+
+def _check_columns(rows: Sequence[Row], source: DataSource) -> None:
+    if not rows:
+        raise DataError(f"{source}: no training rows")
+    columns = set(rows[0].data)
+    missing = [column for column in (QUERY_COLUMN, POSITIVE_COLUMN) if column not in columns]
+    if missing:
+        raise DataError(
+            f"{source}: training data needs columns 'query' and 'positive' (optionally 'negatives', "
+            f"'query_type', 'problem_id'); missing {missing}, found {sorted(columns)}"
+        )
+
+
+def load_triples(source: DataSource, query_types: Iterable[str] | None = None) -> list[Triple]:
+    """Read and validate triples; keep only ``query_types`` when given (e.g. {"llmq", "cot"})."""
+    rows = read_rows(source)
+    _check_columns(rows, source)
+    triples = [triple_from_row(row) for row in rows]
+    wanted = set(query_types or ())
+    if not wanted:
+        return triples
+    present = {triple.query_type for triple in triples}
+    if present == {None}:
+        raise DataError(f"{source}: cannot filter by query type: the data has no '{QUERY_TYPE_COLUMN}' column")
+    unknown = wanted - present
+    if unknown:
+        raise DataError(f"{source}: unknown query type(s) {sorted(unknown)}; the data has {sorted(t for t in present if t)}")
+    return [triple for triple in triples if triple.query_type in wanted]
+
+
+def split_by_group(triples: Sequence[Triple], eval_fraction: float, seed: int) -> tuple[list[Triple], list[Triple]]:
+    """Train/eval split that keeps every group (problem) on one side, so no problem leaks."""
+    if not 0.0 <= eval_fraction < 1.0:
+        raise DataError(f"eval fraction must be in [0, 1), got {eval_fraction}")
+    groups = sorted({triple.group for triple in triples})
+    if eval_fraction == 0.0:
+        return list(triples), []
+    if len(groups) < 2:
+        raise DataError(f"cannot hold out an eval split: the data has only {len(groups)} problem(s)")
+    random.Random(seed).shuffle(groups)
+    eval_count = min(len(groups) - 1, max(1, round(eval_fraction * len(groups))))
+    eval_groups = set(groups[:eval_count])
+    train = [triple for triple in triples if triple.group not in eval_groups]
+    held_out = [triple for triple in triples if triple.group in eval_groups]
+    return train, held_out
+
+
+def to_columns(triples: Sequence[Triple], num_negatives: int, seed: int) -> dict[str, list[str]]:
+    """Column-wise data: query, positive, negative_1..negative_n.
+
+    The loss needs the same number of negatives in every row (the paper's "train group"). Rows
+    with more are subsampled; rows with fewer are filled by drawing again from their own
+    negatives (as Tevatron does). A row with none is an error when negatives are asked for.
+    """
+    if num_negatives < 0:
+        raise DataError(f"number of negatives must be >= 0, got {num_negatives}")
+    if not triples:
+        raise DataError("no training rows (after filtering)")
+    rng = random.Random(seed)
+    columns: dict[str, list[str]] = {QUERY_COLUMN: [], POSITIVE_COLUMN: []}
+    columns.update({negative_column(i): [] for i in range(num_negatives)})
+    for triple in triples:
+        columns[QUERY_COLUMN].append(triple.query)
+        columns[POSITIVE_COLUMN].append(triple.positive)
+        if num_negatives == 0:
+            continue
+        if not triple.negatives:
+            raise DataError(
+                f"{triple.location}: empty '{NEGATIVES_COLUMN}', but {num_negatives} hard negative(s) per query were "
+                "asked for (use 0 negatives to train with in-batch negatives only, or drop such rows)"
+            )
+        if len(triple.negatives) >= num_negatives:
+            chosen = rng.sample(triple.negatives, num_negatives)
+        else:
+            chosen = list(triple.negatives) + rng.choices(triple.negatives, k=num_negatives - len(triple.negatives))
+        for index, negative in enumerate(chosen):
+            columns[negative_column(index)].append(negative)
+    return columns
+
+
+def to_dataset(triples: Sequence[Triple], num_negatives: int, seed: int):
+    """A `datasets.Dataset` with the n-tuple columns sentence-transformers' losses read in order."""
+    from datasets import Dataset
+
+    return Dataset.from_dict(to_columns(triples, num_negatives, seed))

@@ -1,0 +1,134 @@
+"""Checks and bookkeeping shared by the retriever and reranker trainers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from rader_hub.errors import ConfigError
+from rader_hub.training.plots import plot_loss_curve
+
+SUMMARY_FILE = "rader_training.json"
+LOSS_CURVE_FILE = "loss_curve.png"
+CHECKPOINT_DIR = "checkpoints"
+
+
+@dataclass
+class TrainingResult:
+    out_dir: Path
+    steps: int
+    train_loss: float | None
+    eval_loss: float | None
+    num_negatives: int
+    loss_curve: Path | None
+
+
+def check_precision(bf16: bool) -> None:
+    """bf16 is for GPUs here: on a CPU-only machine say so before any model is loaded."""
+    if not bf16:
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ConfigError("--bf16 needs a CUDA GPU, and none is available on this machine (train in fp32 without --bf16)")
+    if not torch.cuda.is_bf16_supported():
+        raise ConfigError("--bf16: this GPU does not support bfloat16 (train without --bf16)")
+
+
+def checkpoint_to_resume(checkpoints: Path) -> Path:
+    """The latest checkpoint under ``checkpoints``; an error if there is none to resume from."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    if last is None:
+        raise ConfigError(f"--resume: no checkpoint found in {checkpoints}")
+    return Path(last)
+
+
+@dataclass(frozen=True)
+class TrainingLog:
+    """Loss points from the trainer's log history: (step, loss)."""
+
+    train: list[tuple[int, float]]
+    eval: list[tuple[int, float]]
+
+    @property
+    def final_train_loss(self) -> float | None:
+        return self.train[-1][1] if self.train else None
+
+    @property
+    def final_eval_loss(self) -> float | None:
+        return self.eval[-1][1] if self.eval else None
+
+
+def training_log(history: Sequence[dict]) -> TrainingLog:
+    train = [(int(entry["step"]), float(entry["loss"])) for entry in history if "loss" in entry]
+    evaluation = [(int(entry["step"]), float(entry["eval_loss"])) for entry in history if "eval_loss" in entry]
+    return TrainingLog(train=train, eval=evaluation)
+
+
+def write_summary(path: Path, config: Any, history: Sequence[dict], **facts: Any) -> None:
+    """Record how a model was trained (config, data sizes, losses) next to it, as JSON."""
+    summary = {
+        "config": {key: str(value) if isinstance(value, Path) else value for key, value in asdict(config).items()},
+        **facts,
+        "log_history": list(history),
+    }
+    path.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+
+
+def trainer_arguments(config: Any, checkpoints: Path, learning_rate: float, has_eval: bool) -> dict[str, Any]:
+    """The training arguments both trainers share (schedule, seeds, checkpoints, logging)."""
+    return {
+        "output_dir": str(checkpoints),
+        "num_train_epochs": config.epochs,
+        "max_steps": config.max_steps,
+        "per_device_train_batch_size": config.batch_size,
+        "per_device_eval_batch_size": config.batch_size,
+        "learning_rate": learning_rate,
+        "lr_scheduler_type": "linear",
+        "warmup_steps": config.warmup_ratio,  # a float below 1 is a ratio of all steps (transformers 5)
+        "seed": config.seed,
+        "data_seed": config.seed,
+        "bf16": config.bf16,
+        "save_strategy": "steps",
+        "save_steps": config.save_steps,
+        "save_total_limit": 2,
+        "logging_steps": config.logging_steps,
+        "eval_strategy": "epoch" if has_eval else "no",
+        "report_to": "none",
+        "disable_tqdm": not config.show_progress,
+        "dataloader_num_workers": 0,
+    }
+
+
+def finish_training(trainer: Any, config: Any, title: str, num_negatives: int, **facts: Any) -> TrainingResult:
+    """After the final model is saved to ``config.out_dir``: loss curve, summary JSON, and the
+    checkpoints removed (only now, so a crash before saving can still resume)."""
+    out_dir = Path(config.out_dir)
+    log = training_log(trainer.state.log_history)
+    result = TrainingResult(
+        out_dir=out_dir,
+        steps=trainer.state.global_step,
+        train_loss=log.final_train_loss,
+        eval_loss=log.final_eval_loss,
+        num_negatives=num_negatives,
+        loss_curve=plot_loss_curve(log, out_dir / LOSS_CURVE_FILE, title=title),
+    )
+    write_summary(
+        out_dir / SUMMARY_FILE,
+        config,
+        trainer.state.log_history,
+        num_negatives=num_negatives,
+        steps=result.steps,
+        final_train_loss=result.train_loss,
+        final_eval_loss=result.eval_loss,
+        **facts,
+    )
+    if not config.keep_checkpoints:
+        shutil.rmtree(out_dir / CHECKPOINT_DIR, ignore_errors=True)
+    return result

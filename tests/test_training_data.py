@@ -1,0 +1,108 @@
+"""Training data: loading the generation output's schema, validation, filtering, leak-free splits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import write_jsonl
+from rader_hub.errors import DataError
+from rader_hub.records import DataSource
+from rader_hub.training.data import load_triples, split_by_group, to_columns
+
+QUERY_TYPES = ("llmq", "cot", "question", "lexical")
+
+
+def generation_rows(problems: int = 6) -> list[dict]:
+    """Rows shaped like the generation recipe's output: one row per (problem, query type)."""
+    rows = []
+    for p in range(problems):
+        for query_type in QUERY_TYPES:
+            rows.append(
+                {
+                    "query": f"{query_type} query for problem {p}",
+                    "positive": f"theorem {p}",
+                    "negatives": [f"theorem {p + 100}", f"theorem {p + 200}"],
+                    "query_type": query_type,
+                    "positive_id": f"t{p}",
+                    "negative_ids": [f"t{p + 100}", f"t{p + 200}"],
+                    "problem_id": f"math-{p}",
+                }
+            )
+    return rows
+
+
+def write_parquet(path: Path, rows: list[dict]) -> Path:
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return path
+
+
+def test_loads_generation_parquet_and_filters_by_query_type(tmp_path):
+    path = write_parquet(tmp_path / "out.parquet", generation_rows())
+    everything = load_triples(DataSource(str(path)))
+    assert len(everything) == 24
+    kept = load_triples(DataSource(str(path)), ["llmq", "cot"])
+    assert len(kept) == 12
+    assert {t.query_type for t in kept} == {"llmq", "cot"}
+    assert kept[0].negatives == ("theorem 100", "theorem 200")
+    assert kept[0].group == "math-0"
+
+
+def test_unknown_query_type_names_the_types_present(tmp_path):
+    path = write_parquet(tmp_path / "out.parquet", generation_rows())
+    with pytest.raises(DataError, match=r"unknown query type\(s\) \['reasoning'\].*'cot'"):
+        load_triples(DataSource(str(path)), ["reasoning"])
+
+
+def test_missing_positive_column_is_a_clear_error(tmp_path):
+    path = write_jsonl(tmp_path / "bad.jsonl", [{"query": "q", "passage": "p"}])
+    with pytest.raises(DataError, match=r"needs columns 'query' and 'positive'.*missing \['positive'\]"):
+        load_triples(DataSource(str(path)))
+
+
+def test_empty_query_names_the_row(tmp_path):
+    path = write_jsonl(tmp_path / "bad.jsonl", [{"query": "q", "positive": "p"}, {"query": " ", "positive": "p"}])
+    with pytest.raises(DataError, match=r"bad.jsonl line 2: 'query' must be a non-empty string"):
+        load_triples(DataSource(str(path)))
+
+
+def test_negatives_must_be_a_list_of_strings(tmp_path):
+    path = write_jsonl(tmp_path / "bad.jsonl", [{"query": "q", "positive": "p", "negatives": "n"}])
+    with pytest.raises(DataError, match=r"line 1: 'negatives' must be a list"):
+        load_triples(DataSource(str(path)))
+
+
+def test_empty_negatives_are_an_error_only_when_negatives_are_required(tmp_path):
+    rows = [{"query": "q1", "positive": "p1", "negatives": ["n1"]}, {"query": "q2", "positive": "p2", "negatives": []}]
+    triples = load_triples(DataSource(str(write_jsonl(tmp_path / "d.jsonl", rows))))
+    assert to_columns(triples, 0, seed=0) == {"query": ["q1", "q2"], "positive": ["p1", "p2"]}
+    with pytest.raises(DataError, match=r"d.jsonl line 2: empty 'negatives'"):
+        to_columns(triples, 1, seed=0)
+
+
+def test_rows_with_few_negatives_are_filled_from_their_own(tmp_path):
+    rows = [{"query": "q", "positive": "p", "negatives": ["a", "b"]}]
+    triples = load_triples(DataSource(str(write_jsonl(tmp_path / "d.jsonl", rows))))
+    columns = to_columns(triples, 4, seed=0)
+    negatives = [columns[f"negative_{i}"][0] for i in range(1, 5)]
+    assert set(negatives) == {"a", "b"}  # both used, then re-drawn; never another row's text
+
+
+def test_split_keeps_every_problem_on_one_side(tmp_path):
+    triples = load_triples(DataSource(str(write_parquet(tmp_path / "o.parquet", generation_rows(problems=20)))))
+    train, held_out = split_by_group(triples, eval_fraction=0.25, seed=3)
+    train_groups, eval_groups = {t.group for t in train}, {t.group for t in held_out}
+    assert len(eval_groups) == 5 and len(train_groups) == 15
+    assert not train_groups & eval_groups
+    assert len(train) + len(held_out) == len(triples)
+    # Each held-out problem keeps all four of its query types.
+    assert all(sum(t.group == g for t in held_out) == 4 for g in eval_groups)
+
+
+def test_split_is_reproducible_and_zero_fraction_keeps_everything(tmp_path):
+    triples = load_triples(DataSource(str(write_parquet(tmp_path / "o.parquet", generation_rows(problems=10)))))
+    assert split_by_group(triples, 0.3, seed=1) == split_by_group(triples, 0.3, seed=1)
+    assert split_by_group(triples, 0.0, seed=1) == (triples, [])

