@@ -8,39 +8,26 @@ starts from MiniLM's weights with a fresh one-score head.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from rader_hub.assets import EMBEDDED, resolve_embedder
+from rader_hub.assets import resolve_embedder
 from rader_hub.errors import AssetError, ConfigError
 from rader_hub.training.data import Triple, to_dataset
 from rader_hub.training.losses import GroupedRerankLoss
 from rader_hub.training.retriever import effective_negatives
-from rader_hub.training.runtime import CHECKPOINT_DIR, TrainingResult, check_precision, checkpoint_to_resume, finish_training, trainer_arguments
+from rader_hub.training.runtime import CHECKPOINT_DIR, TrainingResult, TrainingRunConfig, check_precision, checkpoint_to_resume, finish_training, trainer_arguments
 
 DEFAULT_RERANK_NEGATIVES = 7
 
 
 @dataclass
-class RerankerTrainingConfig:
-    out_dir: Path
-    base: str = EMBEDDED
+class RerankerTrainingConfig(TrainingRunConfig):
     num_negatives: int = DEFAULT_RERANK_NEGATIVES
     temperature: float = 1.0  # cross-encoder logits are unbounded, unlike cosine similarities
     batch_size: int = 8
-    epochs: float = 1.0
-    max_steps: int = -1
     learning_rate: float = 2e-5
-    warmup_ratio: float = 0.1
     max_seq_length: int = 256
-    seed: int = 42
-    bf16: bool = False
-    save_steps: int = 50
-    logging_steps: int = 1
-    resume: bool = False
-    keep_checkpoints: bool = False
-    show_progress: bool = True
-    extra: dict = field(default_factory=dict)
 
 
 def load_cross_encoder(base: str, max_seq_length: int):

@@ -7,15 +7,14 @@ batches without duplicate texts, checkpoints that a rerun can resume from, LoRA 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from rader_hub.assets import EMBEDDED
 from rader_hub.errors import ConfigError
 from rader_hub.training.base_model import load_base_model
 from rader_hub.training.data import QUERY_COLUMN, Triple, to_dataset
 from rader_hub.training.losses import PAPER_TEMPERATURE, info_nce_loss
-from rader_hub.training.runtime import CHECKPOINT_DIR, TrainingResult, check_precision, checkpoint_to_resume, finish_training, trainer_arguments
+from rader_hub.training.runtime import CHECKPOINT_DIR, TrainingResult, TrainingRunConfig, check_precision, checkpoint_to_resume, finish_training, trainer_arguments
 
 PAPER_TRAIN_GROUP = 12  # hard negatives per query in the paper
 QUERY_PROMPT = "Query: "
@@ -23,31 +22,18 @@ PASSAGE_PROMPT = "Passage: "
 
 
 @dataclass
-class RetrieverTrainingConfig:
-    out_dir: Path
-    base: str = EMBEDDED
+class RetrieverTrainingConfig(TrainingRunConfig):
     num_negatives: int = PAPER_TRAIN_GROUP
     temperature: float = PAPER_TEMPERATURE
     batch_size: int = 16
     mini_batch_size: int | None = None  # set: cached InfoNCE (GradCache) with this chunk size
-    epochs: float = 1.0
-    max_steps: int = -1
     learning_rate: float | None = None  # None: 1e-4 with LoRA (the paper), 2e-5 for full fine-tuning
-    warmup_ratio: float = 0.1
     max_seq_length: int | None = None  # training truncation only; the saved model keeps the base's
-    seed: int = 42
     query_prompt: str = QUERY_PROMPT
     passage_prompt: str = PASSAGE_PROMPT
     lora: bool | None = None  # None: LoRA for decoder-LLM bases, full fine-tuning otherwise
     lora_rank: int = 16
     lora_alpha: int = 32
-    bf16: bool = False
-    save_steps: int = 50
-    logging_steps: int = 1
-    resume: bool = False
-    keep_checkpoints: bool = False
-    show_progress: bool = True
-    extra: dict = field(default_factory=dict)  # recorded in the summary (e.g. data source, filters)
 
 
 def effective_negatives(triples: Sequence[Triple], requested: int) -> int:

@@ -5,16 +5,37 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rader_hub.assets import EMBEDDED
 from rader_hub.errors import ConfigError
 from rader_hub.training.plots import plot_loss_curve
 
 SUMMARY_FILE = "rader_training.json"
 LOSS_CURVE_FILE = "loss_curve.png"
 CHECKPOINT_DIR = "checkpoints"
+
+
+@dataclass
+class TrainingRunConfig:
+    """What every training run has: its output, base model, schedule, checkpoints and bookkeeping.
+    The retriever and reranker configs add their loss and batch settings."""
+
+    out_dir: Path
+    base: str = EMBEDDED
+    epochs: float = 1.0
+    max_steps: int = -1
+    warmup_ratio: float = 0.1
+    seed: int = 42
+    bf16: bool = False
+    save_steps: int = 50
+    logging_steps: int = 1
+    resume: bool = False
+    keep_checkpoints: bool = False
+    show_progress: bool = True
+    extra: dict = field(default_factory=dict)  # recorded in the summary (e.g. data source, filters)
 
 
 @dataclass
@@ -81,7 +102,7 @@ def write_summary(path: Path, config: Any, history: Sequence[dict], **facts: Any
     path.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
 
 
-def trainer_arguments(config: Any, checkpoints: Path, learning_rate: float, has_eval: bool) -> dict[str, Any]:
+def trainer_arguments(config: TrainingRunConfig, checkpoints: Path, learning_rate: float, has_eval: bool) -> dict[str, Any]:
     """The training arguments both trainers share (schedule, seeds, checkpoints, logging)."""
     return {
         "output_dir": str(checkpoints),
@@ -106,7 +127,7 @@ def trainer_arguments(config: Any, checkpoints: Path, learning_rate: float, has_
     }
 
 
-def finish_training(trainer: Any, config: Any, title: str, num_negatives: int, **facts: Any) -> TrainingResult:
+def finish_training(trainer: Any, config: TrainingRunConfig, title: str, num_negatives: int, **facts: Any) -> TrainingResult:
     """After the final model is saved to ``config.out_dir``: loss curve, summary JSON, and the
     checkpoints removed (only now, so a crash before saving can still resume)."""
     out_dir = Path(config.out_dir)
