@@ -2,7 +2,7 @@
 
 
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any
 
 from distilabel.models.llms.base import LLM
@@ -29,6 +29,7 @@ SAMPLE_COLUMNS = [
     "reward",
 ]
 PROVENANCE_COLUMNS = ["generator", "judge", "search_retriever", "filters", "relaxed_filters"]
+PAPER_SEARCH = SearchConfig()  # every search field below defaults to the paper's value held here
 
 
 class RetrievalMCTSSearch(Step):
@@ -39,26 +40,26 @@ class RetrievalMCTSSearch(Step):
     """
 
     llm: LLM
-    rollouts: RuntimeParameter[int] = Field(default=16, description="MCTS rollouts per problem.")
-    max_depth: RuntimeParameter[int] = Field(default=6, description="Maximum number of steps in a trajectory.")
-    top_k: RuntimeParameter[int] = Field(default=5, description="Theorems retrieved per RT.")
-    ost_children: RuntimeParameter[int] = Field(default=2, description="OST children per expansion.")
-    qg_children: RuntimeParameter[int] = Field(default=1, description="QG children per expansion.")
-    exploration_weight: RuntimeParameter[float] = Field(default=2.0, description="UCT exploration weight c.")
-    step_tokens: RuntimeParameter[int] = Field(default=256, description="Token budget of an OST step.")
-    solution_tokens: RuntimeParameter[int] = Field(default=1024, description="Token budget of a CRS completion.")
-    query_tokens: RuntimeParameter[int] = Field(default=256, description="Token budget of a QG query.")
-    judge_tokens: RuntimeParameter[int] = Field(default=128, description="Token budget of a self-reflection verdict.")
-    summary_tokens: RuntimeParameter[int] = Field(default=256, description="Token budget of a theorem summary.")
-    theorem_chars: RuntimeParameter[int] = Field(default=4000, description="Theorem text shown to the LLM is cut to this length.")
+    rollouts: RuntimeParameter[int] = Field(default=PAPER_SEARCH.rollouts, description="MCTS rollouts per problem.")
+    max_depth: RuntimeParameter[int] = Field(default=PAPER_SEARCH.max_depth, description="Maximum number of steps in a trajectory.")
+    top_k: RuntimeParameter[int] = Field(default=PAPER_SEARCH.top_k, description="Theorems retrieved per RT.")
+    ost_children: RuntimeParameter[int] = Field(default=PAPER_SEARCH.ost_children, description="OST children per expansion.")
+    qg_children: RuntimeParameter[int] = Field(default=PAPER_SEARCH.qg_children, description="QG children per expansion.")
+    exploration_weight: RuntimeParameter[float] = Field(default=PAPER_SEARCH.exploration_weight, description="UCT exploration weight c.")
+    step_tokens: RuntimeParameter[int] = Field(default=PAPER_SEARCH.step_tokens, description="Token budget of an OST step.")
+    solution_tokens: RuntimeParameter[int] = Field(default=PAPER_SEARCH.solution_tokens, description="Token budget of a CRS completion.")
+    query_tokens: RuntimeParameter[int] = Field(default=PAPER_SEARCH.query_tokens, description="Token budget of a QG query.")
+    judge_tokens: RuntimeParameter[int] = Field(default=PAPER_SEARCH.judge_tokens, description="Token budget of a self-reflection verdict.")
+    summary_tokens: RuntimeParameter[int] = Field(default=PAPER_SEARCH.summary_tokens, description="Token budget of a theorem summary.")
+    theorem_chars: RuntimeParameter[int] = Field(default=PAPER_SEARCH.theorem_chars, description="Theorem text shown to the LLM is cut to this length.")
     require_correct_answer: RuntimeParameter[bool] = Field(default=True, description="Paper filter: only trajectories with reward 1 give samples.")
     keep_top_theorem_if_none_relevant: RuntimeParameter[bool] = Field(
-        default=False, description="Relaxation: keep the top retrieved theorem when self-reflection rejects all."
+        default=PAPER_SEARCH.keep_top_theorem_if_none_relevant, description="Relaxation: keep the top retrieved theorem when self-reflection rejects all."
     )
     one_call_per_round: RuntimeParameter[bool] = Field(
-        default=False, description="One LLM call per search round with the largest token budget (faster with transformers on CPU)."
+        default=PAPER_SEARCH.one_call_per_round, description="One LLM call per search round with the largest token budget (faster with transformers on CPU)."
     )
-    seed: RuntimeParameter[int] = Field(default=0, description="Seed of the simulation's random choices.")
+    seed: RuntimeParameter[int] = Field(default=PAPER_SEARCH.seed, description="Seed of the simulation's random choices.")
     corpus: str = Field(default=EMBEDDED, description="Theorem corpus: file, folder, Hub id or 'embedded'.")
     corpus_config: str | None = None
     corpus_split: str | None = None
@@ -80,14 +81,7 @@ class RetrievalMCTSSearch(Step):
 
     @property
     def search_config(self) -> SearchConfig:
-        return SearchConfig(
-            rollouts=self.rollouts, max_depth=self.max_depth, top_k=self.top_k, ost_children=self.ost_children,
-            qg_children=self.qg_children, exploration_weight=self.exploration_weight, step_tokens=self.step_tokens,
-            solution_tokens=self.solution_tokens, query_tokens=self.query_tokens, judge_tokens=self.judge_tokens,
-            summary_tokens=self.summary_tokens, theorem_chars=self.theorem_chars,
-            keep_top_theorem_if_none_relevant=self.keep_top_theorem_if_none_relevant,
-            one_call_per_round=self.one_call_per_round, seed=self.seed,
-        )
+        return SearchConfig(**{field.name: getattr(self, field.name) for field in fields(SearchConfig)})
 
     @property
     def filters(self) -> dict[str, Any]:
