@@ -1,7 +1,8 @@
 """Benchmark: MCTS wall time per rollout, problems searched together vs one at a time.
 
 Both modes run in one process on the same loaded embedded LLM (SmolLM2-135M via transformers),
-the same problems, the same search parameters and greedy decoding, so they do comparable work.
+the same problems, the search parameters of the embedded recipe (recipes/math.yaml; only the
+rollouts are fewer) and greedy decoding, so they do comparable work.
 Usage: python bench/mcts_batching.py [--problems 8] [--rollouts 2] [--json out.json]
 """
 
@@ -12,7 +13,9 @@ import json
 import os
 import platform
 import time
+from dataclasses import fields
 
+from pipelines.math_recipes import EMBEDDED
 from rader_hub.corpus import load_corpus
 from rader_hub.embedded_data import resolve_source
 from rader_hub.generation.llm import LocalTransformersLLM
@@ -63,8 +66,8 @@ def main() -> None:
     # Greedy decoding: both modes then generate the same text for the same prompt.
     llm = LocalTransformersLLM(model="embedded", batch_size=args.batch_size, torch_threads=args.threads, generation_kwargs={"do_sample": False})
     llm.load()
-    config = SearchConfig(rollouts=args.rollouts, max_depth=3, top_k=3, step_tokens=32, solution_tokens=48, query_tokens=32,
-                          judge_tokens=12, summary_tokens=32, theorem_chars=400, keep_top_theorem_if_none_relevant=True)
+    names = {field.name for field in fields(SearchConfig)}
+    config = SearchConfig(**{**{k: v for k, v in EMBEDDED.search.items() if k in names}, "rollouts": args.rollouts})
     together = run_mode("together", [problems], llm, retriever, config)
     alone = run_mode("one_at_a_time", [[p] for p in problems], llm, retriever, config)
     result = {

@@ -82,21 +82,35 @@ def test_killed_run_resumes_without_redoing_problems_or_duplicating_rows(tmp_pat
 
 @pytest.mark.slow
 def test_batched_decoding_matches_transformers_generate(shared_cache, monkeypatch):
-    """The embedded LLM's own decode loop (finished sequences leave the batch) gives exactly what
-    transformers' generate gives for each prompt alone (greedy)."""
+    """The embedded LLM's own decoding (prompts of very different lengths prefilled apart, then
+    decoded in one batch, each within its own token budget) gives exactly what transformers'
+    generate gives for each prompt alone (greedy)."""
     from rader_hub.generation import prompts
     from rader_hub.generation.llm import LocalTransformersLLM
 
     monkeypatch.setenv("RADER_CACHE_DIR", str(shared_cache))
     llm = LocalTransformersLLM(torch_threads=1)
     llm.load()
-    messages = [prompts.one_step_thought("What is 2+3?", []), prompts.lexical_query("Bayes' theorem: the posterior is proportional to likelihood times prior.")]
-    batched = [output["generations"][0] for output in llm.generate(messages, max_new_tokens=20, do_sample=False)]
+    long_theorem = " ".join(f"Lemma {i}: every bounded monotone sequence of real numbers converges." for i in range(20))
+    messages = [
+        prompts.one_step_thought("What is 2+3?", []),
+        prompts.lexical_query("Bayes' theorem: the posterior is proportional to likelihood times prior."),
+        prompts.judge_theorem("What is 7*8?", ["Multiply seven by eight."], long_theorem),  # a separate prefill chunk
+        prompts.complete_remaining_steps("Solve x^2 = 4.", ["Factor the difference of squares."]),
+    ]
+    budgets = [20, 6, 12, 24]
+    outputs = llm.generate(messages, max_new_tokens=budgets, do_sample=False)
     tokenizer, model = llm._tokenizer, llm._model
-    for message, text in zip(messages, batched):
+    lengths = []
+    for message, budget, output in zip(messages, budgets, outputs):
         encoded = tokenizer(tokenizer.apply_chat_template(message, tokenize=False, add_generation_prompt=True), return_tensors="pt", add_special_tokens=False)
-        reference = model.generate(**encoded, max_new_tokens=20, do_sample=False, pad_token_id=tokenizer.pad_token_id)
-        assert text == tokenizer.decode(reference[0, encoded.input_ids.shape[1] :], skip_special_tokens=True).strip()
+        lengths.append(encoded.input_ids.shape[1])
+        reference = model.generate(**encoded, max_new_tokens=budget, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+        assert output["generations"][0] == tokenizer.decode(reference[0, encoded.input_ids.shape[1] :], skip_special_tokens=True).strip()
+        assert output["statistics"]["output_tokens"][0] <= budget
+    assert max(lengths) > 4 * min(lengths)  # the lengths really differ
+    with pytest.raises(ValueError, match="2 token budgets for 4 prompts"):
+        llm.generate(messages, max_new_tokens=[8, 8])
 
 
 @pytest.mark.slow

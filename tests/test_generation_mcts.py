@@ -129,14 +129,39 @@ def test_unparseable_output_discards_the_node_and_is_counted(tiny_corpus):
     assert extract_samples(result, lambda d: tiny_corpus[d].full_text, require_correct_answer=False) == []
 
 
-def test_problems_are_searched_together_in_shared_llm_calls(tiny_corpus):
+def _shape(node: Node) -> tuple:
+    return (node.action, node.text, node.visits, node.value, tuple(_shape(child) for child in node.children))
+
+
+def test_problems_searched_together_grow_the_trees_they_grow_alone_in_fewer_rounds(tiny_corpus):
+    # Answers differ by variant, so the searches end their rollouts at different depths.
+    rules = [(P.TASK_OST, f"(variant {i})", "Consider the colours." if i % 2 else "Two colours: \\boxed{3}") for i in range(4)] + RULES
     problems = [Problem(f"socks-{i}", SOCKS.problem + f" (variant {i})", "3") for i in range(4)]
-    search, llm = tree_search(tiny_corpus, rollouts=2)
-    results = search.search(problems)
-    assert all(r.stats["rollouts"] == 2 for r in results)
-    # The first call expands all four roots at once (one CRS or QG prompt per problem per budget).
-    assert len(llm.calls[0]) == 4 and len({p.split("(variant ")[1][0] for p in llm.calls[0]}) == 4
-    single, single_llm = tree_search(tiny_corpus, rollouts=2)
-    for problem in problems:
-        single.search([problem])
-    assert len(llm.calls) < len(single_llm.calls)
+
+    def searched(group):
+        search, llm = tree_search(tiny_corpus, rules=rules, rollouts=3, ost_children=1)
+        rounds, finished = [], []
+        expand = search._expand
+        search._expand = lambda pending: (rounds.append(len(pending)), expand(pending))
+        results = search.search(group, on_finished=lambda result: finished.append(result.problem.id))
+        return results, len(rounds), finished, llm
+
+    together, together_rounds, finished, llm = searched(problems)
+    alone = [searched([problem]) for problem in problems]
+    assert sorted(finished) == [p.id for p in problems]
+    assert all(r.stats["rollouts"] == 3 for r in together)
+    # A problem's search does not depend on its batch: same tree, same counts.
+    assert [_shape(r.root) for r in together] == [_shape(results[0].root) for results, *_ in alone]
+    assert [r.stats for r in together] == [results[0].stats for results, *_ in alone]
+    # No problem waits for another: as many rounds as the longest search alone, not their sum.
+    assert together_rounds == max(rounds for _, rounds, *_ in alone) < sum(rounds for _, rounds, *_ in alone)
+    # The first call expands all four roots at once.
+    assert len({p.split("(variant ")[1][0] for p in llm.calls[0]}) == 4
+
+
+def test_generator_sends_one_call_per_token_budget_unless_the_llm_takes_a_budget_per_prompt():
+    llm = ScriptedLLM(rules=[(P.TASK_OST, "alpha", "A"), (P.TASK_OST, "beta", "B"), (P.TASK_OST, "gamma", "C")])
+    llm.load()
+    messages = [P.one_step_thought(text, []) for text in ("alpha", "beta", "gamma")]
+    assert llm_generator(llm)(messages, [10, 20, 10]) == ["A", "B", "C"]
+    assert [len(call) for call in llm.calls] == [2, 1]  # alpha and gamma share a budget

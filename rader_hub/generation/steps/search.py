@@ -13,7 +13,7 @@ from pydantic import Field, PrivateAttr
 
 from rader_hub.embedded_data import EMBEDDED
 from rader_hub.generation.checkpoint import CheckpointStore
-from rader_hub.generation.mcts import Problem, RetrievalMCTS, SearchConfig
+from rader_hub.generation.mcts import Problem, RetrievalMCTS, SearchConfig, SearchResult
 from rader_hub.generation.provenance import filters_json, relaxed_filters
 from rader_hub.generation.runfiles import RunFolder, write_json_atomic
 from rader_hub.generation.samples import extract_samples
@@ -55,9 +55,6 @@ class RetrievalMCTSSearch(Step):
     require_correct_answer: RuntimeParameter[bool] = Field(default=True, description="Paper filter: only trajectories with reward 1 give samples.")
     keep_top_theorem_if_none_relevant: RuntimeParameter[bool] = Field(
         default=PAPER_SEARCH.keep_top_theorem_if_none_relevant, description="Relaxation: keep the top retrieved theorem when self-reflection rejects all."
-    )
-    one_call_per_round: RuntimeParameter[bool] = Field(
-        default=PAPER_SEARCH.one_call_per_round, description="One LLM call per search round with the largest token budget (faster with transformers on CPU)."
     )
     seed: RuntimeParameter[int] = Field(default=PAPER_SEARCH.seed, description="Seed of the simulation's random choices.")
     corpus: str = Field(default=EMBEDDED, description="Theorem corpus: file, folder, Hub id or 'embedded'.")
@@ -111,13 +108,16 @@ class RetrievalMCTSSearch(Step):
             logger.info("resuming: %d of %d problems of this batch were already searched", len(inputs) - len(todo), len(inputs))
         if todo:
             theorem_text = self._search.theorem_text
-            for result in self._search.search(todo):
+
+            def checkpoint(result: SearchResult) -> None:  # as soon as a problem is done: a crash keeps it
                 payload = {
                     "samples": extract_samples(result, theorem_text, require_correct_answer=self.require_correct_answer),
                     "stats": dict(result.stats),
                 }
                 self._store.save(result.problem.id, payload)
                 done[result.problem.id] = payload
+
+            self._search.search(todo, on_finished=checkpoint)
         provenance = {
             "generator": self.llm.model_name,
             "judge": self.llm.model_name,  # self-reflection is done by the generator itself
