@@ -1,4 +1,4 @@
-"""Retrieval-augmented MCTS (METHOD.md section 1), searched for many problems in lockstep.
+"""Retrieval-augmented MCTS (METHOD.md section 1), many problems searched together.
 
 All problems of a batch are searched together: every round, the nodes that the problems' searches
 wait on are turned into prompts and sent to the generator in one call (then one more for the
