@@ -64,14 +64,13 @@ def decode(
     rows = sum(chunk.rows for chunk in chunks)
     if len(max_new_tokens) != rows:
         raise ValueError(f"{len(max_new_tokens)} token budgets for {rows} prompts")
-    length = max(chunk.length for chunk in chunks)
-    budgets = torch.tensor(list(max_new_tokens))
-    cache = StaticCache(config=model.config, max_cache_len=length + int(budgets.max()))
+    length, longest = max(chunk.length for chunk in chunks), max(max_new_tokens)
+    cache = StaticCache(config=model.config, max_cache_len=length + longest)
     for layer in range(len(chunks[0].keys)):
         cache.update(_left_pad([c.keys[layer] for c in chunks], length), _left_pad([c.values[layer] for c in chunks], length), layer)
     # One mask row per sequence over the whole cache: prompt padding is 0; generated slots become 1
     # as they are written (the causal mask hides slots not yet written).
-    mask = torch.zeros((rows, length + int(budgets.max())), dtype=torch.long)
+    mask = torch.zeros((rows, length + longest), dtype=torch.long)
     mask[:, :length] = _left_pad([chunk.attention_mask for chunk in chunks], length)
     positions = mask[:, :length].sum(-1)  # next position of each row: its real prompt length
     logits = torch.cat([chunk.logits for chunk in chunks])
@@ -79,7 +78,7 @@ def decode(
     active = torch.arange(rows)  # which sequence each batch row holds
     running = torch.ones(rows, dtype=torch.bool)  # per batch row: still generating
     with torch.inference_mode():
-        for step in range(int(budgets.max())):
+        for step in range(longest):
             tokens = _next_tokens(logits, warpers)
             for row in running.nonzero().flatten().tolist():
                 token = int(tokens[row])
@@ -88,7 +87,7 @@ def decode(
                     running[row] = False
                     continue
                 outputs[sequence].append(token)
-                if len(outputs[sequence]) >= budgets[sequence]:
+                if len(outputs[sequence]) >= max_new_tokens[sequence]:
                     running[row] = False
             if not running.any():
                 break
