@@ -38,6 +38,7 @@ class CountingGenerator:
 
 
 def run_mode(label, groups, llm, retriever, config):
+    llm.load()  # each mode gets a fresh LLM: an empty prefix cache
     generator = CountingGenerator(llm_generator(llm))
     search = RetrievalMCTS(generator, retriever, config)
     start = time.perf_counter()
@@ -46,7 +47,8 @@ def run_mode(label, groups, llm, retriever, config):
         rollouts += sum(r.stats["rollouts"] for r in search.search(group))
     seconds = time.perf_counter() - start
     result = {"mode": label, "seconds": round(seconds, 1), "rollouts": rollouts, "seconds_per_rollout": round(seconds / rollouts, 2),
-              "llm_calls": generator.calls, "prompts": generator.prompts, "prompts_per_call": round(generator.prompts / max(generator.calls, 1), 1)}
+              "llm_calls": generator.calls, "prompts": generator.prompts, "prompts_per_call": round(generator.prompts / max(generator.calls, 1), 1),
+              "prompt_tokens": llm.prompt_tokens, "prefilled_tokens": llm.prefilled_tokens}
     print(json.dumps(result), flush=True)
     return result
 
@@ -57,6 +59,7 @@ def main() -> None:
     parser.add_argument("--rollouts", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64, help="LLM forward batch size")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 as in recipes/math.yaml)")
+    parser.add_argument("--prefix-cache-mb", type=int, default=512, help="LLM prefix cache (0: off)")
     parser.add_argument("--json", help="also write the result here")
     args = parser.parse_args()
 
@@ -64,12 +67,14 @@ def main() -> None:
     problems = [Problem(r.data["id"], r.data["problem"], r.data["answer"]) for r in rows]
     retriever = BM25Retriever(load_corpus(resolve_source("embedded", "theorems")))
     # Greedy decoding: both modes then generate the same text for the same prompt.
-    llm = LocalTransformersLLM(model="embedded", batch_size=args.batch_size, torch_threads=args.threads, generation_kwargs={"do_sample": False})
-    llm.load()
+    def fresh_llm() -> LocalTransformersLLM:
+        return LocalTransformersLLM(model="embedded", batch_size=args.batch_size, torch_threads=args.threads,
+                                    prefix_cache_mb=args.prefix_cache_mb, generation_kwargs={"do_sample": False})
+
     names = {field.name for field in fields(SearchConfig)}
     config = SearchConfig(**{**{k: v for k, v in EMBEDDED.search.items() if k in names}, "rollouts": args.rollouts})
-    together = run_mode("together", [problems], llm, retriever, config)
-    alone = run_mode("one_at_a_time", [[p] for p in problems], llm, retriever, config)
+    together = run_mode("together", [problems], fresh_llm(), retriever, config)
+    alone = run_mode("one_at_a_time", [[p] for p in problems], fresh_llm(), retriever, config)
     result = {
         "problems": len(problems), "config": config.__dict__, "cpu_count": os.cpu_count(), "machine": platform.machine(),
         "load_average_at_end": os.getloadavg(), "together": together, "one_at_a_time": alone,

@@ -100,17 +100,45 @@ def test_batched_decoding_matches_transformers_generate(shared_cache, monkeypatc
     ]
     budgets = [20, 6, 12, 24]
     outputs = llm.generate(messages, max_new_tokens=budgets, do_sample=False)
-    tokenizer, model = llm._tokenizer, llm._model
-    lengths = []
     for message, budget, output in zip(messages, budgets, outputs):
-        encoded = tokenizer(tokenizer.apply_chat_template(message, tokenize=False, add_generation_prompt=True), return_tensors="pt", add_special_tokens=False)
-        lengths.append(encoded.input_ids.shape[1])
-        reference = model.generate(**encoded, max_new_tokens=budget, do_sample=False, pad_token_id=tokenizer.pad_token_id)
-        assert output["generations"][0] == tokenizer.decode(reference[0, encoded.input_ids.shape[1] :], skip_special_tokens=True).strip()
+        assert output["generations"][0] == _generate_alone(llm, message, budget)
         assert output["statistics"]["output_tokens"][0] <= budget
+    lengths = [output["statistics"]["input_tokens"][0] for output in outputs]
     assert max(lengths) > 4 * min(lengths)  # the lengths really differ
     with pytest.raises(ValueError, match="2 token budgets for 4 prompts"):
         llm.generate(messages, max_new_tokens=[8, 8])
+
+
+def test_prefix_cache_prefills_shared_beginnings_once_and_completions_stay_the_same(shared_cache, monkeypatch):
+    """A node's prompts share the problem and steps: that beginning is prefilled once in their
+    call and reused by its child's and its judge's prompts in the next; completions stay exactly
+    what transformers' generate gives for each prompt alone (greedy)."""
+    from rader_hub.generation import prompts
+    from rader_hub.generation.llm import LocalTransformersLLM
+
+    monkeypatch.setenv("RADER_CACHE_DIR", str(shared_cache))
+    llm = LocalTransformersLLM(torch_threads=1)
+    llm.load()
+    problem, steps = "A drawer holds red and blue socks. How many socks must you take to be sure of a matching pair?", ["There are two colours."]
+    node = [prompts.generate_query(problem, steps), prompts.one_step_thought(problem, steps),
+            prompts.one_step_thought(problem, steps), prompts.complete_remaining_steps(problem, steps)]
+    next_round = [prompts.one_step_thought(problem, [*steps, "Two colours are two boxes."]),
+                  prompts.judge_theorem(problem, steps, "Pigeonhole principle: n items in m < n boxes put two items in one box.")]
+    for call in (node, next_round):
+        prompt_tokens, prefilled_tokens = llm.prompt_tokens, llm.prefilled_tokens
+        outputs = llm.generate(call, max_new_tokens=12, do_sample=False)
+        assert llm.prompt_tokens - prompt_tokens == sum(output["statistics"]["input_tokens"][0] for output in outputs)
+        assert llm.prefilled_tokens - prefilled_tokens < (llm.prompt_tokens - prompt_tokens) / 2
+        for message, output in zip(call, outputs):
+            assert output["generations"][0] == _generate_alone(llm, message, 12)
+
+
+def _generate_alone(llm, message, budget: int) -> str:
+    """transformers' own greedy generation for one prompt."""
+    tokenizer = llm._tokenizer
+    encoded = tokenizer(tokenizer.apply_chat_template(message, tokenize=False, add_generation_prompt=True), return_tensors="pt", add_special_tokens=False)
+    reference = llm._model.generate(**encoded, max_new_tokens=budget, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+    return tokenizer.decode(reference[0, encoded.input_ids.shape[1] :], skip_special_tokens=True).strip()
 
 
 @pytest.mark.slow

@@ -19,6 +19,8 @@ from typing import Any
 import torch
 from transformers import DynamicCache, StaticCache
 
+from rader_hub.generation.prefix_cache import Prefix
+
 Warper = Callable[[Any, torch.Tensor], torch.Tensor]
 
 
@@ -39,10 +41,30 @@ class Prefilled:
     def length(self) -> int:
         return self.attention_mask.shape[1]
 
+    def prefix(self, row: int, length: int) -> Prefix:
+        """The states of the first ``length`` real tokens of ``row`` (padding skipped), copied out."""
+        where = self.attention_mask[row].nonzero().flatten()[:length]
+        return Prefix([k[row].index_select(1, where) for k in self.keys], [v[row].index_select(1, where) for v in self.values])
 
-def prefill(model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> Prefilled:
+
+def prefill(model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, prefixes: Sequence[Prefix | None] = ()) -> Prefilled:
+    """Prefill left-padded prompts; ``prefixes`` (one per row, or none) hold the states of tokens
+    that come before a row's ``input_ids``. A row's tokens then sit behind two paddings (before
+    its prefix and before its new tokens); the mask and explicit positions make that invisible."""
     cache = DynamicCache()
     positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+    known = [prefix for prefix in prefixes if prefix is not None]
+    if known:
+        past = max(prefix.length for prefix in known)
+        for layer in range(len(known[0].keys)):
+            empty_keys, empty_values = known[0].keys[layer][:, :0], known[0].values[layer][:, :0]
+            keys = [(empty_keys if prefix is None else prefix.keys[layer])[None] for prefix in prefixes]
+            values = [(empty_values if prefix is None else prefix.values[layer])[None] for prefix in prefixes]
+            cache.update(_left_pad(keys, past), _left_pad(values, past), layer)
+        lengths = [0 if prefix is None else prefix.length for prefix in prefixes]
+        past_mask = _left_pad([attention_mask.new_ones((1, length)) for length in lengths], past)
+        attention_mask = torch.cat([past_mask, attention_mask], dim=1)
+        positions = positions + torch.tensor(lengths, device=attention_mask.device)[:, None]
     with torch.inference_mode():
         # logits_to_keep=1: the vocabulary projection only for the last position (a fifth of
         # SmolLM2's weights would otherwise run over every prompt token).

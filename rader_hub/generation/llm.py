@@ -5,7 +5,8 @@
 ``.gguf`` path, resolved by :func:`rader_hub.assets.resolve_generator`. A call's prompts are
 prefilled in chunks of similar length (padding makes prefill dearer) and then decoded in one
 batch, each within its own token budget (:mod:`rader_hub.generation.decoding`): one call with
-many prompts costs far less than many calls with one.
+many prompts costs far less than many calls with one. Beginnings that several prompts of a call
+share are prefilled once and kept for later calls (:mod:`rader_hub.generation.prefix_cache`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
+import torch
 from pydantic import Field, PrivateAttr
 
 from distilabel.models.llms.base import LLM
@@ -23,8 +25,14 @@ from distilabel.models.llms.openai import OpenAILLM
 from distilabel.mixins.runtime_parameters import RuntimeParameter
 
 from rader_hub.assets import EMBEDDED, ResolvedModel, resolve_generator
-from rader_hub.generation.decoding import decode, prefill
+from rader_hub.generation.decoding import Prefilled, decode, prefill
+from rader_hub.generation.prefix_cache import Prefix, PrefixCache, shared_beginnings
 from rader_hub.retrieval.embedding_cache import default_cache_dir
+
+
+# Shorter shared beginnings (the chat template and system prompt alone) are not worth a forward
+# pass of their own.
+MIN_SHARED_TOKENS = 32
 
 
 def _dequantised_location(resolved: ResolvedModel) -> tuple[str, dict[str, str]]:
@@ -76,12 +84,19 @@ class LocalTransformersLLM(LLM):
         default=0, description="CPU threads for torch (0: torch's default). 1 is far faster when other processes share the cores."
     )
 
+    prefix_cache_mb: RuntimeParameter[int] = Field(
+        default=512, description="Memory for the states of prompt beginnings that several prompts share, reused across calls (0: off)."
+    )
+
     # The search sends every prompt of a round in one call, each with its own budget: one
     # decoding batch instead of one per budget (see rader_hub.generation.steps.common).
     takes_token_budget_per_prompt: ClassVar[bool] = True
 
     _tokenizer: Any = PrivateAttr(None)
     _model: Any = PrivateAttr(None)
+    _prefix_cache: PrefixCache | None = PrivateAttr(None)
+    _prompt_tokens: int = PrivateAttr(0)
+    _prefilled_tokens: int = PrivateAttr(0)
 
     @property
     def model_name(self) -> str:
@@ -91,7 +106,6 @@ class LocalTransformersLLM(LLM):
         super().load()
         if self._model is not None:
             return
-        import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         if self.torch_threads:
@@ -105,9 +119,12 @@ class LocalTransformersLLM(LLM):
             self._tokenizer.pad_token = self._tokenizer.eos_token
         self._model = AutoModelForCausalLM.from_pretrained(location, **extra).to(self.device).eval()
         torch.manual_seed(self.seed)
+        if self.prefix_cache_mb > 0:
+            self._prefix_cache = PrefixCache(self.prefix_cache_mb * 2**20)
 
     def unload(self) -> None:
         self._model = None
+        self._prefix_cache = None
         self._tokenizer = None
 
     def generate(  # explicit keywords: distilabel turns **kwargs into a required runtime parameter
@@ -125,44 +142,89 @@ class LocalTransformersLLM(LLM):
         if len(budgets) != len(inputs):
             raise ValueError(f"max_new_tokens: {len(budgets)} token budgets for {len(inputs)} prompts")
         texts = [self._tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) for messages in inputs]
-        jobs = [(index, text) for index, text in enumerate(texts) for _ in range(num_generations)]
-        # Similar lengths together: less padding per batch.
-        lengths = {index: len(self._tokenizer(text, add_special_tokens=False).input_ids) for index, text in enumerate(texts)}
-        jobs.sort(key=lambda job: lengths[job[0]])
+        # Cut from the left: the end holds the task and the turn to answer.
+        prompt_ids = [ids[-self.max_input_tokens :] for ids in self._tokenizer(texts, add_special_tokens=False).input_ids]
+        jobs = [index for index in range(len(texts)) for _ in range(num_generations)]
+        self._prompt_tokens += sum(len(prompt_ids[index]) for index in jobs)
+        self._remember_shared_beginnings([prompt_ids[index] for index in jobs])
         completions: dict[int, list[str]] = {index: [] for index in range(len(texts))}
         output_tokens: dict[int, list[int]] = {index: [] for index in range(len(texts))}
         warpers = _warpers(do_sample, temperature, top_p, top_k)
         eos = self._model.generation_config.eos_token_id
         stop_ids = set(eos if isinstance(eos, list) else [eos]) | {self._tokenizer.eos_token_id}
-        chunks = length_batches([lengths[index] for index, _ in jobs], self.batch_size, self.max_padding)
+        chunks = self._prefill([prompt_ids[index] for index in jobs])
         for group in _decode_groups(chunks, self.batch_size):
-            prefilled = []
-            for chunk in group:
-                encoded = self._tokenizer(
-                    [text for _, text in jobs[chunk]], return_tensors="pt", padding=True, truncation=True,
-                    max_length=self.max_input_tokens, add_special_tokens=False,
-                ).to(self.device)
-                prefilled.append(prefill(self._model, encoded["input_ids"], encoded["attention_mask"]))
-            group_jobs = [job for chunk in group for job in jobs[chunk]]
-            generated = decode(self._model, prefilled, [budgets[index] for index, _ in group_jobs], stop_ids, self._tokenizer.pad_token_id, warpers)
-            for (index, _), tokens in zip(group_jobs, generated):
+            group_jobs = [jobs[row] for rows, _ in group for row in rows]
+            generated = decode(self._model, [prefilled for _, prefilled in group], [budgets[index] for index in group_jobs],
+                               stop_ids, self._tokenizer.pad_token_id, warpers)
+            for index, tokens in zip(group_jobs, generated):
                 completions[index].append(self._tokenizer.decode(tokens, skip_special_tokens=True).strip())
                 output_tokens[index].append(len(tokens))
         return [
             {
                 "generations": completions[index],
-                "statistics": {"input_tokens": [lengths[index]] * num_generations, "output_tokens": output_tokens[index]},
+                "statistics": {"input_tokens": [len(prompt_ids[index])] * num_generations, "output_tokens": output_tokens[index]},
             }
             for index in range(len(texts))
         ]
 
+    @property
+    def prompt_tokens(self) -> int:
+        """Tokens of all prompts generated for so far."""
+        return self._prompt_tokens
 
-def _decode_groups(chunks: list[slice], batch_size: int) -> list[list[slice]]:
+    @property
+    def prefilled_tokens(self) -> int:
+        """Prompt tokens run through the model so far (those found in the prefix cache are not)."""
+        return self._prefilled_tokens
+
+    def _prefill(self, sequences: list[list[int]]) -> list[_Chunk]:
+        """Prefill ``sequences`` after their longest cached beginning, in chunks of similar
+        remaining length; each chunk comes with the indices of its sequences."""
+        found = [self._cached_beginning(sequence) for sequence in sequences]
+        remaining = [len(sequence) - length for sequence, (length, _) in zip(sequences, found)]
+        order = sorted(range(len(sequences)), key=remaining.__getitem__)
+        chunks = []
+        for batch in length_batches([remaining[index] for index in order], self.batch_size, self.max_padding):
+            rows = order[batch]
+            tails = [sequences[index][found[index][0] :] for index in rows]
+            width = max(len(tail) for tail in tails)
+            input_ids = torch.tensor([[self._tokenizer.pad_token_id] * (width - len(tail)) + tail for tail in tails], device=self.device)
+            mask = torch.tensor([[0] * (width - len(tail)) + [1] * len(tail) for tail in tails], device=self.device)
+            chunks.append((rows, prefill(self._model, input_ids, mask, [found[index][1] for index in rows])))
+            self._prefilled_tokens += sum(map(len, tails))
+        return chunks
+
+    def _cached_beginning(self, sequence: list[int]) -> tuple[int, Prefix | None]:
+        if self._prefix_cache is None:
+            return 0, None
+        return self._prefix_cache.longest(sequence[:-1])  # the last token is prefilled for its logits
+
+    def _remember_shared_beginnings(self, sequences: list[list[int]]) -> None:
+        """Prefill once, and cache, the beginnings that several of ``sequences`` share. A
+        beginning that extends another is prefilled after it, so that it reuses it."""
+        if self._prefix_cache is None:
+            return
+        pending = [b for b in shared_beginnings(sequences, MIN_SHARED_TOKENS) if self._prefix_cache.longest(b)[0] < len(b)]
+        while pending:
+            wave = [b for b in pending if not any(len(other) < len(b) and b[: len(other)] == other for other in pending)]
+            beginnings = [list(b) for b in wave]
+            for rows, prefilled in self._prefill(beginnings):
+                for row, index in enumerate(rows):
+                    self._prefix_cache.add(wave[index], prefilled.prefix(row, len(wave[index])))
+            done = set(wave)
+            pending = [b for b in pending if b not in done]
+
+
+_Chunk = tuple[list[int], Prefilled]
+
+
+def _decode_groups(chunks: list[_Chunk], batch_size: int) -> list[list[_Chunk]]:
     """Consecutive prefill chunks gathered into decoding batches of at most ``batch_size`` rows."""
-    groups: list[list[slice]] = []
+    groups: list[list[_Chunk]] = []
     rows = 0
     for chunk in chunks:
-        size = chunk.stop - chunk.start
+        size = len(chunk[0])
         if groups and rows + size <= batch_size:
             groups[-1].append(chunk)
             rows += size
