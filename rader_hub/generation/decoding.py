@@ -92,13 +92,14 @@ def decode(
         cache.update(_left_pad([c.keys[layer] for c in chunks], length), _left_pad([c.values[layer] for c in chunks], length), layer)
     # One mask row per sequence over the whole cache: prompt padding is 0; generated slots become 1
     # as they are written (the causal mask hides slots not yet written).
-    mask = torch.zeros((rows, length + longest), dtype=torch.long)
+    device = chunks[0].attention_mask.device  # the model's: bookkeeping tensors meet its outputs
+    mask = torch.zeros((rows, length + longest), dtype=torch.long, device=device)
     mask[:, :length] = _left_pad([chunk.attention_mask for chunk in chunks], length)
     positions = mask[:, :length].sum(-1)  # next position of each row: its real prompt length
     logits = torch.cat([chunk.logits for chunk in chunks])
     outputs: list[list[int]] = [[] for _ in range(rows)]
-    active = torch.arange(rows)  # which sequence each batch row holds
-    running = torch.ones(rows, dtype=torch.bool)  # per batch row: still generating
+    active = torch.arange(rows, device=device)  # which sequence each batch row holds
+    running = torch.ones(rows, dtype=torch.bool, device=device)  # per batch row: still generating
     with torch.inference_mode():
         for step in range(longest):
             tokens = _next_tokens(logits, warpers)
