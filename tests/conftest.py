@@ -39,3 +39,11 @@ def isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("RADER_CACHE_DIR", str(cache_dir))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return cache_dir
+
+
+@pytest.fixture
+def tiny_data(tmp_path: Path) -> Path:
+    """Training triples on the tiny corpus, as a JSONL file."""
+    from helpers import tiny_triples
+
+    return write_jsonl(tmp_path / "triples.jsonl", tiny_triples())

@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from conftest import write_jsonl
-
-RADER = [sys.executable, "-m", "rader_hub"]
-
-
-def run_rader(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*RADER, *args], capture_output=True, text=True, env=os.environ.copy(), timeout=600)
+from helpers import run_rader
 
 
 def test_bm25_reproduces_the_published_dev_baseline() -> None:

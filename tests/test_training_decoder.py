@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import run_rader
 from rader_hub.assets import resolve_generator
 from rader_hub.errors import AssetError
-from test_training_retriever import run_rader, tiny_data  # noqa: F401  (fixture)
 
 
 def smollm2_gguf() -> Path:

@@ -9,11 +9,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from helpers import run_rader
 from rader_hub.errors import ConfigError, DataError
 from rader_hub.evaluation.bright import BRIGHT_SPLITS, bright_split, resolve_splits
 from rader_hub.evaluation.runs import append_run, load_runs
 from rader_hub.queries import QueryMode
-from test_training_retriever import run_rader
 
 # The question shares no word with its gold document; the reasoning does (as in BRIGHT).
 EXAMPLES = [{"id": "q1", "query": "ten socks nine drawers", "reasoning": "-", "gold_ids": ["pigeonhole"], "excluded_ids": ["N/A"]}]

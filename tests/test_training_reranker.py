@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import run_rader
 from rader_hub.errors import ConfigError
 from rader_hub.evaluation.rerank import RerankingRetriever, load_reranker
 from rader_hub.retrieval import BM25Retriever
 from rader_hub.training.losses import GroupedRerankLoss
-from test_training_retriever import run_rader, tiny_data  # noqa: F401  (fixture)
 
 
 class ScoreByLength:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,44 +10,15 @@ import pytest
 import torch
 
 from conftest import TINY_DOCUMENTS, write_jsonl
+from helpers import run_rader
 from rader_hub.assets import resolve_embedder
 from rader_hub.cli import app
 from rader_hub.corpus import Corpus
 from rader_hub.retrieval import DenseRetriever
 from rader_hub.errors import RaderError
 
-RADER = [sys.executable, "-m", "rader_hub"]
 # Keep CPU cost tiny: short sequences, small batches, few steps.
 FAST = ["--max-seq-length", "32", "--batch-size", "2", "--temperature", "0.05", "--lr", "1e-4"]
-
-
-def run_rader(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*RADER, *args], capture_output=True, text=True, env=os.environ.copy(), timeout=900)
-
-
-def tiny_rows() -> list[dict]:
-    questions = {
-        "pigeonhole": "Ten socks go into nine drawers; show a drawer holds two.",
-        "pythagoras": "A ladder of length 5 leans on a wall 3 metres from its foot; how high does it reach?",
-        "bayes": "A test is 99% accurate and the disease is rare; what is the chance a positive is real?",
-        "fermat-little": "What is 2^100 modulo 101?",
-    }
-    docs = {doc.id: doc.full_text for doc in TINY_DOCUMENTS}
-    return [
-        {
-            "query": question,
-            "positive": docs[doc_id],
-            "negatives": [text for other, text in docs.items() if other != doc_id][:2],
-            "query_type": "question",
-            "problem_id": doc_id,
-        }
-        for doc_id, question in questions.items()
-    ]
-
-
-@pytest.fixture
-def tiny_data(tmp_path: Path) -> Path:
-    return write_jsonl(tmp_path / "triples.jsonl", tiny_rows())
 
 
 def test_trained_model_loads_plainly_with_its_prompts(tmp_path: Path, tiny_data: Path) -> None:

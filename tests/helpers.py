@@ -1,0 +1,37 @@
+"""Helpers the test modules share (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from conftest import TINY_DOCUMENTS
+
+RADER = [sys.executable, "-m", "rader_hub"]
+
+
+def run_rader(*args: str, timeout: float = 900, env: dict[str, str] | None = None, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the `rader` CLI in a subprocess (its own imports, exit code and stderr are what users see)."""
+    return subprocess.run([*RADER, *args], capture_output=True, text=True, env=env or os.environ.copy(), timeout=timeout, cwd=cwd)
+
+
+def tiny_triples() -> list[dict]:
+    """One training row per tiny-corpus theorem: a question that needs it, and two other theorems as negatives."""
+    questions = {
+        "pigeonhole": "Ten socks go into nine drawers; show a drawer holds two.",
+        "pythagoras": "A ladder of length 5 leans on a wall 3 metres from its foot; how high does it reach?",
+        "bayes": "A test is 99% accurate and the disease is rare; what is the chance a positive is real?",
+        "fermat-little": "What is 2^100 modulo 101?",
+    }
+    docs = {doc.id: doc.full_text for doc in TINY_DOCUMENTS}
+    return [
+        {
+            "query": question,
+            "positive": docs[doc_id],
+            "negatives": [text for other, text in docs.items() if other != doc_id][:2],
+            "query_type": "question",
+            "problem_id": doc_id,
+        }
+        for doc_id, question in questions.items()
+    ]
