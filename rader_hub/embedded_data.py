@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rader_hub.assets import EMBEDDED
 from rader_hub.errors import DataError
 from rader_hub.records import DataSource
 
-EMBEDDED = "embedded"
 
 _RELATIVE_PATHS = {
     "theorems": "theoremqa/theorems.jsonl",

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from rader_hub.files import write_json_atomic
 
 
 def settings_hash(settings: dict[str, Any]) -> str:
@@ -43,12 +43,8 @@ class CheckpointStore:
         return record["payload"]
 
     def save(self, key: str, payload: Any) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
         record = {"key": key, "settings_hash": self.settings_hash, "payload": payload}
-        handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(record, stream, ensure_ascii=False)
-        os.replace(temporary, self._path(key))
+        write_json_atomic(self._path(key), record, indent=None)
 
     def all_payloads(self) -> list[Any]:
         """Every payload made with the current settings."""

@@ -12,8 +12,6 @@ share are prefilled once and kept for later calls (:mod:`rader_hub.generation.pr
 from __future__ import annotations
 
 import hashlib
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -25,6 +23,7 @@ from distilabel.models.llms.openai import OpenAILLM
 from distilabel.mixins.runtime_parameters import RuntimeParameter
 
 from rader_hub.assets import EMBEDDED, ResolvedModel, resolve_generator
+from rader_hub.files import atomic_directory
 from rader_hub.generation.decoding import Prefilled, decode, prefill
 from rader_hub.generation.prefix_cache import Prefix, PrefixCache, shared_beginnings
 from rader_hub.retrieval.embedding_cache import default_cache_dir
@@ -44,29 +43,19 @@ def _dequantised_location(resolved: ResolvedModel) -> tuple[str, dict[str, str]]
     gguf = Path(resolved.location) / resolved.gguf_file
     key = hashlib.sha256(f"{gguf.resolve()}:{gguf.stat().st_size}:{gguf.stat().st_mtime_ns}".encode()).hexdigest()[:16]
     target = default_cache_dir().parent / "generators" / f"{gguf.stem}-{key}"
-    if (target / "config.json").is_file():
-        return str(target), {}
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    with atomic_directory(target) as staging:  # a concurrent or killed run never leaves half a model
+        if staging is not None:
+            from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    extra = {"gguf_file": resolved.gguf_file}
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=_ensure(target.parent)))
-    AutoTokenizer.from_pretrained(resolved.location, **extra).save_pretrained(staging)
-    model = AutoModelForCausalLM.from_pretrained(resolved.location, **extra)
-    # The weights are already dequantised to float; only the GGUF marker blocks saving them.
-    model.hf_quantizer = None
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    model.save_pretrained(staging)
-    try:
-        staging.rename(target)  # atomic: a concurrent or killed run never leaves half a model
-    except OSError:  # another process finished first
-        shutil.rmtree(staging, ignore_errors=True)
+            extra = {"gguf_file": resolved.gguf_file}
+            AutoTokenizer.from_pretrained(resolved.location, **extra).save_pretrained(staging)
+            model = AutoModelForCausalLM.from_pretrained(resolved.location, **extra)
+            # The weights are already dequantised to float; only the GGUF marker blocks saving them.
+            model.hf_quantizer = None
+            if hasattr(model.config, "quantization_config"):
+                del model.config.quantization_config
+            model.save_pretrained(staging)
     return str(target), {}
-
-
-def _ensure(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 class LocalTransformersLLM(LLM):

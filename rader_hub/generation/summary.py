@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from rader_hub.generation.runfiles import RunFolder, read_json
+from rader_hub.files import read_json
+from rader_hub.generation.runfiles import RunFolder
 
 
 def build_summary(run: RunFolder, rows: list[dict[str, Any]], dropped_few_negatives: int) -> dict[str, Any]:

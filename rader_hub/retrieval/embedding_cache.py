@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rader_hub.files import write_atomic
+
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".json", ".txt", ".model")
 
 
@@ -48,8 +50,4 @@ class EmbeddingCache:
         return embeddings if embeddings.shape[0] == expected_rows else None
 
     def store(self, path: Path, embeddings: np.ndarray) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        with temporary.open("wb") as handle:
-            np.save(handle, embeddings)
-        temporary.replace(path)  # atomic: readers never see a half-written file
+        write_atomic(path, lambda stream: np.save(stream, embeddings))  # readers never see half a file

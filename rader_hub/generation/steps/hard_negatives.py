@@ -7,7 +7,7 @@ from distilabel.typing import StepOutput
 from pydantic import Field, PrivateAttr
 
 from rader_hub.corpus import Corpus
-from rader_hub.embedded_data import EMBEDDED
+from rader_hub.assets import EMBEDDED
 from rader_hub.errors import ConfigError
 from rader_hub.generation.negatives import MAX_NEGATIVES, mined_negatives, select_negatives
 from rader_hub.generation.steps.common import load_theorems

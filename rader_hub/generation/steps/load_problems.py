@@ -8,9 +8,11 @@ from distilabel.steps import GeneratorStep
 from distilabel.typing import GeneratorStepOutput
 from pydantic import Field
 
-from rader_hub.embedded_data import EMBEDDED, resolve_source
+from rader_hub.files import write_json_atomic
+from rader_hub.assets import EMBEDDED
+from rader_hub.embedded_data import resolve_source
 from rader_hub.errors import DataError
-from rader_hub.generation.runfiles import RunFolder, write_json_atomic
+from rader_hub.generation.runfiles import RunFolder
 from rader_hub.records import read_rows
 
 logger = logging.getLogger(__name__)

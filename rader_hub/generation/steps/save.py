@@ -4,8 +4,6 @@
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from typing import Any
 
 from distilabel.mixins.runtime_parameters import RuntimeParameter
@@ -13,7 +11,8 @@ from distilabel.steps import GlobalStep, StepInput
 from distilabel.typing import StepOutput
 from pydantic import Field
 
-from rader_hub.generation.runfiles import RunFolder, write_json_atomic
+from rader_hub.files import atomic_path, write_json_atomic
+from rader_hub.generation.runfiles import RunFolder
 from rader_hub.generation.summary import build_summary, format_summary
 
 logger = logging.getLogger(__name__)
@@ -84,11 +83,8 @@ class SaveDataset(GlobalStep):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        run.data_dir.mkdir(parents=True, exist_ok=True)
         table = pa.Table.from_pylist(rows, schema=_arrow_schema())
-        handle, temporary = tempfile.mkstemp(dir=run.data_dir, prefix=".tmp-", suffix=".parquet.partial")
-        os.close(handle)
-        pq.write_table(table, temporary)
-        os.replace(temporary, run.data_dir / DATA_FILE)
+        with atomic_path(run.data_dir / DATA_FILE) as temporary:
+            pq.write_table(table, temporary)
         if not rows:
             logger.warning("the dataset is empty: no sample passed the filters (see summary.json)")

@@ -11,11 +11,12 @@ from distilabel.steps import Step, StepInput
 from distilabel.typing import StepOutput
 from pydantic import Field, PrivateAttr
 
-from rader_hub.embedded_data import EMBEDDED
+from rader_hub.files import write_json_atomic
+from rader_hub.assets import EMBEDDED
 from rader_hub.generation.checkpoint import CheckpointStore
 from rader_hub.generation.mcts import Problem, RetrievalMCTS, SearchConfig, SearchResult
 from rader_hub.generation.provenance import filters_json, relaxed_filters
-from rader_hub.generation.runfiles import RunFolder, write_json_atomic
+from rader_hub.generation.runfiles import RunFolder
 from rader_hub.generation.samples import extract_samples
 from rader_hub.generation.steps.common import llm_generator, load_theorems
 from rader_hub.retrieval import build_retriever

@@ -1,0 +1,83 @@
+"""Writing files so that a crash or kill never leaves half of one: the one place for that rule.
+
+Content goes to a temporary file in the target's folder, is flushed to disk, then renamed over
+the target (an atomic step on POSIX file systems). Files are created readable by others (0644,
+as ``open`` would under the usual umask; ``tempfile.mkstemp`` alone gives 0600), because
+datasets, models and summaries are made to be shared.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, BinaryIO
+
+FILE_MODE = 0o644
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path next to ``path`` to write to; on success it replaces ``path``, on error
+    it is removed and ``path`` keeps its previous content."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".tmp-{target.name}-")
+    os.close(handle)
+    try:
+        yield Path(temporary)
+        os.chmod(temporary, FILE_MODE)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def atomic_directory(path: str | Path) -> Iterator[Path | None]:
+    """A staging folder next to ``path`` to fill; on success it is renamed to ``path``. Yields
+    None when ``path`` already exists (nothing to do). If another process renames its own copy
+    first, that copy is kept and this one is dropped."""
+    target = Path(path)
+    if target.exists():
+        yield None
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".staging-{target.name}-", dir=target.parent))
+    try:
+        yield staging
+        os.chmod(staging, 0o755)
+        staging.rename(target)
+    except OSError:
+        if not target.exists():
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_atomic(path: str | Path, write: Callable[[BinaryIO], Any]) -> None:
+    """Write ``path`` atomically with ``write(stream)`` on a binary stream."""
+    with atomic_path(path) as temporary, open(temporary, "wb") as stream:
+        write(stream)
+        stream.flush()
+        os.fsync(stream.fileno())
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    write_atomic(path, lambda stream: stream.write(text.encode("utf-8")))
+
+
+def write_json_atomic(path: str | Path, payload: Any, indent: int | None = 1) -> None:
+    write_text_atomic(path, json.dumps(payload, ensure_ascii=False, indent=indent))
+
+
+def read_json(path: str | Path, default: Any = None) -> Any:
+    """The parsed file, or ``default`` when it is missing or not valid JSON."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return default
