@@ -20,6 +20,13 @@ from typing import Any, BinaryIO
 FILE_MODE = 0o644
 
 
+def cache_dir(*parts: str) -> Path:
+    """rader-hub's cache folder (``$RADER_CACHE_DIR``, default ``~/.cache/rader-hub``), or a
+    sub-folder of it: embeddings, dequantised generators, the Argilla server's environment."""
+    root = Path(os.environ.get("RADER_CACHE_DIR") or Path.home() / ".cache" / "rader-hub")
+    return root.joinpath(*parts)
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """A temporary path next to ``path`` to write to; on success it replaces ``path``, on error

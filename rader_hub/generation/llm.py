@@ -23,10 +23,9 @@ from distilabel.models.llms.openai import OpenAILLM
 from distilabel.mixins.runtime_parameters import RuntimeParameter
 
 from rader_hub.assets import EMBEDDED, ResolvedModel, resolve_generator
-from rader_hub.files import atomic_directory
+from rader_hub.files import atomic_directory, cache_dir
 from rader_hub.generation.decoding import Prefilled, decode, prefill
 from rader_hub.generation.prefix_cache import Prefix, PrefixCache, shared_beginnings
-from rader_hub.retrieval.embedding_cache import default_cache_dir
 
 
 # Shorter shared beginnings (the chat template and system prompt alone) are not worth a forward
@@ -42,7 +41,7 @@ def _dequantised_location(resolved: ResolvedModel) -> tuple[str, dict[str, str]]
         return resolved.location, {}
     gguf = Path(resolved.location) / resolved.gguf_file
     key = hashlib.sha256(f"{gguf.resolve()}:{gguf.stat().st_size}:{gguf.stat().st_mtime_ns}".encode()).hexdigest()[:16]
-    target = default_cache_dir().parent / "generators" / f"{gguf.stem}-{key}"
+    target = cache_dir("generators", f"{gguf.stem}-{key}")
     with atomic_directory(target) as staging:  # a concurrent or killed run never leaves half a model
         if staging is not None:
             from transformers import AutoModelForCausalLM, AutoTokenizer

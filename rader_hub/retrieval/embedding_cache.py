@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
 
-from rader_hub.files import write_atomic
+from rader_hub.files import cache_dir, write_atomic
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".json", ".txt", ".model")
-
-
-def default_cache_dir() -> Path:
-    """``$RADER_CACHE_DIR`` or ``~/.cache/rader-hub``."""
-    root = os.environ.get("RADER_CACHE_DIR") or Path.home() / ".cache" / "rader-hub"
-    return Path(root) / "embeddings"
 
 
 def model_fingerprint(model_location: str) -> str:
@@ -34,7 +27,7 @@ def model_fingerprint(model_location: str) -> str:
 
 class EmbeddingCache:
     def __init__(self, directory: Path | None = None) -> None:
-        self.directory = directory or default_cache_dir()
+        self.directory = directory or cache_dir("embeddings")
 
     def path_for(self, *key_parts: str) -> Path:
         key = hashlib.sha256("\0".join(key_parts).encode()).hexdigest()[:24]
