@@ -7,8 +7,11 @@ from typing import Annotated
 
 import typer
 
-from rader_hub.review.pull import RejectedPositives
-from rader_hub.review.server import DEFAULT_PORT
+from rader_hub.review.connection import connect, resolve_connection
+from rader_hub.review.pairs import load_generation_dataset
+from rader_hub.review.pull import RejectedPositives, pull
+from rader_hub.review.push import DEFAULT_WORKSPACE, push
+from rader_hub.review.server import DEFAULT_PORT, ServerState, serve, stop
 
 review_app = typer.Typer(
     help="Human review of the LLM judge's relevance verdicts in Argilla: serve a local Argilla, push, answer in the web UI, pull.",
@@ -33,8 +36,6 @@ def serve_command(
 
     The first run installs the server into its own virtual environment (about 2 minutes).
     """
-    from rader_hub.review.server import serve
-
     info = serve(state_dir, port, say=lambda message: typer.echo(message, err=True))
     if info.already_running:
         typer.echo(f"Argilla is already running at {info.url} (state: {info.state_dir})")
@@ -55,8 +56,6 @@ def serve_command(
 @review_app.command("stop")
 def stop_command(state_dir: StateDirOption = None) -> None:
     """Stop the processes `rader review serve` started (and only those)."""
-    from rader_hub.review.server import ServerState, stop
-
     stopped = stop(state_dir)
     root = ServerState(state_dir).root
     if stopped:
@@ -74,7 +73,7 @@ WorkspaceOption = Annotated[str, typer.Option("--workspace", help="Argilla works
 def push_command(
     dataset: DatasetArgument,
     name: NameOption = None,
-    workspace: WorkspaceOption = "argilla",
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
     sample: Annotated[int | None, typer.Option("--sample", help="Push N pairs, stratified by judge verdict and query type (default: all).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the sample (the same seed gives the same records).")] = 0,
     annotators_per_record: Annotated[int, typer.Option("--annotators-per-record", help="Answers a record needs before it counts as done (new datasets).")] = 1,
@@ -84,10 +83,6 @@ def push_command(
 
     Pushing again updates the same records (stable ids) and keeps the answers already given.
     """
-    from rader_hub.review.connection import connect, resolve_connection
-    from rader_hub.review.pairs import load_generation_dataset
-    from rader_hub.review.push import push
-
     source = load_generation_dataset(dataset)
     client = connect(resolve_connection(state_dir))
     result = push(client, source.pairs(), name or source.default_name(), workspace, sample, seed, annotators_per_record)
@@ -102,17 +97,13 @@ def pull_command(
     dataset: DatasetArgument,
     out: Annotated[Path, typer.Option("--out", help="Folder for the reviewed dataset (data/, summary.json, review.json).")],
     name: NameOption = None,
-    workspace: WorkspaceOption = "argilla",
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
     rejected_positives: Annotated[
         RejectedPositives, typer.Option("--rejected-positives", help="A positive humans reject: drop its row, or make it a negative of the other rows of its query.")
     ] = RejectedPositives.drop,
     state_dir: StateDirOption = None,
 ) -> None:
     """Fetch submitted answers, merge them into a new version of DATASET in OUT, and measure agreement."""
-    from rader_hub.review.connection import connect, resolve_connection
-    from rader_hub.review.pairs import load_generation_dataset
-    from rader_hub.review.pull import pull
-
     source = load_generation_dataset(dataset)
     client = connect(resolve_connection(state_dir))
     result = pull(client, source, name or source.default_name(), workspace, out, rejected_positives)

@@ -9,8 +9,8 @@ index in memory, the database survives restarts), then serve the API and the web
 
     python argilla_server_main.py --credentials DIR/credentials.json --host 127.0.0.1 --port 6900
 
-The environment (``ARGILLA_*``) is set by the caller; ``ARGILLA_SEARCH_ENGINE`` must be
-``ENGINE_NAME`` so the server uses the engine registered below.
+The caller sets the environment (``ARGILLA_*``); this script sets ``ARGILLA_SEARCH_ENGINE`` to
+the engine it registers below.
 """
 
 from __future__ import annotations
@@ -18,15 +18,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from argilla_server.search_engine import SearchEngine
-from argilla_server.search_engine.commons import es_index_name_for_dataset
-from argilla_server.search_engine.opensearch import OpenSearchEngine
-
 ENGINE_NAME = "rader-osmem"
+os.environ["ARGILLA_SEARCH_ENGINE"] = ENGINE_NAME  # before argilla_server reads its settings on import
+
+from argilla_server.search_engine import SearchEngine  # noqa: E402
+from argilla_server.search_engine.commons import es_index_name_for_dataset  # noqa: E402
+from argilla_server.search_engine.opensearch import OpenSearchEngine  # noqa: E402
 
 
 @SearchEngine.register(engine_name=ENGINE_NAME)

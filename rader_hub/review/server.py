@@ -40,7 +40,6 @@ SERVER_PACKAGES = ["click<8.2", "huggingface-hub<1", f"argilla-server=={ARGILLA_
 DEFAULT_PORT = 6900
 HOST = "127.0.0.1"
 USERNAME = "argilla"  # the default user argilla_server creates
-ENGINE_NAME = "rader-osmem"  # registered by argilla_server_main.py
 START_SCRIPT = Path(__file__).with_name("argilla_server_main.py")
 REINDEX_MESSAGE = "rebuilt the search index"  # logged by START_SCRIPT
 START_TIMEOUT_S = 300  # cold start on a loaded 2-core machine, with a reindex
@@ -250,7 +249,6 @@ def serve(state_dir: Path | None = None, port: int | None = None, say: Say = lam
             "ARGILLA_DATABASE_URL": f"sqlite+aiosqlite:///{state.root / 'argilla.db'}?check_same_thread=False",
             "ARGILLA_ELASTICSEARCH": f"http://{HOST}:{search_port}",
             "ARGILLA_REDIS_URL": f"redis://{HOST}:{redis_port}/0",
-            "ARGILLA_SEARCH_ENGINE": ENGINE_NAME,
             "ARGILLA_AUTH_SECRET_KEY": credentials.session_secret,  # browser sessions survive restarts
             "HF_HUB_OFFLINE": "1",
             "HF_HUB_DISABLE_TELEMETRY": "1",

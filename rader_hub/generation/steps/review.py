@@ -8,7 +8,9 @@ from distilabel.typing import StepOutput
 from pydantic import Field, SecretStr
 
 from rader_hub.errors import RaderError
+from rader_hub.review.connection import connect, resolve_connection
 from rader_hub.review.pairs import REQUIRED_COLUMNS, default_dataset_name, judged_pairs
+from rader_hub.review.push import DEFAULT_WORKSPACE, push
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +82,7 @@ class PushToArgilla(GlobalStep):
     """
 
     dataset_name: str | None = Field(default=None, description="Argilla dataset name (None: <recipe name>-<recipe hash>).")
-    workspace: str = Field(default="argilla", description="Argilla workspace.")
+    workspace: str = Field(default=DEFAULT_WORKSPACE, description="Argilla workspace.")
     api_url: RuntimeParameter[str] | None = Field(default=None, description="Argilla URL (default: ARGILLA_API_URL, else `rader review serve`'s).")
     api_key: RuntimeParameter[SecretStr] | None = Field(default=None, description="Argilla API key (default: ARGILLA_API_KEY, else the local server's).")
     sample: RuntimeParameter[int] | None = Field(default=None, description="Push this many pairs, stratified by verdict and query type (None: all).")
@@ -95,9 +97,6 @@ class PushToArgilla(GlobalStep):
         return []
 
     def process(self, inputs: StepInput) -> StepOutput:  # type: ignore[override]
-        from rader_hub.review.connection import connect, resolve_connection
-        from rader_hub.review.push import push
-
         name = self.dataset_name or default_dataset_name(inputs)
         try:
             api_key = self.api_key.get_secret_value() if isinstance(self.api_key, SecretStr) else self.api_key
