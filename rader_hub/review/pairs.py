@@ -72,7 +72,6 @@ class GenerationDataset:
     """A generation output read for review: its rows, the Arrow table, and where it came from."""
 
     source: Path
-    files: list[Path]
     folder: Path | None  # the run folder (summary.json, recipe.yaml), when there is one
     table: Any  # pyarrow.Table
 
@@ -127,7 +126,7 @@ def load_generation_dataset(path: str | Path) -> GenerationDataset:
     missing = [column for column in REQUIRED_COLUMNS if column not in table.column_names]
     if missing:
         raise DataError(f"{source}: missing column(s) {', '.join(missing)}: review needs the judge's verdicts of a `rader generate` dataset")
-    return GenerationDataset(source=source, files=files, folder=folder, table=table)
+    return GenerationDataset(source=source, folder=folder, table=table)
 
 
 def _label(verdict: str | None) -> str | None:
