@@ -28,16 +28,16 @@ def cache_dir(*parts: str) -> Path:
 
 
 @contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """A temporary path next to ``path`` to write to; on success it replaces ``path``, on error
-    it is removed and ``path`` keeps its previous content."""
+def atomic_path(path: str | Path, mode: int = FILE_MODE) -> Iterator[Path]:
+    """A temporary path next to ``path`` to write to; on success it replaces ``path`` (with
+    permissions ``mode``), on error it is removed and ``path`` keeps its previous content."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".tmp-{target.name}-")
     os.close(handle)
     try:
         yield Path(temporary)
-        os.chmod(temporary, FILE_MODE)
+        os.chmod(temporary, mode)
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -66,20 +66,21 @@ def atomic_directory(path: str | Path) -> Iterator[Path | None]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def write_atomic(path: str | Path, write: Callable[[BinaryIO], Any]) -> None:
+def write_atomic(path: str | Path, write: Callable[[BinaryIO], Any], mode: int = FILE_MODE) -> None:
     """Write ``path`` atomically with ``write(stream)`` on a binary stream."""
-    with atomic_path(path) as temporary, open(temporary, "wb") as stream:
+    with atomic_path(path, mode) as temporary, open(temporary, "wb") as stream:
         write(stream)
         stream.flush()
         os.fsync(stream.fileno())
 
 
-def write_text_atomic(path: str | Path, text: str) -> None:
-    write_atomic(path, lambda stream: stream.write(text.encode("utf-8")))
+def write_text_atomic(path: str | Path, text: str, mode: int = FILE_MODE) -> None:
+    write_atomic(path, lambda stream: stream.write(text.encode("utf-8")), mode)
 
 
-def write_json_atomic(path: str | Path, payload: Any, indent: int | None = 1) -> None:
-    write_text_atomic(path, json.dumps(payload, ensure_ascii=False, indent=indent))
+def write_json_atomic(path: str | Path, payload: Any, indent: int | None = 1, mode: int = FILE_MODE) -> None:
+    """``mode`` 0o600 for files that hold secrets (readable by their owner only)."""
+    write_text_atomic(path, json.dumps(payload, ensure_ascii=False, indent=indent), mode)
 
 
 def read_json(path: str | Path, default: Any = None) -> Any:

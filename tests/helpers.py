@@ -35,3 +35,10 @@ def tiny_triples() -> list[dict]:
         }
         for doc_id, question in questions.items()
     ]
+
+
+def find_pair(pairs, query_type: str, theorem_id: str, problem_id: str = "math-train-0000"):
+    """The judged pair of the review fixture with this query type, theorem and problem."""
+    matches = [p for p in pairs if p.query_type == query_type and p.theorem_id == theorem_id and p.problem_id == problem_id]
+    assert len(matches) == 1, [(p.query_type, p.theorem_id, p.problem_id) for p in matches]
+    return matches[0]

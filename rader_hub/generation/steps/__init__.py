@@ -3,7 +3,8 @@
 from rader_hub.generation.steps.hard_negatives import SelectHardNegatives
 from rader_hub.generation.steps.load_problems import LoadMathProblems
 from rader_hub.generation.steps.queries import SynthesizeQueries
+from rader_hub.generation.steps.review import PushToArgilla
 from rader_hub.generation.steps.save import SaveDataset
 from rader_hub.generation.steps.search import RetrievalMCTSSearch
 
-__all__ = ["LoadMathProblems", "RetrievalMCTSSearch", "SaveDataset", "SelectHardNegatives", "SynthesizeQueries"]
+__all__ = ["LoadMathProblems", "PushToArgilla", "RetrievalMCTSSearch", "SaveDataset", "SelectHardNegatives", "SynthesizeQueries"]
