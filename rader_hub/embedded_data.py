@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from rader_hub.assets import EMBEDDED
@@ -13,6 +14,23 @@ _RELATIVE_PATHS = {
     "theorems": "theoremqa/theorems.jsonl",
     "dev_queries": "theoremqa/dev_queries.jsonl",
     "math_problems": "math/math_train_1000.jsonl",
+}
+
+
+@dataclass(frozen=True)
+class EmbeddedSource:
+    """What an embedded dataset is, where it comes from and its licence (details: data/PROVENANCE.md)."""
+
+    description: str
+    url: str
+    license: str  # a Hub licence identifier
+
+
+_THEOREMQA = "https://github.com/wenhuchen/TheoremQA"
+EMBEDDED_SOURCES = {
+    "theorems": EmbeddedSource("354 theorem descriptions from TheoremQA (Chen et al., 2023)", _THEOREMQA, "mit"),
+    "dev_queries": EmbeddedSource("399 TheoremQA test questions, each annotated with the theorem it needs", _THEOREMQA, "mit"),
+    "math_problems": EmbeddedSource("1,000 MATH training problems (Hendrycks et al., 2021)", "https://github.com/hendrycks/math", "mit"),
 }
 
 

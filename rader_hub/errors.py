@@ -15,3 +15,11 @@ class AssetError(RaderError):
 
 class ConfigError(RaderError):
     """A recipe or command-line option is invalid; the message names the key."""
+
+
+class CardError(RaderError):
+    """A dataset or model card's metadata does not validate; the message names the key."""
+
+
+class HubError(RaderError):
+    """The Hub (or the mirror at HF_ENDPOINT) could not be reached or refused a request; the message names the endpoint."""

@@ -17,7 +17,9 @@ def test_bm25_reproduces_the_published_dev_baseline() -> None:
     metrics = json.loads(result.stdout)
     assert metrics["ndcg@10"] == pytest.approx(0.540, abs=0.01)
     assert (metrics["queries"], metrics["docs"]) == (399, 354)
-    assert set(metrics) == {"ndcg@10", "recall@10", "p@10", "queries", "docs"}
+    assert set(metrics) == {"ndcg@10", "recall@10", "p@10", "queries", "docs", "label", "settings"}
+    assert metrics["label"] == "bm25 [question]" and metrics["settings"]["retriever"] == "bm25"
+    assert set(metrics["settings"]) == {"retriever", "model", "reranker", "query_mode", "alpha", "corpus", "queries"}
 
 
 @pytest.mark.slow

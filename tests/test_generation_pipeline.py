@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 from datasets import load_dataset
 from generation_scripted_llm import ScriptedLLM
 from test_generation_mcts import RULES
 
 from pipelines.math_recipes import RecipeSettings, build_pipeline
 from rader_hub.generation import prompts as P
+from rader_hub.generation.steps.save import recipe_hash
 
 PIPELINE_RULES = RULES + [
     (P.TASK_LLMQ, "", "How many objects force two into one group?"),
@@ -68,3 +70,7 @@ def test_pipeline_writes_a_loadable_self_describing_dataset(tmp_path, tiny_corpu
     assert summary["rollouts"] == 12 and summary["retrievals"] == 2
     assert summary["theorems_kept"] == 2 and summary["theorems_rejected"] == 4
     assert summary["rows_per_query_type"] == {"cot": 2, "lexical": 2, "llmq": 2, "question": 2}
+
+    recipe = yaml.safe_load((out / "recipe.yaml").read_text())  # the whole pipeline as run: it reproduces the rows' hash
+    assert [entry["name"] for entry in recipe["pipeline"]["steps"]][:2] == ["load_problems", "mcts_search"]
+    assert recipe_hash(recipe) == rows[0]["recipe_hash"]

@@ -92,7 +92,7 @@ def test_eval_appends_runs_and_charts_them(tmp_path: Path, tiny_corpus_rows: lis
         args = ["eval", "--retriever", "hybrid", "--alpha", alpha, "--corpus", str(corpus), "--queries", str(queries)]
         result = run_rader(*args, "--runs-file", str(runs), "--plot", str(chart), "--json")
         assert result.returncode == 0, result.stderr
-        assert set(json.loads(result.stdout)) == {"ndcg@10", "recall@10", "p@10", "queries", "docs"}  # unchanged keys
+        assert set(json.loads(result.stdout)) == {"ndcg@10", "recall@10", "p@10", "queries", "docs", "label", "settings"}  # unchanged keys
     assert [label for label, _ in load_runs(runs)] == ["hybrid embedded a=0.5 [question]", "hybrid embedded a=1 [question]"]
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

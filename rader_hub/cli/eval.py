@@ -57,7 +57,7 @@ def eval_command(
     result = evaluate_one(documents, eval_queries, retriever.value, model, alpha, reranker_model, rerank_depth, not as_json)
     record_and_plot(label, result.metrics, {**settings, "corpus": corpus, "queries": queries}, runs_file, plot)
     if as_json:
-        typer.echo(json.dumps(result.as_dict()))
+        typer.echo(json.dumps({**result.as_dict(), "label": label, "settings": {**settings, "corpus": corpus, "queries": queries}}))
     else:
         _print_table(label, result)
 

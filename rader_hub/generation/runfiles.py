@@ -39,3 +39,8 @@ class RunFolder:
     @property
     def summary_file(self) -> Path:
         return self.root / "summary.json"
+
+    @property
+    def recipe_file(self) -> Path:
+        """The recipe the run used, as YAML (written with the dataset)."""
+        return self.root / "recipe.yaml"

@@ -6,12 +6,13 @@ import json
 import logging
 from typing import Any
 
+import yaml
 from distilabel.mixins.runtime_parameters import RuntimeParameter
 from distilabel.steps import GlobalStep, StepInput
 from distilabel.typing import StepOutput
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
-from rader_hub.files import atomic_path, write_json_atomic
+from rader_hub.files import atomic_path, write_json_atomic, write_text_atomic
 from rader_hub.generation.runfiles import RunFolder
 from rader_hub.generation.summary import build_summary, format_summary
 
@@ -31,7 +32,7 @@ DATA_FILE = "train-00000-of-00001.parquet"
 _LIST_COLUMNS = {"negatives", "negative_ids", "relaxed_filters", "reflection_negative_verdicts", "reflection_negative_reasons", "trajectory", "trajectory_actions"}
 
 
-def _arrow_schema():
+def arrow_schema():
     """Explicit types, so an all-empty list column or an all-null column still loads the same."""
     import pyarrow as pa
 
@@ -39,6 +40,11 @@ def _arrow_schema():
     return pa.schema(
         [(name, pa.list_(pa.string()) if name in _LIST_COLUMNS else special.get(name, pa.string())) for name in SCHEMA + PROVENANCE_EXTRA]
     )
+
+
+def recipe_hash(recipe: dict[str, Any]) -> str:
+    """The hash every row records: of the recipe as run (what recipe.yaml holds)."""
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 class SaveDataset(GlobalStep):
@@ -57,10 +63,23 @@ class SaveDataset(GlobalStep):
     def outputs(self) -> list[str]:
         return SCHEMA + PROVENANCE_EXTRA
 
+    _recipe: dict[str, Any] | None = PrivateAttr(default=None)
+
+    def set_pipeline_artifacts_path(self, path: Any) -> None:
+        # distilabel calls this in the main process once runtime parameters are set, just before it
+        # sends the step to its own process without its pipeline: the last moment the recipe is readable.
+        super().set_pipeline_artifacts_path(path)
+        if self.pipeline is not None:
+            self._recipe = self.pipeline.dump()
+
+    def recipe(self) -> dict[str, Any]:
+        """The running pipeline's settings (the recipe as loaded, runtime parameters included)."""
+        if self._recipe is None:
+            self._recipe = self.pipeline.dump() if self.pipeline is not None else self.dump()
+        return self._recipe
+
     def recipe_hash(self) -> str:
-        """Hash of the running pipeline's settings (the recipe as loaded, runtime parameters included)."""
-        source = self.pipeline.dump() if self.pipeline is not None else self.dump()
-        return hashlib.sha256(json.dumps(source, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        return recipe_hash(self.recipe())
 
     def process(self, inputs: StepInput) -> StepOutput:  # type: ignore[override]
         recipe_hash = self.recipe_hash()
@@ -68,6 +87,8 @@ class SaveDataset(GlobalStep):
         rows = [self._row(row, recipe_hash) for row in sorted(kept, key=lambda r: (r["problem_id"], r["sample_id"], r["query_type"]))]
         run = RunFolder(self.output_dir)
         self._write(run, rows)
+        # The recipe travels with the data (and is published with it), so anyone can regenerate and audit it.
+        write_text_atomic(run.recipe_file, yaml.safe_dump(self.recipe(), sort_keys=False, allow_unicode=True))
         summary = build_summary(run, rows, dropped_few_negatives=len(inputs) - len(kept))
         summary["dataset"] = str(run.data_dir / DATA_FILE)
         write_json_atomic(run.summary_file, summary)
@@ -83,7 +104,7 @@ class SaveDataset(GlobalStep):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pylist(rows, schema=_arrow_schema())
+        table = pa.Table.from_pylist(rows, schema=arrow_schema())
         with atomic_path(run.data_dir / DATA_FILE) as temporary:
             pq.write_table(table, temporary)
         if not rows:

@@ -1,0 +1,496 @@
+"""`rader publish` against the loopback Hub: a dataset made by the real distilabel pipeline and
+models trained by `rader train`, published with the real huggingface_hub client and loaded back
+with SentenceTransformer / CrossEncoder / load_dataset / ModelCard / DatasetCard in fresh
+processes (HF_ENDPOINT and HF_HUB_DISABLE_XET are read at import, so clients run as subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import TINY_DOCUMENTS, write_jsonl
+from generation_scripted_llm import ScriptedLLM
+from helpers import run_rader
+from test_generation_pipeline import PIPELINE_RULES, SETTINGS
+from test_training_retriever import FAST
+from typer.testing import CliRunner
+
+from pipelines.math_recipes import build_pipeline
+from rader_hub.cli import app
+from rader_hub.errors import AssetError, CardError, ConfigError, DataError
+from rader_hub.publish import ArtifactKind, CardOptions, render_publish_folder
+from rader_hub.testing.hub_server import LoopbackHub
+
+pytestmark = pytest.mark.hub
+
+# The Hub token every publish here uses: a canary that must never leave this machine's memory.
+TOKEN = f"hf_canary{uuid.uuid4().hex}"
+PROBLEMS = [
+    {"id": "socks", "problem": "A drawer holds red and blue socks. How many socks give a matching pair for sure?", "answer": "3"},
+    {"id": "gloves", "problem": "Gloves come in two colours. How many gloves must you take to get two of one colour?", "answer": "3"},
+]
+EVAL_QUERIES = [
+    {"id": "socks", "query": "Ten socks go into nine drawers; show a drawer holds two.", "gold_ids": ["pigeonhole"]},
+    {"id": "ladder", "query": "A ladder leans on a wall; how high does it reach?", "gold_ids": ["pythagoras"]},
+    {"id": "test", "query": "A test is 99% accurate and the disease is rare; is a positive real?", "gold_ids": ["bayes"]},
+]
+REVIEW = {
+    "reviewed": 6, "agreement": 0.8333, "cohen_kappa": 0.5714, "labels": ["relevant", "not_relevant"],
+    "confusion_matrix": [[3, 1], [0, 2]], "ties": 1,
+    "per_query_type": {
+        "cot": {"reviewed": 4, "agreement": 0.75, "cohen_kappa": 0.5},
+        "question": {"reviewed": 2, "agreement": 1.0, "cohen_kappa": None},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("publish")
+
+
+@pytest.fixture(scope="module")
+def offline_env(workdir: Path):
+    """What the autouse per-test fixture sets, for the module's fixtures (they run before it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RADER_CACHE_DIR", str(workdir / "rader-cache"))
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        patch.setenv("DISTILABEL_CACHE_DIR", str(workdir / "distilabel-cache"))
+        yield
+
+
+@pytest.fixture(scope="module")
+def hub():
+    with LoopbackHub(token=TOKEN) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def corpus(workdir: Path) -> Path:
+    return write_jsonl(workdir / "corpus.jsonl", [{"id": doc.id, "title": doc.title, "text": doc.text} for doc in TINY_DOCUMENTS])
+
+
+@pytest.fixture(scope="module")
+def dataset_dir(workdir: Path, corpus: Path, offline_env) -> Path:
+    """A run folder made by the real generation pipeline (the scripted LLM), in today's schema."""
+    out = workdir / "run"
+    problems = write_jsonl(workdir / "problems.jsonl", PROBLEMS)
+    def llm() -> ScriptedLLM:
+        return ScriptedLLM(rules=PIPELINE_RULES)
+
+    pipeline = build_pipeline(SETTINGS, llm, output_dir=str(out), problems=str(problems), corpus=str(corpus))
+    pipeline.run(use_cache=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def retriever_dir(workdir: Path, dataset_dir: Path, offline_env) -> Path:
+    out = workdir / "retriever"
+    args = ["--num-negatives", "2", "--max-steps", "2", "--json", *FAST]
+    result = run_rader("train", "retriever", "--data", str(dataset_dir / "data"), "--out", str(out), *args)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def reranker_dir(workdir: Path, dataset_dir: Path, offline_env) -> Path:
+    out = workdir / "reranker"
+    args = ["--num-negatives", "2", "--max-steps", "1", "--batch-size", "2", "--max-seq-length", "64", "--json"]
+    result = run_rader("train", "reranker", "--data", str(dataset_dir / "data"), "--out", str(out), *args)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def eval_files(workdir: Path, corpus: Path, retriever_dir: Path, offline_env) -> dict[str, Path]:
+    """`rader eval --json` for the trained model, its base and BM25, as users write them."""
+    queries = write_jsonl(workdir / "eval_queries.jsonl", EVAL_QUERIES)
+    runs = {
+        "model": ["--retriever", "dense", "--model", str(retriever_dir)],
+        "base": ["--retriever", "dense"],  # the embedded MiniLM, the retriever's base
+        "bm25": ["--retriever", "bm25"],
+    }
+    files = {}
+    for name, args in runs.items():
+        result = CliRunner().invoke(app, ["eval", *args, "--corpus", str(corpus), "--queries", str(queries), "--json"])
+        assert result.exit_code == 0, result.output
+        files[name] = workdir / f"eval-{name}.json"
+        files[name].write_text(result.stdout.strip().splitlines()[-1])
+    return files
+
+
+def hub_env(hub: LoopbackHub, home: Path, token: str | None = TOKEN, **extra: str) -> dict[str, str]:
+    """A client environment: the loopback endpoint, no Xet, a fresh HF_HOME, online."""
+    env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_XET": "1", "HF_HOME": str(home), **extra}
+    env.pop("HF_HUB_OFFLINE", None)
+    env.pop("HF_TOKEN", None)
+    if token:
+        env["HF_TOKEN"] = token
+    return env
+
+
+def run_python(script: str, env: dict[str, str], *args: str) -> dict:
+    """Run a loading script in a fresh interpreter; it prints one JSON object last."""
+    result = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def front_matter(readme: Path) -> dict:
+    return yaml.safe_load(readme.read_text(encoding="utf-8").split("---", 2)[1])
+
+
+def commits(hub: LoopbackHub, kind: str, repo_id: str, branch: str = "main") -> list[str]:
+    repo = hub.state.repo(kind, repo_id)
+    return [commit.oid for commit in repo.history(branch)]
+
+
+# -- the dry run -----------------------------------------------------------------------------
+
+
+def test_dry_run_renders_the_model_folder_and_card_without_network(hub, retriever_dir, eval_files, tmp_path) -> None:
+    out = tmp_path / "render"
+    before = len(hub.state.requests)
+    args = ["publish", "model", str(retriever_dir), "--repo", "org/rader", "--dataset", "org/rader-math", "--dry-run", "--out", str(out)]
+    result = run_rader(*args, *[part for path in eval_files.values() for part in ("--eval", str(path))], env=hub_env(hub, tmp_path / "hf"))
+    assert result.returncode == 0, result.stderr
+    assert len(hub.state.requests) == before  # nothing reached the Hub
+
+    expected = {p.relative_to(retriever_dir).as_posix() for p in retriever_dir.rglob("*") if p.is_file()}
+    assert {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} == expected  # README.md replaced, nothing else
+    assert {"model.safetensors", "config_sentence_transformers.json", "rader_training.json", "loss_curve.png"} <= expected
+
+    meta = front_matter(out / "README.md")
+    assert meta["library_name"] == "sentence-transformers" and meta["license"] == "apache-2.0"
+    assert meta["base_model"] == "sentence-transformers/all-MiniLM-L6-v2" and meta["datasets"] == ["org/rader-math"]
+    assert "loss:MultipleNegativesRankingLoss" in meta["tags"] and "rader" in meta["tags"]  # sentence-transformers' own tags kept
+    model_eval = json.loads(eval_files["model"].read_text())
+    (entry,) = meta["model-index"]
+    metrics = {m["type"]: m["value"] for result in entry["results"] for m in result["metrics"]}
+    assert metrics == {"ndcg_at_10": round(model_eval["ndcg@10"], 4), "recall_at_10": round(model_eval["recall@10"], 4),
+                       "precision_at_10": round(model_eval["p@10"], 4)}
+
+    from huggingface_hub import ModelCard
+
+    from rader_hub.publish.metadata import check_card
+
+    card = ModelCard.load(out / "README.md")
+    check_card(card, out)  # the offline validation a publish runs
+    body = card.text
+    assert 'SentenceTransformer("org/rader")' in body and "encode_query" in body and "encode_document" in body
+    assert "| `query` | `Query: ` |" in body  # the saved prompts
+    assert "sentence_transformers_model_id" not in body and "<!--" not in body
+    rows = {
+        "model": "| **this model (`org/rader`)** |",
+        "base": "| base model (`sentence-transformers/all-MiniLM-L6-v2`) |",
+        "bm25": "| BM25 |",
+    }
+    for name, start in rows.items():  # every evaluated run is a row named for what it is, with its figures
+        figures = json.loads(eval_files[name].read_text())
+        (row,) = [line for line in body.splitlines() if line.startswith(start)]
+        assert row.endswith(f" {figures['ndcg@10']:.4f} | {figures['recall@10']:.4f} | {figures['p@10']:.4f} |")
+    assert "## Training Details" in body and "### Training Hyperparameters" in body  # what sentence-transformers wrote
+    assert "das2025rader" in body and "reimers-2019-sentence-bert" in body
+
+
+def test_reranker_card_shows_cross_encoder_usage_and_loads(reranker_dir, tmp_path) -> None:
+    from sentence_transformers import CrossEncoder
+
+    out = tmp_path / "render"
+    rendered = render_publish_folder(ArtifactKind.reranker, reranker_dir, "org/rader-reranker", out)
+    assert "README.md" in rendered.files and "model.safetensors" in rendered.files
+    meta = front_matter(out / "README.md")
+    assert meta["library_name"] == "sentence-transformers" and meta["pipeline_tag"] == "text-ranking" and "cross-encoder" in meta["tags"]
+    body = (out / "README.md").read_text()
+    assert 'CrossEncoder("org/rader-reranker")' in body and "model.predict(" in body
+    assert "no in-batch negatives" in body
+    pair = ("How many socks give a pair?", TINY_DOCUMENTS[0].full_text)
+    assert CrossEncoder(str(out)).predict([pair])[0] == pytest.approx(CrossEncoder(str(reranker_dir)).predict([pair])[0], abs=1e-6)
+
+
+# -- round trips through the loopback Hub ---------------------------------------------------
+
+LOAD_MODEL = """
+import json, sys
+import numpy as np
+from huggingface_hub import ModelCard, hf_hub_download
+from sentence_transformers import SentenceTransformer
+
+local_dir, first = sys.argv[1], sys.argv[2]
+local, hub, old = SentenceTransformer(local_dir), SentenceTransformer("org/rader"), SentenceTransformer("org/rader", revision=first)
+queries, documents = ["ten socks in nine drawers", "a rare disease test"], ["Pigeonhole principle", "Bayes' theorem"]
+same = lambda a, b: float(np.abs(a - b).max())
+card = ModelCard.load("org/rader")
+first_card = ModelCard.load(hf_hub_download("org/rader", "README.md", revision=first))
+print(json.dumps({
+    "query_diff": same(local.encode_query(queries), hub.encode_query(queries)),
+    "document_diff": same(local.encode_document(documents), hub.encode_document(documents)),
+    "old_revision_diff": same(local.encode_query(queries), old.encode_query(queries)),
+    "prompt_applied": same(hub.encode_query(queries), hub.encode(["Query: " + q for q in queries])),
+    "prompt_matters": same(hub.encode_query(queries), hub.encode(queries)),
+    "prompts": hub.prompts,
+    "metrics": {r.metric_type: r.metric_value for r in card.data.eval_results or []},
+    "first_metrics": len(first_card.data.eval_results or []),
+    "base_model": card.data.base_model,
+}))
+"""
+
+
+def test_model_published_twice_loads_by_repo_id_at_both_revisions(hub, retriever_dir, eval_files, tmp_path) -> None:
+    env = hub_env(hub, tmp_path / "hf")
+    first = run_rader("publish", "model", str(retriever_dir), "--repo", "org/rader", env=env)
+    assert first.returncode == 0, first.stderr
+    first_sha = commits(hub, "model", "org/rader")[0]
+    assert first.stdout.strip().splitlines()[-1].endswith(f"/org/rader/commit/{first_sha}")  # the commit URL, last
+    evaluated = ["--eval", str(eval_files["model"]), "-m", "Add the evaluation"]
+    second = run_rader("publish", "model", str(retriever_dir), "--repo", "org/rader", *evaluated, env=env)
+    assert second.returncode == 0, second.stderr
+    history = commits(hub, "model", "org/rader")
+    assert len(history) == 3 and history[1] == first_sha  # repo creation, then one commit per publish
+    assert hub.state.repo("model", "org/rader").commits[history[0]].title == "Add the evaluation"
+
+    loaded = run_python(LOAD_MODEL, hub_env(hub, tmp_path / "fresh-hf"), str(retriever_dir), first_sha)
+    assert loaded["query_diff"] == 0.0 and loaded["document_diff"] == 0.0 and loaded["old_revision_diff"] == 0.0
+    assert loaded["prompts"]["query"] == "Query: " and loaded["prompts"]["document"] == "Passage: "
+    assert loaded["prompt_applied"] < 1e-6 < loaded["prompt_matters"]
+    figures = json.loads(eval_files["model"].read_text())
+    assert loaded["metrics"] == {"ndcg_at_10": round(figures["ndcg@10"], 4), "recall_at_10": round(figures["recall@10"], 4),
+                                 "precision_at_10": round(figures["p@10"], 4)}
+    assert loaded["first_metrics"] == 0 and loaded["base_model"] == "sentence-transformers/all-MiniLM-L6-v2"
+
+
+LOAD_DATASET = """
+import json, sys
+from datasets import load_dataset
+from huggingface_hub import DatasetCard, HfApi
+
+hub = load_dataset("org/rader-math", split="train")
+local = load_dataset("parquet", data_files=sys.argv[1] + "/data/*.parquet", split="train")
+card = DatasetCard.load("org/rader-math")
+print(json.dumps({
+    "equal": hub.to_list() == local.to_list(), "rows": hub.num_rows, "features_equal": hub.features == local.features,
+    "files": sorted(HfApi().list_repo_files("org/rader-math", repo_type="dataset")),
+    "license": card.data.license, "task_categories": card.data.task_categories, "configs": card.data.to_dict()["configs"],
+    "text": card.text,
+}))
+"""
+
+
+def test_dataset_round_trip_with_its_recipe_summary_and_review(hub, dataset_dir, tmp_path) -> None:
+    run = tmp_path / "reviewed"  # as `rader review pull` leaves it: the run's files plus review.json
+    shutil.copytree(dataset_dir, run)
+    (run / "review.json").write_text(json.dumps(REVIEW))
+    result = run_rader("publish", "dataset", str(run), "--repo", "org/rader-math", "--license", "mit", env=hub_env(hub, tmp_path / "hf"))
+    assert result.returncode == 0, result.stderr
+
+    loaded = run_python(LOAD_DATASET, hub_env(hub, tmp_path / "fresh-hf"), str(run))
+    assert loaded["equal"] and loaded["features_equal"] and loaded["rows"] == 8
+    data_file = "data/train-00000-of-00001.parquet"
+    assert loaded["files"] == [".gitattributes", "README.md", data_file, "recipe.yaml", "review.json", "summary.json"]
+    assert loaded["license"] == "mit" and loaded["task_categories"] == ["text-retrieval"]
+    assert loaded["configs"] == [{"config_name": "default", "data_files": [{"split": "train", "path": "data/train-*"}]}]
+    text = loaded["text"]
+    assert "| `cot` | 2 | 2 / 2 / 2 |" in text and "| `lexical` | 2 | 3 / 3 / 3 |" in text  # rows and negatives per query type
+    assert "**83.3%**, Cohen's kappa 0.571" in text and "| relevant | 3 | 1 |" in text and "| `question` | 2 | 100.0% | n/a |" in text
+    assert "`recipe.yaml` hashes to the same value" in text and "| `rollouts` | 6 | 16 |" in text
+
+    # The same folder again: the client skips an empty commit, and says so.
+    main_before = commits(hub, "dataset", "org/rader-math")
+    same = run_rader("publish", "dataset", str(run), "--repo", "org/rader-math", "--license", "mit", env=hub_env(hub, tmp_path / "hf"))
+    assert same.returncode == 0 and f"nothing changed since commit {main_before[0]}: no new commit" in same.stderr
+    assert commits(hub, "dataset", "org/rader-math") == main_before
+
+    # A branch: main stays where it was.
+    draft = run_rader("publish", "dataset", str(dataset_dir), "--repo", "org/rader-math", "--license", "mit", "--revision", "draft",
+                      env=hub_env(hub, tmp_path / "hf"))
+    assert draft.returncode == 0, draft.stderr
+    assert commits(hub, "dataset", "org/rader-math") == main_before
+    assert commits(hub, "dataset", "org/rader-math", "draft")[1:] == main_before
+    draft_files = hub.state.repo("dataset", "org/rader-math").resolve("draft").files
+    assert "review.json" not in draft_files  # the new version's files exactly: the stale one is removed
+
+
+def test_the_licence_defaults_to_the_embedded_sources_and_an_edited_recipe_is_flagged(dataset_dir, tmp_path) -> None:
+    run = tmp_path / "embedded"
+    shutil.copytree(dataset_dir, run)
+    recipe = yaml.safe_load((run / "recipe.yaml").read_text())
+    for entry in recipe["pipeline"]["steps"]:
+        for key in ("source", "corpus"):
+            if key in entry["step"]:
+                entry["step"][key] = "embedded"
+    (run / "recipe.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False))
+    render_publish_folder(ArtifactKind.dataset, run, "org/x", tmp_path / "out")
+    text = (tmp_path / "out" / "README.md").read_text()
+    assert front_matter(tmp_path / "out" / "README.md")["license"] == "mit"  # TheoremQA and MATH are MIT
+    assert "1,000 MATH training problems (Hendrycks et al., 2021)" in text
+    assert "it is not exactly the recipe these rows were made with" in text
+
+
+# -- secrets ----------------------------------------------------------------------------------
+
+
+def test_the_token_canary_appears_in_no_uploaded_file_and_no_log_line(hub, dataset_dir, tmp_path) -> None:
+    env = hub_env(hub, tmp_path / "hf", HF_HUB_VERBOSITY="debug")  # as chatty as the client gets
+    publish = ["publish", "dataset", str(dataset_dir), "--repo", "org/canary", "--license", "mit"]
+    published = run_rader(*publish, "--out", str(tmp_path / "out"), env=env)
+    assert published.returncode == 0, published.stderr
+    wrong = run_rader(*publish, env=hub_env(hub, tmp_path / "hf", token=TOKEN[::-1]))
+    assert wrong.returncode == 2 and wrong.stderr.strip().splitlines()[-1].startswith("error: the Hub at ")
+    assert "401" in wrong.stderr
+    for output in (published.stdout, published.stderr, wrong.stdout, wrong.stderr):
+        assert TOKEN not in output and TOKEN[::-1] not in output
+    assert all(TOKEN.encode() not in blob for blob in hub.state.blobs.values())  # every file of every repo and commit
+    assert all(TOKEN.encode() not in path.read_bytes() for path in (tmp_path / "out").rglob("*") if path.is_file())
+
+
+def test_a_file_holding_the_token_is_refused(hub, dataset_dir, tmp_path) -> None:
+    run = tmp_path / "leaky"
+    shutil.copytree(dataset_dir, run)
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps({**summary, "note": f"token {TOKEN}"}))
+    result = run_rader("publish", "dataset", str(run), "--repo", "org/leak", "--license", "mit", env=hub_env(hub, tmp_path / "hf"))
+    assert result.returncode == 2
+    assert "refusing to publish: summary.json contain(s) the value of a secret" in result.stderr and TOKEN not in result.stderr
+    assert ("dataset", "org/leak") not in hub.state.repos
+
+
+# -- refusals and failures ----------------------------------------------------------------------
+
+
+def test_a_failed_upload_leaves_the_repo_at_its_previous_commit(hub, dataset_dir, tmp_path) -> None:
+    env = hub_env(hub, tmp_path / "hf")
+    assert run_rader("publish", "dataset", str(dataset_dir), "--repo", "org/fail", "--license", "mit", env=env).returncode == 0
+    before = commits(hub, "dataset", "org/fail")
+    hub.state.fail_next("commit", 500)
+    failed = run_rader("publish", "dataset", str(dataset_dir), "--repo", "org/fail", "--license", "cc-by-4.0", env=env)
+    assert failed.returncode == 2
+    assert failed.stderr.strip().splitlines()[-1] == f"error: the Hub at {hub.url} answered 500: injected failure of commit"
+    assert commits(hub, "dataset", "org/fail") == before
+    again = run_rader("publish", "dataset", str(dataset_dir), "--repo", "org/fail", "--license", "cc-by-4.0", env=env)
+    assert again.returncode == 0, again.stderr
+    assert commits(hub, "dataset", "org/fail")[1:] == before
+
+
+def test_a_hub_that_is_down_is_one_line_naming_the_endpoint(dataset_dir, tmp_path) -> None:
+    env = {**os.environ, "HF_ENDPOINT": "http://127.0.0.1:9", "HF_HUB_DISABLE_XET": "1", "HF_TOKEN": TOKEN, "HF_HOME": str(tmp_path / "hf")}
+    env.pop("HF_HUB_OFFLINE")
+    result = run_rader("publish", "dataset", str(dataset_dir), "--repo", "org/down", "--license", "mit", env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: cannot reach the Hub at http://127.0.0.1:9 ([Errno 111] Connection refused); check HF_ENDPOINT and the network"
+    )
+
+
+def _parquet(path: Path, table) -> Path:
+    import pyarrow.parquet as pq
+
+    (path / "data").mkdir(parents=True)
+    pq.write_table(table, path / "data" / "train-00000-of-00001.parquet")
+    return path
+
+
+def _shard(dataset_dir: Path):
+    import pyarrow.parquet as pq
+
+    return pq.read_table(dataset_dir / "data" / "train-00000-of-00001.parquet")
+
+
+def _negatives_as_json(table):
+    import pyarrow as pa
+
+    texts = pa.array([json.dumps(values) for values in table.column("negatives").to_pylist()])
+    return table.set_column(table.schema.get_field_index("negatives"), "negatives", texts)
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        (lambda table: table.drop_columns(["query_type"]), "missing column(s) query_type"),
+        (_negatives_as_json, "column 'negatives' is string, the generation output schema says list<item: string>"),
+        (lambda table: table.slice(0, 0), "the dataset has no rows"),
+    ],
+    ids=["missing-column", "wrong-type", "no-rows"],
+)
+def test_a_dataset_failing_the_output_schema_or_empty_is_refused(dataset_dir, tmp_path, damage, expected) -> None:
+    bad = _parquet(tmp_path / "bad", damage(_shard(dataset_dir)))
+    with pytest.raises(DataError, match=re.escape(expected)):
+        render_publish_folder(ArtifactKind.dataset, bad, "org/bad", tmp_path / "out", CardOptions(license="mit"))
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_refusal_is_one_line_and_exit_2(dataset_dir, tmp_path) -> None:
+    bad = _parquet(tmp_path / "empty", _shard(dataset_dir).slice(0, 0))
+    result = run_rader("publish", "dataset", str(bad), "--repo", "org/x", "--license", "mit", "--dry-run", "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: {bad}: the dataset has no rows")
+
+
+def test_a_model_folder_that_does_not_load_is_refused(retriever_dir, tmp_path) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(retriever_dir, broken)
+    weights = broken / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: 1 << 16])  # a truncated download
+    with pytest.raises(AssetError, match="does not load with sentence-transformers SentenceTransformer"):
+        render_publish_folder(ArtifactKind.model, broken, "org/broken", tmp_path / "out")
+    with pytest.raises(AssetError, match="is a SentenceTransformer, not a CrossEncoder"):
+        render_publish_folder(ArtifactKind.reranker, retriever_dir, "org/broken", tmp_path / "out")
+
+
+def test_a_card_whose_metadata_does_not_validate_is_refused(dataset_dir, retriever_dir, tmp_path) -> None:
+    with pytest.raises(CardError, match=r"license 'apache2' is not a licence identifier the Hub knows \(did you mean 'apache-2.0'\?\)"):
+        render_publish_folder(ArtifactKind.dataset, dataset_dir, "org/x", tmp_path / "a", CardOptions(license="apache2"))
+    broken_index = tmp_path / "model.md.j2"
+    broken_index.write_text("---\n{{ card_data }}\nmodel-index:\n- name: x\n  results: 7\n---\n# {{ repo_id }}\n")
+    with pytest.raises(CardError, match="does not parse"):
+        render_publish_folder(ArtifactKind.model, retriever_dir, "org/x", tmp_path / "b", CardOptions(template=broken_index))
+    wrong_files = tmp_path / "dataset.md.j2"
+    wrong_files.write_text("---\n{{ card_data | replace('data/train-*', 'train/*.parquet') }}\n---\n")
+    with pytest.raises(CardError, match="data_files 'train/\\*.parquet' matches no file to upload"):
+        render_publish_folder(ArtifactKind.dataset, dataset_dir, "org/x", tmp_path / "c", CardOptions(license="mit", template=wrong_files))
+    for out in ("a", "b", "c"):
+        assert not (tmp_path / out).exists()  # nothing half-rendered is left
+
+
+HUB_VERDICT = """
+import sys
+from pathlib import Path
+from rader_hub.errors import CardError
+from rader_hub.publish.hub import upload_folder
+
+folder = Path(sys.argv[1])
+folder.mkdir()
+(folder / "README.md").write_text("---\\nlicense: not-a-licence\\n---\\n# x\\n")
+try:
+    upload_folder(folder, "org/verdict", "model", message="m")
+except CardError as exc:
+    print(exc)
+"""
+
+
+def test_the_hubs_own_verdict_on_card_metadata_is_one_line(hub, tmp_path) -> None:
+    # Past the offline checks (called directly), the Hub's validate-yaml answer is reported as such.
+    script = [sys.executable, "-c", HUB_VERDICT, str(tmp_path / "folder")]
+    result = subprocess.run(script, capture_output=True, text=True, env=hub_env(hub, tmp_path / "hf"), timeout=300, check=False)
+    assert result.stdout.strip() == (f"the Hub at {hub.url} rejected the card's metadata: Invalid metadata in README.md. "
+                                     "- \"license\" must be one of the Hub's licence identifiers, got 'not-a-licence'")
+    assert commits(hub, "model", "org/verdict") == [hub.state.repo("model", "org/verdict").branches["main"]]  # only the creation
+
+
+def test_bad_repo_ids_and_options_are_named(dataset_dir, tmp_path) -> None:
+    for repo, expected in (("org/rader math", "not a valid repo id"), ("rader", "expected ORG/NAME")):
+        with pytest.raises(ConfigError, match=expected):
+            render_publish_folder(ArtifactKind.dataset, dataset_dir, repo, tmp_path / "out")
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "file").write_text("x")
+    with pytest.raises(ConfigError, match="already exists and is not an empty folder"):
+        render_publish_folder(ArtifactKind.dataset, dataset_dir, "org/x", tmp_path / "taken", CardOptions(license="mit"))
+    with pytest.raises(DataError, match="does not exist"):
+        render_publish_folder(ArtifactKind.dataset, tmp_path / "nope", "org/x", tmp_path / "out")
