@@ -65,7 +65,7 @@ def test_missing_positive_column_is_a_clear_error(tmp_path):
 
 def test_empty_query_names_the_row(tmp_path):
     path = write_jsonl(tmp_path / "bad.jsonl", [{"query": "q", "positive": "p"}, {"query": " ", "positive": "p"}])
-    with pytest.raises(DataError, match=r"bad.jsonl line 2: 'query' must be a non-empty string"):
+    with pytest.raises(DataError, match=r"bad.jsonl line 2: missing or empty 'query'"):
         load_triples(DataSource(str(path)))
 
 
