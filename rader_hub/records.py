@@ -151,7 +151,7 @@ def string_list(row: Row, key: str, required: bool = False) -> list[str]:
         if required:
             raise RowError(row.location, f"missing '{key}'")
         return []
-    if isinstance(value, str) or not isinstance(value, Iterable) or not all(isinstance(item, str) and item.strip() for item in value):
+    if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) and item.strip() for item in value):
         raise RowError(row.location, f"'{key}' must be a list of non-empty strings")
     return list(value)
 

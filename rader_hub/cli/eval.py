@@ -44,7 +44,8 @@ def eval_command(
 ) -> None:
     """Evaluate BM25, dense or hybrid retrieval: nDCG@10, Recall@10 and P@10 (BRIGHT's definitions)."""
     check_alpha(alpha)  # before any data or model is loaded
-    setup = RetrievalSetup(retriever, model, alpha, load_reranker(reranker) if reranker else None, rerank_depth)
+    reranker_model = load_reranker(reranker) if reranker else None
+    setup = RetrievalSetup(retriever=retriever, model=model, alpha=alpha, reranker=reranker_model, rerank_depth=rerank_depth)
     label = label or run_label(retriever.value, model, reranker, query_mode.value, alpha)
     settings = {"retriever": retriever.value, "model": model, "reranker": reranker, "query_mode": query_mode.value, "alpha": alpha}
     if bright:
