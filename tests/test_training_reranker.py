@@ -14,6 +14,7 @@ from helpers import run_rader, tiny_triples
 from rader_hub.errors import ConfigError
 from rader_hub.evaluation.rerank import RerankingRetriever, load_reranker
 from rader_hub.retrieval import BM25Retriever
+from rader_hub.training import RerankerTrainingConfig, train_reranker
 from rader_hub.training.losses import GroupedRerankLoss
 
 
@@ -91,3 +92,18 @@ def test_trained_reranker_ranks_each_question_s_theorem_first(tmp_path: Path, ti
     retriever = RerankingRetriever(BM25Retriever(tiny_corpus), load_reranker(str(out)), depth=4)
     rankings = retriever.search([row["query"] for row in rows], top_k=4)
     assert [ranking[0][0] for ranking in rankings] == [row["problem_id"] for row in rows]
+
+
+@pytest.mark.slow
+def test_the_seed_fixes_the_initial_score_head(tmp_path: Path, tiny_data: Path) -> None:
+    # One step at warm-up's learning rate 0: the saved model is the initial one, a fresh score head on MiniLM.
+    def initial_score(seed: int, run: str) -> float:
+        config = RerankerTrainingConfig(
+            out_dir=tmp_path / run, num_negatives=1, max_steps=1, batch_size=2, max_seq_length=32, seed=seed, show_progress=False
+        )
+        train_reranker(config, tiny_data)
+        return float(load_reranker(str(tmp_path / run)).predict([("What is 2^100 modulo 101?", TINY_DOCUMENTS[3].full_text)])[0])
+
+    first = initial_score(7, "first")
+    assert initial_score(7, "again") == first
+    assert initial_score(8, "other") != first

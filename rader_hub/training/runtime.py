@@ -100,12 +100,16 @@ class PreparedRun:
 
 def prepare_run(config: TrainingRunConfig, data: DataInput | TrainingData) -> PreparedRun:
     """The checks and data loading both trainers start with, all before a model is loaded, so bad
-    input fails fast."""
+    input fails fast; then the seed, so that new weights (a reranker's score head, LoRA adapters)
+    start the same way in every run with the same seed."""
+    from transformers import set_seed
+
     check_precision(config.bf16)
     resume_from = checkpoint_to_resume(Path(config.out_dir) / CHECKPOINT_DIR) if config.resume else None
     if not isinstance(data, TrainingData):
         data = training_data(data, config.query_types, config.eval_fraction, config.seed)
     num_negatives = effective_negatives(data.train, config.num_negatives)
+    set_seed(config.seed)
     return PreparedRun(
         data=data,
         num_negatives=num_negatives,
