@@ -114,6 +114,6 @@ def test_training_data_takes_a_path_or_triples_in_memory_alike(tmp_path):
     in_memory = training_data(load_triples(DataSource(str(path))), query_types=["llmq"], eval_fraction=0.25, seed=5)
     assert (from_file.train, from_file.held_out) == (in_memory.train, in_memory.held_out)
     assert (len(from_file.train), len(from_file.held_out)) == (6, 2)
-    assert (from_file.source, in_memory.source) == (str(path), "<memory>")
+    assert (from_file.source, in_memory.source) == (DataSource(str(path)), None)
     with pytest.raises(DataError, match=r"<memory>: unknown query type\(s\) \['reasoning'\]"):
         training_data(in_memory.train, query_types=["reasoning"])

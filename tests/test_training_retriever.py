@@ -51,6 +51,7 @@ def test_trained_model_loads_plainly_with_its_prompts(tmp_path: Path, tiny_data:
     np.testing.assert_allclose(retriever.doc_embeddings, passages, atol=1e-5)
     recorded = json.loads((out / "rader_training.json").read_text())
     assert recorded["train_rows"] == 4 and len([e for e in recorded["log_history"] if "loss" in e]) == 2
+    assert recorded["data"] == {"path": str(tiny_data), "config": None, "split": None}
 
 
 @pytest.mark.slow
@@ -106,6 +107,7 @@ def test_the_python_api_trains_with_cached_infonce_when_asked(
     assert sizes
     assert max(sizes) == 1 if mini_batch_size == 1 else max(sizes) > 1, sizes
     assert (tmp_path / "model" / "model.safetensors").is_file()
+    assert json.loads((tmp_path / "model" / "rader_training.json").read_text())["data"] == {"path": str(tiny_data), "config": None, "split": None}
 
 
 @pytest.mark.parametrize(

@@ -40,7 +40,7 @@ class TrainingData:
 
     train: list[Triple]
     held_out: list[Triple] = field(default_factory=list)
-    source: str = "<memory>"
+    source: DataSource | None = None  # None: triples built in memory
 
 
 DataInput = DataSource | str | os.PathLike | Sequence[Triple]
@@ -52,9 +52,9 @@ def training_data(data: DataInput, query_types: Iterable[str] | None = None, eva
     if isinstance(data, (str, os.PathLike)):
         data = DataSource(os.fspath(data))
     if isinstance(data, DataSource):
-        triples, source = load_triples(data, query_types), str(data)
+        triples, source = load_triples(data, query_types), data
     else:
-        triples, source = select_query_types(list(data), query_types, "<memory>"), "<memory>"
+        triples, source = select_query_types(list(data), query_types, "<memory>"), None
     train, held_out = split_by_group(triples, eval_fraction, seed)
     return TrainingData(train, held_out, source)
 

@@ -163,7 +163,7 @@ def finish_training(trainer: Any, config: TrainingRunConfig, run: PreparedRun, t
         out_dir / SUMMARY_FILE,
         config,
         trainer.state.log_history,
-        data=run.data.source,
+        data=asdict(run.data.source) if run.data.source else None,  # {"path", "config", "split"}; None: in memory
         train_rows=result.train_rows,
         eval_rows=result.eval_rows,
         num_negatives=run.num_negatives,
