@@ -107,7 +107,8 @@ def test_the_python_api_trains_with_cached_infonce_when_asked(
     assert sizes
     assert max(sizes) == 1 if mini_batch_size == 1 else max(sizes) > 1, sizes
     assert (tmp_path / "model" / "model.safetensors").is_file()
-    assert json.loads((tmp_path / "model" / "rader_training.json").read_text())["data"] == {"path": str(tiny_data), "config": None, "split": None}
+    recorded = json.loads((tmp_path / "model" / "rader_training.json").read_text())
+    assert recorded["data"] == {"path": str(tiny_data), "config": None, "split": None}
 
 
 @pytest.mark.parametrize(
