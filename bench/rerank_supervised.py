@@ -2,7 +2,7 @@
 
 The same TheoremQA dev triples as bench/train_supervised.py (question, gold theorem, hard negatives
 mined with the base MiniLM). One fold of the questions is held out; a cross-encoder is trained
-with `rader train reranker` on the others, then reorders the base MiniLM's top --depth theorems for
+with the trainer behind `rader train reranker` (its Python API) on the others, then reorders the base MiniLM's top --depth theorems for
 the held-out questions. Reported side by side, in one run: the dense ranking alone, reranked by
 the trained cross-encoder, and reranked by the untrained one (MiniLM's weights with a fresh score
 head: what a reranker trained for a handful of steps amounts to).
@@ -21,16 +21,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from train_supervised import mine_negatives, write_triples
+from train_supervised import dev_triples, mine_negatives
 
-from rader_hub.cli import app
 from rader_hub.corpus import load_corpus
 from rader_hub.embedded_data import resolve_source
 from rader_hub.evaluation.evaluate import evaluate_retriever
+from rader_hub.evaluation.plots import plot_runs
 from rader_hub.evaluation.rerank import RerankingRetriever, load_reranker
 from rader_hub.queries import load_queries
 from rader_hub.retrieval import DenseRetriever
-from rader_hub.training.plots import plot_runs
+from rader_hub.training import RerankerTrainingConfig, train_reranker
 from rader_hub.training.reranker import load_cross_encoder
 
 
@@ -66,15 +66,13 @@ def main() -> None:
     runs = [("dense MiniLM", evaluate_retriever(dense, test_queries).metrics)]
     with tempfile.TemporaryDirectory(prefix="rader-rerank-bench-") as scratch_dir:
         scratch = Path(scratch_dir)
-        data = write_triples(scratch / "train.jsonl", [queries[i] for i in train_idx], [negatives[i] for i in train_idx], corpus)
         model_dir = scratch / "reranker"
-        argv = [
-            "train", "reranker", "--data", str(data), "--out", str(model_dir), "--num-negatives", str(args.negatives),
-            "--epochs", str(args.epochs), "--batch-size", str(args.batch_size), "--lr", str(args.lr),
-            "--max-seq-length", str(args.max_seq_length), "--seed", str(args.seed),
-        ]  # fmt: skip
-        print("$ rader " + " ".join(argv), flush=True)
-        app(argv, standalone_mode=False)
+        config = RerankerTrainingConfig(
+            out_dir=model_dir, num_negatives=args.negatives, epochs=args.epochs, batch_size=args.batch_size,
+            learning_rate=args.lr, max_seq_length=args.max_seq_length, seed=args.seed,
+        )  # fmt: skip
+        print(f"training a reranker: {config}", flush=True)
+        train_reranker(config, dev_triples([queries[i] for i in train_idx], [negatives[i] for i in train_idx], corpus))
         for label, reranker in (
             (f"+ trained reranker, top {args.depth}", load_reranker(str(model_dir))),
             (f"+ untrained reranker, top {args.depth}", load_cross_encoder("embedded", args.max_seq_length)),

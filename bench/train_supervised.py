@@ -2,10 +2,10 @@
 
 TheoremQA dev questions come with the theorem each needs. We build (question, gold theorem,
 hard negatives) triples, the negatives being the base model's top-ranked wrong theorems, and run
-k-fold cross-validation over the questions: train the embedded MiniLM with `rader train
-retriever` on k-1 folds, score nDCG@10 on the held-out fold, and compare with the untrained base
-on the same queries. Then it trains once on all dev questions and saves the model to
-outputs/models/supervised-dev/.
+k-fold cross-validation over the questions: train the embedded MiniLM with the trainer behind
+`rader train retriever` (its Python API, `rader_hub.training.train_retriever`) on k-1 folds, score
+nDCG@10 on the held-out fold, and compare with the untrained base on the same queries. Then it
+trains once on all dev questions and saves the model to outputs/models/supervised-dev/.
 
 This checks the TRAINER (data plumbing, loss, prompts, saving, evaluation), NOT the RaDeR method:
 the training signal here is human relevance labels, not LLM-synthesized data. Held-out folds hold
@@ -24,16 +24,16 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from rader_hub.cli import app
 from rader_hub.corpus import Corpus, load_corpus
 from rader_hub.embedded_data import resolve_source
 from rader_hub.evaluation.evaluate import evaluate_retriever, qrels_for
 from rader_hub.evaluation.metrics import evaluate_run, run_from_rankings
+from rader_hub.evaluation.plots import plot_runs
 from rader_hub.queries import EvalQuery, load_queries
 from rader_hub.retrieval import BM25Retriever, DenseRetriever
 from rader_hub.retrieval.base import Ranking
 from rader_hub.retrieval.embedding_cache import EmbeddingCache
-from rader_hub.training.plots import plot_runs
+from rader_hub.training import RetrieverTrainingConfig, Triple, train_retriever
 
 BANNER = (
     "NOTE: this benchmark checks the trainer (rader train retriever), not the RaDeR method: it trains on\n"
@@ -70,31 +70,30 @@ def mine_negatives(rankings: Sequence[Ranking], queries: Sequence[EvalQuery], co
     return mined
 
 
-def write_triples(path: Path, queries: Sequence[EvalQuery], negatives: Sequence[list[str]], corpus: Corpus) -> Path:
-    with path.open("w", encoding="utf-8") as handle:
-        for query, negative_ids in zip(queries, negatives):
-            for gold in query.gold_ids:
-                row = {
-                    "query": query.text,
-                    "positive": corpus[gold].full_text,  # what the retrievers index: title + text
-                    "negatives": [corpus[doc_id].full_text for doc_id in negative_ids],
-                    "query_type": "question",
-                    "problem_id": query.id,
-                }
-                handle.write(json.dumps(row) + "\n")
-    return path
+def dev_triples(queries: Sequence[EvalQuery], negatives: Sequence[list[str]], corpus: Corpus) -> list[Triple]:
+    """(question, gold theorem, mined wrong theorems), one per gold theorem, as the trainers take them."""
+    return [
+        Triple(
+            query=query.text,
+            positive=corpus[gold].full_text,  # what the retrievers index: title + text
+            negatives=tuple(corpus[doc_id].full_text for doc_id in negative_ids),
+            query_type="question",
+            group=query.id,
+            location=f"dev query {query.id}",
+        )
+        for query, negative_ids in zip(queries, negatives)
+        for gold in query.gold_ids
+    ]
 
 
-def train(data: Path, out: Path, args: argparse.Namespace) -> None:
-    """`rader train retriever`, run in this process (same code path as the console script)."""
-    argv = [
-        "train", "retriever", "--data", str(data), "--out", str(out), "--base", "embedded",
-        "--num-negatives", str(args.negatives), "--batch-size", str(args.batch_size),
-        "--epochs", str(args.epochs), "--lr", str(args.lr), "--temperature", str(args.temperature),
-        "--max-seq-length", str(args.max_seq_length), "--seed", str(args.seed), "--save-steps", "1000",
-    ]  # fmt: skip
-    print("$ rader " + " ".join(argv), flush=True)
-    app(argv, standalone_mode=False)
+def train(triples: list[Triple], out: Path, args: argparse.Namespace) -> None:
+    """The trainer behind `rader train retriever`, through its Python API."""
+    config = RetrieverTrainingConfig(
+        out_dir=out, num_negatives=args.negatives, batch_size=args.batch_size, epochs=args.epochs, learning_rate=args.lr,
+        temperature=args.temperature, max_seq_length=args.max_seq_length, seed=args.seed, save_steps=1000,
+    )  # fmt: skip
+    print(f"training {out} on {len(triples)} triples: {config}", flush=True)
+    train_retriever(config, triples)
 
 
 def fold_metrics(queries: Sequence[EvalQuery], rankings: Sequence[Ranking]) -> dict[str, float]:
@@ -125,9 +124,9 @@ def main() -> None:
         for number, held_out in enumerate(folds[: args.limit_folds or args.folds], start=1):
             held = set(held_out)
             train_idx = [i for i in order if i not in held]
-            data = write_triples(scratch / f"fold{number}.jsonl", [queries[i] for i in train_idx], [negatives[i] for i in train_idx], corpus)
+            triples = dev_triples([queries[i] for i in train_idx], [negatives[i] for i in train_idx], corpus)
             model_dir = scratch / f"fold{number}"
-            train(data, model_dir, args)
+            train(triples, model_dir, args)
             test_queries = [queries[i] for i in held_out]
             trained = evaluate_retriever(DenseRetriever(corpus, model=str(model_dir), cache=cache), test_queries).metrics
             base_fold = fold_metrics(test_queries, [base_by_id[q.id] for q in test_queries])
@@ -145,9 +144,7 @@ def main() -> None:
 
     final = None
     if not args.skip_final:
-        with tempfile.TemporaryDirectory(prefix="rader-bench-") as scratch_dir:
-            data = write_triples(Path(scratch_dir) / "all.jsonl", queries, negatives, corpus)
-            train(data, args.out, args)
+        train(dev_triples(queries, negatives, corpus), args.out, args)
         final = check_saved_model(args.out)
 
     report = {

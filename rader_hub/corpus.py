@@ -7,8 +7,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from rader_hub.errors import DataError
-from rader_hub.records import DataSource, Row, read_rows
+from rader_hub.errors import DataError, RowError
+from rader_hub.records import DataSource, Row, parse_unique_rows, row_id, text_field
 
 # BRIGHT's documents use `content`; our embedded corpus uses `text`.
 TEXT_FIELDS = ("text", "content")
@@ -74,29 +74,17 @@ class Corpus:
 
 
 def document_from_row(row: Row) -> Document:
-    data = row.data
-    doc_id = data.get("id")
-    if doc_id is None or (isinstance(doc_id, str) and not doc_id.strip()):
-        raise DataError(f"{row.location}: missing 'id'")
-    text = next((data[field] for field in TEXT_FIELDS if data.get(field) is not None), None)
-    if not isinstance(text, str) or not text.strip():
-        raise DataError(f"{row.location}: missing or empty 'text' (or 'content') for id '{doc_id}'")
-    title = data.get("title") or ""
+    doc_id = row_id(row)
+    text = text_field(row, TEXT_FIELDS, owner=f"id '{doc_id}'")
+    title = row.data.get("title") or ""
     if not isinstance(title, str):
-        raise DataError(f"{row.location}: 'title' must be a string for id '{doc_id}'")
-    return Document(id=str(doc_id), text=text, title=title)
+        raise RowError(row.location, f"'title' must be a string for id '{doc_id}'", kind="'title' must be a string")
+    return Document(id=doc_id, text=text, title=title)
 
 
 def load_corpus(source: DataSource) -> Corpus:
-    """Load and validate a corpus; every problem is a DataError naming the source and row."""
-    documents: list[Document] = []
-    first_seen: dict[str, str] = {}
-    for row in read_rows(source):
-        doc = document_from_row(row)
-        if doc.id in first_seen:
-            raise DataError(f"{row.location}: duplicate id '{doc.id}' (first at {first_seen[doc.id]})")
-        first_seen[doc.id] = row.location
-        documents.append(doc)
+    """Load and validate a corpus; problems are one DataError naming the source and the first row of each kind."""
+    documents = parse_unique_rows(source, document_from_row)
     if not documents:
         raise DataError(f"{source}: corpus is empty (no rows)")
     return Corpus(documents, source=str(source))

@@ -9,6 +9,16 @@ class DataError(RaderError):
     """A data file or dataset is malformed; the message names the source and row."""
 
 
+class RowError(DataError):
+    """One row's problem. ``kind`` names the problem without the row's particulars (ids, line
+    numbers), so a file with many bad rows can report the first row of each kind."""
+
+    def __init__(self, location: str, problem: str, kind: str | None = None) -> None:
+        super().__init__(f"{location}: {problem}")
+        self.location = location
+        self.kind = kind or problem
+
+
 class AssetError(RaderError):
     """A model or package could not be resolved; the message says what to install or pass."""
 

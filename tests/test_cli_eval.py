@@ -55,3 +55,40 @@ def test_bad_corpus_is_a_one_line_error_and_nonzero_exit(tmp_path: Path, rows: l
     assert len(error_lines) == 1, result.stderr
     assert error_lines[0].startswith(f"error: {corpus}")
     assert expected in error_lines[0]
+
+
+def test_queries_without_gold_documents_in_the_corpus_are_counted_and_none_present_is_an_error(
+    tmp_path: Path, tiny_corpus_rows: list[dict]
+) -> None:
+    corpus = write_jsonl(tmp_path / "c.jsonl", tiny_corpus_rows)
+    found = {"id": "q1", "query": "right triangle hypotenuse", "gold_ids": ["pythagoras"]}
+    lost = [{"id": f"q{n}", "query": "prime modulo", "gold_ids": [f"tqa-{n}"]} for n in (2, 3)]
+    some_queries = write_jsonl(tmp_path / "some.jsonl", [found, *lost])
+    some = run_rader("eval", "--retriever", "bm25", "--corpus", str(corpus), "--queries", str(some_queries))
+    assert some.returncode == 0, some.stderr
+    assert "warning: 2 of 3 queries have none of their gold documents in the corpus; they score 0" in some.stderr
+
+    none = run_rader("eval", "--retriever", "bm25", "--corpus", str(corpus), "--queries", str(write_jsonl(tmp_path / "none.jsonl", lost)))
+    assert none.returncode == 2
+    assert none.stderr.strip().splitlines() == [
+        f"error: {corpus}: none of the 2 queries' gold documents are in this corpus (are the corpus and the queries from the same dataset?)"
+    ]
+
+
+def test_alpha_outside_the_unit_interval_is_refused_before_anything_loads(tmp_path: Path) -> None:
+    result = run_rader("eval", "--retriever", "hybrid", "--alpha", "1.5", "--corpus", str(tmp_path / "missing.jsonl"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: alpha must be between 0 and 1, got 1.5"  # not the missing corpus: nothing was read
+
+
+def test_a_corpus_with_several_problems_reports_the_first_of_each_kind_on_one_line(tmp_path: Path) -> None:
+    corpus = tmp_path / "bad.jsonl"
+    corpus.write_text('{"id": "a", "text": "x"}\n{"id": "b" "text": "y"}\n{"id": "c"}\n{"id": "d"}\n{"id": "a", "text": "z"}\n')
+    result = run_rader("eval", "--retriever", "bm25", "--corpus", str(corpus))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: {corpus}: 4 problems of 3 kinds; "
+        f"{corpus} line 2: invalid JSON at column 12: Expecting ',' delimiter; "
+        f"{corpus} line 3: missing or empty 'text' (or 'content') for id 'c' (and 1 more row like it); "
+        f"{corpus} line 5: duplicate id 'a' (first at {corpus} line 1)"
+    ]

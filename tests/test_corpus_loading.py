@@ -80,8 +80,25 @@ def test_empty_file_is_an_error(tmp_path: Path) -> None:
 def test_invalid_json_names_line(tmp_path: Path) -> None:
     path = tmp_path / "broken.jsonl"
     path.write_text(json.dumps({"id": "a", "text": "x"}) + "\n{not json\n")
-    with pytest.raises(DataError, match=r"broken\.jsonl line 2: invalid JSON"):
+    with pytest.raises(DataError) as error:
         load_corpus(DataSource(str(path)))
+    # Where on the line, and the parser's whole message.
+    assert str(error.value) == f"{path} line 2: invalid JSON at column 2: Expecting property name enclosed in double quotes"
+
+
+def test_a_json_array_error_says_where(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('[{"id": "a", "text": "x"},\n {"id": "b" "text": "y"}]')
+    with pytest.raises(DataError) as error:
+        load_corpus(DataSource(str(path)))
+    assert str(error.value) == f"{path}: invalid JSON at line 2 column 13: Expecting ',' delimiter"
+
+
+def test_many_bad_rows_of_one_kind_are_one_message_with_a_count(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "noid.jsonl", [{"text": "x"}, {"text": "y"}, {"text": "z"}])
+    with pytest.raises(DataError) as error:
+        load_corpus(DataSource(str(path)))
+    assert str(error.value) == f"{path} line 1: missing 'id' (and 2 more rows like it)"
 
 
 def test_missing_path_that_is_not_a_hub_id(tmp_path: Path) -> None:

@@ -201,7 +201,7 @@ def test_dry_run_renders_the_model_folder_and_card_without_network(hub, retrieve
     assert "das2025rader" in body and "reimers-2019-sentence-bert" in body
 
 
-def test_reranker_card_shows_cross_encoder_usage_and_loads(reranker_dir, tmp_path) -> None:
+def test_reranker_card_shows_cross_encoder_usage_and_loads(reranker_dir, dataset_dir, tmp_path) -> None:
     from sentence_transformers import CrossEncoder
 
     out = tmp_path / "render"
@@ -212,6 +212,7 @@ def test_reranker_card_shows_cross_encoder_usage_and_loads(reranker_dir, tmp_pat
     body = (out / "README.md").read_text()
     assert 'CrossEncoder("org/rader-reranker")' in body and "model.predict(" in body
     assert "no in-batch negatives" in body
+    assert f"`{dataset_dir / 'data'}` (a local dataset)" in body  # the training data as rader_training.json records it
     pair = ("How many socks give a pair?", TINY_DOCUMENTS[0].full_text)
     assert CrossEncoder(str(out)).predict([pair])[0] == pytest.approx(CrossEncoder(str(reranker_dir)).predict([pair])[0], abs=1e-6)
 

@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rader_hub.corpus import Corpus
+from rader_hub.assets import resolve_embedder
+from rader_hub.corpus import Corpus, Document
 from rader_hub.errors import ConfigError
 from rader_hub.retrieval import BM25Retriever, DenseRetriever, HybridRetriever, build_retriever
 from rader_hub.retrieval.base import Retriever
@@ -77,10 +78,32 @@ def test_dense_retrieves_by_meaning_and_caches_corpus_embeddings(tiny_corpus: Co
     np.testing.assert_array_equal(first.doc_embeddings, second.doc_embeddings)
 
 
-def test_dense_cache_misses_when_corpus_changes(tiny_corpus: Corpus) -> None:
-    DenseRetriever(tiny_corpus)
-    smaller = Corpus(tiny_corpus.documents[:3], source="smaller")
-    assert not DenseRetriever(smaller).cache_hit
+def test_dense_cache_misses_when_a_document_is_edited(tiny_corpus: Corpus) -> None:
+    first = DenseRetriever(tiny_corpus)
+    # Same size and ids, one text changed: only the content fingerprint can tell the corpora apart.
+    documents = list(tiny_corpus.documents)
+    documents[2] = Document(documents[2].id, "Every even number greater than two is the sum of two primes.", documents[2].title)
+    edited = DenseRetriever(Corpus(documents, source="edited"))
+    assert not edited.cache_hit
+    assert not np.allclose(edited.doc_embeddings[2], first.doc_embeddings[2], atol=1e-2)
+    unchanged = [0, 1, 3]
+    np.testing.assert_allclose(edited.doc_embeddings[unchanged], first.doc_embeddings[unchanged], atol=1e-5)
+
+
+def test_dense_encodes_with_the_prompts_saved_in_the_model(tiny_corpus: Corpus, tmp_path: Path) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    plain = SentenceTransformer(resolve_embedder().location)
+    prompted = SentenceTransformer(resolve_embedder().location, prompts={"query": "Query: ", "document": "Passage: "})
+    prompted.save(str(tmp_path / "prompted"))
+    retriever = DenseRetriever(tiny_corpus, model=str(tmp_path / "prompted"))
+
+    documents = plain.encode(["Passage: " + text for text in tiny_corpus.texts], normalize_embeddings=True)
+    np.testing.assert_allclose(retriever.doc_embeddings, documents, atol=1e-5)
+    question = "What is the chance that a positive test is real?"
+    expected = plain.encode(["Query: " + question], normalize_embeddings=True) @ documents.T
+    np.testing.assert_allclose(retriever.score([question]), expected, atol=1e-5)
+    assert not np.allclose(retriever.score([question]), plain.encode([question], normalize_embeddings=True) @ documents.T, atol=1e-3)
 
 
 def test_build_retriever_kinds(tiny_corpus: Corpus) -> None:

@@ -11,7 +11,7 @@ import pytest
 from conftest import write_jsonl
 from rader_hub.errors import DataError
 from rader_hub.records import DataSource
-from rader_hub.training.data import load_triples, split_by_group, to_columns
+from rader_hub.training.data import load_triples, split_by_group, to_columns, training_data
 
 QUERY_TYPES = ("llmq", "cot", "question", "lexical")
 
@@ -65,7 +65,7 @@ def test_missing_positive_column_is_a_clear_error(tmp_path):
 
 def test_empty_query_names_the_row(tmp_path):
     path = write_jsonl(tmp_path / "bad.jsonl", [{"query": "q", "positive": "p"}, {"query": " ", "positive": "p"}])
-    with pytest.raises(DataError, match=r"bad.jsonl line 2: 'query' must be a non-empty string"):
+    with pytest.raises(DataError, match=r"bad.jsonl line 2: missing or empty 'query'"):
         load_triples(DataSource(str(path)))
 
 
@@ -106,3 +106,14 @@ def test_split_is_reproducible_and_zero_fraction_keeps_everything(tmp_path):
     triples = load_triples(DataSource(str(write_parquet(tmp_path / "o.parquet", generation_rows(problems=10)))))
     assert split_by_group(triples, 0.3, seed=1) == split_by_group(triples, 0.3, seed=1)
     assert split_by_group(triples, 0.0, seed=1) == (triples, [])
+
+
+def test_training_data_takes_a_path_or_triples_in_memory_alike(tmp_path):
+    path = write_parquet(tmp_path / "out.parquet", generation_rows(problems=8))
+    from_file = training_data(path, query_types=["llmq"], eval_fraction=0.25, seed=5)
+    in_memory = training_data(load_triples(DataSource(str(path))), query_types=["llmq"], eval_fraction=0.25, seed=5)
+    assert (from_file.train, from_file.held_out) == (in_memory.train, in_memory.held_out)
+    assert (len(from_file.train), len(from_file.held_out)) == (6, 2)
+    assert (from_file.source, in_memory.source) == (DataSource(str(path)), None)
+    with pytest.raises(DataError, match=r"<memory>: unknown query type\(s\) \['reasoning'\]"):
+        training_data(in_memory.train, query_types=["reasoning"])

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from safetensors import safe_open
 
 from helpers import run_rader
 from rader_hub.assets import resolve_generator
 from rader_hub.errors import AssetError
+from rader_hub.training.base_model import load_base_model
 
 
 def smollm2_gguf() -> Path:
@@ -28,14 +31,24 @@ def test_lora_on_a_decoder_saves_a_merged_last_token_model(tmp_path: Path, tiny_
     out = tmp_path / "decoder"
     result = run_rader(
         "train", "retriever", "--data", str(tiny_data), "--out", str(out), "--base", str(smollm2_gguf()),
-        "--num-negatives", "1", "--max-steps", "1", "--batch-size", "2", "--max-seq-length", "32", "--json",
+        "--num-negatives", "1", "--max-steps", "2", "--batch-size", "2", "--max-seq-length", "32", "--json",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     recorded = json.loads((out / "rader_training.json").read_text())
     assert recorded["lora"] is True and recorded["learning_rate"] == 1e-4  # the paper's LoRA settings by default
-    assert not (out / "adapter_config.json").exists()  # adapters were merged into the weights
 
+    # The adapters were merged: the saved weights are a plain model's, with no LoRA tensors ...
+    saved_keys = [key for file in out.rglob("*.safetensors") for key in safe_open(str(file), "pt").keys()]
+    assert saved_keys and not [key for key in saved_keys if "lora" in key.lower()]
+    # ... and the merge changed the base's linear layers (LoRA's targets), and nothing else. (Two steps: the
+    # learning rate warms up from 0, so the first step leaves the weights as they were.)
     model = SentenceTransformer(str(out))
+    trained = model.transformers_model.state_dict()
+    base = load_base_model(str(smollm2_gguf()))[0].transformers_model.state_dict()
+    assert trained.keys() == base.keys()
+    changed = [name for name in base if not torch.equal(base[name], trained[name])]
+    assert changed and all(name.endswith("_proj.weight") for name in changed), changed
+
     assert [module.pooling_mode for module in model if hasattr(module, "pooling_mode")] == ["lasttoken"]
     tokenizer = model.tokenizer
     assert tokenizer("a theorem")["input_ids"][-1] == tokenizer.eos_token_id  # EOS appended after loading

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pyarrow as pa
@@ -15,8 +16,11 @@ from rader_hub.evaluation.bright import BRIGHT_SPLITS, bright_split, resolve_spl
 from rader_hub.evaluation.runs import append_run, load_runs
 from rader_hub.queries import QueryMode
 
-# The question shares no word with its gold document; the reasoning does (as in BRIGHT).
-EXAMPLES = [{"id": "q1", "query": "ten socks nine drawers", "reasoning": "-", "gold_ids": ["pigeonhole"], "excluded_ids": ["N/A"]}]
+# The question shares a word with every document but its gold one, so BM25 ranks the gold last (4th) whatever
+# the tie-breaking; the reasoning shares words with the gold document only (as in BRIGHT).
+EXAMPLES = [
+    {"id": "q1", "query": "socks hypotenuse posterior prime", "reasoning": "-", "gold_ids": ["pigeonhole"], "excluded_ids": ["N/A"]}
+]
 REASONED = [{"id": "q1", "query": "items put into containers: some container holds more than one item", "gold_ids": ["pigeonhole"], "excluded_ids": ["N/A"]}]
 
 
@@ -51,7 +55,7 @@ def test_split_names_and_sources() -> None:
 def test_local_bright_loads_documents_and_both_query_modes(local_bright: Path) -> None:
     split = bright_split("theoremqa_theorems", str(local_bright))
     assert len(split.load_corpus()) == 4
-    assert split.load_queries()[0].text == "ten socks nine drawers"
+    assert split.load_queries()[0].text == EXAMPLES[0]["query"]
     reasoning = bright_split("theoremqa_theorems", str(local_bright), QueryMode.reasoning).load_queries()
     assert reasoning[0].text.startswith("items put into containers")
     with pytest.raises(DataError, match="no file for BRIGHT split 'biology'"):
@@ -63,9 +67,14 @@ def test_eval_on_local_bright_in_both_modes(local_bright: Path) -> None:
     question = run_rader(*common)
     assert question.returncode == 0, question.stderr
     result = json.loads(question.stdout)
-    assert set(result) == {"splits", "average"}
+    assert set(result) == {"splits", "average", "label", "settings"}
     assert result["splits"]["theoremqa_theorems"]["queries"] == 1
-    assert result["average"]["ndcg@10"] < 1.0  # no shared word: BM25 scores every document 0
+    assert result["average"]["ndcg@10"] == pytest.approx(1 / math.log2(5))  # the gold document at rank 4
+    assert result["label"] == "bm25 [question]"
+    assert result["settings"] == {
+        "retriever": "bm25", "model": "embedded", "reranker": None, "query_mode": "question", "alpha": 0.8,
+        "bright": ["theoremqa_theorems"], "bright_source": str(local_bright),
+    }  # fmt: skip
     reasoning = run_rader(*common, "--query-mode", "reasoning")
     assert reasoning.returncode == 0, reasoning.stderr
     assert json.loads(reasoning.stdout)["average"]["ndcg@10"] == 1.0
@@ -92,7 +101,14 @@ def test_eval_appends_runs_and_charts_them(tmp_path: Path, tiny_corpus_rows: lis
         args = ["eval", "--retriever", "hybrid", "--alpha", alpha, "--corpus", str(corpus), "--queries", str(queries)]
         result = run_rader(*args, "--runs-file", str(runs), "--plot", str(chart), "--json")
         assert result.returncode == 0, result.stderr
-        assert set(json.loads(result.stdout)) == {"ndcg@10", "recall@10", "p@10", "queries", "docs", "label", "settings"}  # unchanged keys
+        printed = json.loads(result.stdout)
+        assert set(printed) == {"ndcg@10", "recall@10", "p@10", "queries", "docs", "label", "settings"}
+        assert printed["settings"] == {
+            "retriever": "hybrid", "model": "embedded", "reranker": None, "query_mode": "question", "alpha": float(alpha),
+            "corpus": str(corpus), "queries": str(queries),
+        }  # fmt: skip
+        recorded = json.loads(runs.read_text().splitlines()[-1])
+        assert (printed["label"], printed["settings"]) == (recorded["label"], recorded["settings"])  # one record, two places
     assert [label for label, _ in load_runs(runs)] == ["hybrid embedded a=0.5 [question]", "hybrid embedded a=1 [question]"]
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

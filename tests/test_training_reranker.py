@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import run_rader
+from conftest import TINY_DOCUMENTS, write_jsonl
+from helpers import run_rader, tiny_triples
 from rader_hub.errors import ConfigError
 from rader_hub.evaluation.rerank import RerankingRetriever, load_reranker
 from rader_hub.retrieval import BM25Retriever
+from rader_hub.training import RerankerTrainingConfig, train_reranker
 from rader_hub.training.losses import GroupedRerankLoss
 
 
@@ -57,7 +59,7 @@ class FixedLogits(torch.nn.Module):
         super().__init__()
         self.logits = logits
 
-    def preprocess(self, pairs):
+    def preprocess(self, pairs, **kwargs):
         return {"pairs": pairs}
 
     def forward(self, features):
@@ -73,18 +75,35 @@ def test_grouped_rerank_loss_is_cross_entropy_over_each_query_group() -> None:
 
 
 @pytest.mark.slow
-def test_train_reranker_then_rerank(tmp_path: Path, tiny_data: Path, tiny_corpus) -> None:  # noqa: F811
+def test_trained_reranker_ranks_each_question_s_theorem_first(tmp_path: Path, tiny_corpus) -> None:
+    # Every other theorem is a negative, so the loss sees the whole ranking the reranker is then judged on.
+    rows = [{**row, "negatives": [doc.full_text for doc in TINY_DOCUMENTS if doc.id != row["problem_id"]]} for row in tiny_triples()]
+    data = write_jsonl(tmp_path / "triples.jsonl", rows)
     out = tmp_path / "reranker"
     result = run_rader(
-        "train", "reranker", "--data", str(tiny_data), "--out", str(out), "--num-negatives", "2",
-        "--max-steps", "2", "--batch-size", "2", "--max-seq-length", "64", "--lr", "1e-4", "--json",
+        "train", "reranker", "--data", str(data), "--out", str(out), "--num-negatives", "3",
+        "--max-steps", "12", "--batch-size", "2", "--max-seq-length", "64", "--lr", "1e-3", "--json",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert summary["steps"] == 2 and (out / "loss_curve.png").is_file()
+    assert summary["steps"] == 12 and (out / "loss_curve.png").is_file()
 
-    reranker = load_reranker(str(out))
-    retriever = RerankingRetriever(BM25Retriever(tiny_corpus), reranker, depth=4)
-    ranking = retriever.search(["What is 2^100 modulo 101?"], top_k=4)[0]
-    predicted = reranker.predict([("What is 2^100 modulo 101?", tiny_corpus[doc_id].full_text) for doc_id, _ in ranking])
-    assert list(predicted) == sorted(predicted, reverse=True)  # the order is the trained model's scores
+    # The trained cross-encoder reorders BM25's whole ranking (depth 4 of 4 documents): its order, not BM25's.
+    retriever = RerankingRetriever(BM25Retriever(tiny_corpus), load_reranker(str(out)), depth=4)
+    rankings = retriever.search([row["query"] for row in rows], top_k=4)
+    assert [ranking[0][0] for ranking in rankings] == [row["problem_id"] for row in rows]
+
+
+@pytest.mark.slow
+def test_the_seed_fixes_the_initial_score_head(tmp_path: Path, tiny_data: Path) -> None:
+    # One step at warm-up's learning rate 0: the saved model is the initial one, a fresh score head on MiniLM.
+    def initial_score(seed: int, run: str) -> float:
+        config = RerankerTrainingConfig(
+            out_dir=tmp_path / run, num_negatives=1, max_steps=1, batch_size=2, max_seq_length=32, seed=seed, show_progress=False
+        )
+        train_reranker(config, tiny_data)
+        return float(load_reranker(str(tmp_path / run)).predict([("What is 2^100 modulo 101?", TINY_DOCUMENTS[3].full_text)])[0])
+
+    first = initial_score(7, "first")
+    assert initial_score(7, "again") == first
+    assert initial_score(8, "other") != first

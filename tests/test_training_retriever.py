@@ -1,4 +1,6 @@
-"""`rader train retriever` end to end on tiny data: saved prompts, checkpoints, resume, bad input."""
+"""`rader train retriever` end to end on tiny data: saved prompts, checkpoints, resume, bad input.
+
+The end-to-end runs start `rader` in a subprocess (slow); the Python API is covered in process."""
 
 from __future__ import annotations
 
@@ -16,11 +18,13 @@ from rader_hub.cli import app
 from rader_hub.corpus import Corpus
 from rader_hub.retrieval import DenseRetriever
 from rader_hub.errors import RaderError
+from rader_hub.training import RetrieverTrainingConfig, train_retriever
 
 # Keep CPU cost tiny: short sequences, small batches, few steps.
 FAST = ["--max-seq-length", "32", "--batch-size", "2", "--temperature", "0.05", "--lr", "1e-4"]
 
 
+@pytest.mark.slow
 def test_trained_model_loads_plainly_with_its_prompts(tmp_path: Path, tiny_data: Path) -> None:
     from sentence_transformers import SentenceTransformer
 
@@ -43,11 +47,14 @@ def test_trained_model_loads_plainly_with_its_prompts(tmp_path: Path, tiny_data:
     base = SentenceTransformer(resolve_embedder().location)
     assert not np.allclose(base.encode("Query: " + text), with_prompt, atol=1e-4)  # training changed the weights
     retriever = DenseRetriever(Corpus(TINY_DOCUMENTS), model=str(out))  # what `rader eval --model` builds
-    assert (retriever.query_prompt_name, retriever.passage_prompt_name) == ("query", "passage")
+    passages = model.encode(["Passage: " + doc.full_text for doc in TINY_DOCUMENTS], normalize_embeddings=True)
+    np.testing.assert_allclose(retriever.doc_embeddings, passages, atol=1e-5)
     recorded = json.loads((out / "rader_training.json").read_text())
     assert recorded["train_rows"] == 4 and len([e for e in recorded["log_history"] if "loss" in e]) == 2
+    assert recorded["data"] == {"path": str(tiny_data), "config": None, "split": None}
 
 
+@pytest.mark.slow
 def test_resume_continues_from_the_last_checkpoint(tmp_path: Path, tiny_data: Path) -> None:
     out = tmp_path / "model"
     common = ["train", "retriever", "--data", str(tiny_data), "--out", str(out), "--num-negatives", "1", "--save-steps", "1", *FAST]
@@ -67,12 +74,41 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path: Path, tiny_data: Pa
     assert sorted(losses) == [1, 2, 3] and losses[1] == 123.0  # steps 1-2 restored, step 3 trained
 
 
-def test_cached_infonce_trains(tmp_path: Path, tiny_data: Path) -> None:
-    out = tmp_path / "model"
-    args = ["--data", str(tiny_data), "--out", str(out), "--num-negatives", "2", "--max-steps", "1", "--mini-batch-size", "1", "--json"]
-    result = run_rader("train", "retriever", *args, *FAST)
-    assert result.returncode == 0, result.stderr
-    assert json.loads((out / "rader_training.json").read_text())["config"]["mini_batch_size"] == 1
+def training_forward_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record how many texts each forward pass of a sentence-transformers model in training mode encodes
+    (encode() for the model card after training runs in eval mode)."""
+    from sentence_transformers import SentenceTransformer
+
+    sizes: list[int] = []
+    forward = SentenceTransformer.forward
+
+    def recording_forward(self, features, **kwargs):
+        if self.training:
+            sizes.append(len(features["input_ids"]))
+        return forward(self, features, **kwargs)
+
+    monkeypatch.setattr(SentenceTransformer, "forward", recording_forward)
+    return sizes
+
+
+@pytest.mark.parametrize("mini_batch_size", [pytest.param(None, marks=pytest.mark.slow), 1], ids=["infonce", "cached-infonce"])
+def test_the_python_api_trains_with_cached_infonce_when_asked(
+    tmp_path: Path, tiny_data: Path, monkeypatch: pytest.MonkeyPatch, mini_batch_size: int | None
+) -> None:
+    # In process, through the Python API: the cached loss (GradCache) encodes the batch of 2 queries in
+    # chunks of mini_batch_size texts; the plain loss encodes whole columns. The forward passes show which ran.
+    sizes = training_forward_sizes(monkeypatch)
+    config = RetrieverTrainingConfig(
+        out_dir=tmp_path / "model", num_negatives=1, max_steps=1, batch_size=2, mini_batch_size=mini_batch_size,
+        max_seq_length=32, temperature=0.05, save_steps=100, show_progress=False,
+    )  # fmt: skip
+    result = train_retriever(config, tiny_data)
+    assert (result.steps, result.train_rows, result.num_negatives) == (1, 4, 1) and result.train_loss is not None
+    assert sizes
+    assert max(sizes) == 1 if mini_batch_size == 1 else max(sizes) > 1, sizes
+    assert (tmp_path / "model" / "model.safetensors").is_file()
+    recorded = json.loads((tmp_path / "model" / "rader_training.json").read_text())
+    assert recorded["data"] == {"path": str(tiny_data), "config": None, "split": None}
 
 
 @pytest.mark.parametrize(

@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import json
-import logging
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from rader_hub.assets import EMBEDDED
-from rader_hub.cli.eval_extras import evaluate_bright, evaluate_one, maybe_load_reranker, record_and_plot, run_label
 from rader_hub.cli.options import CorpusConfigOption, CorpusOption, CorpusSplitOption, JsonOption, ModelOption
 from rader_hub.corpus import load_corpus
 from rader_hub.embedded_data import resolve_source
-from rader_hub.evaluation.bright import BRIGHT_HUB_ID, DEFAULT_REASONER
-from rader_hub.evaluation.evaluate import EvalResult
-from rader_hub.evaluation.rerank import DEFAULT_RERANK_DEPTH
+from rader_hub.evaluation.bright import BRIGHT_HUB_ID, DEFAULT_REASONER, evaluate_bright
+from rader_hub.evaluation.evaluate import EvalResult, RetrievalSetup, evaluate_retrieval
+from rader_hub.evaluation.rerank import DEFAULT_RERANK_DEPTH, load_reranker
+from rader_hub.evaluation.runs import record_run, run_label
 from rader_hub.queries import QueryMode, load_queries
 from rader_hub.retrieval import DEFAULT_HYBRID_ALPHA, RetrieverKind
-
-logger = logging.getLogger(__name__)
-
+from rader_hub.retrieval.hybrid import check_alpha
 
 def eval_command(
     retriever: Annotated[RetrieverKind, typer.Option("--retriever", help="Which retriever to evaluate.")] = RetrieverKind.dense,
@@ -45,24 +43,46 @@ def eval_command(
     plot: Annotated[Path | None, typer.Option("--plot", help="Bar chart (PNG) of nDCG@10 over the runs in --runs-file (or this run).")] = None,
 ) -> None:
     """Evaluate BM25, dense or hybrid retrieval: nDCG@10, Recall@10 and P@10 (BRIGHT's definitions)."""
-    reranker_model = maybe_load_reranker(reranker)
-    label = label or run_label(retriever.value, model, reranker, query_mode, alpha)
+    check_alpha(alpha)  # before any data or model is loaded
+    reranker_model = load_reranker(reranker) if reranker else None
+    setup = RetrievalSetup(retriever=retriever, model=model, alpha=alpha, reranker=reranker_model, rerank_depth=rerank_depth)
+    label = label or run_label(retriever.value, model, reranker, query_mode.value, alpha)
     settings = {"retriever": retriever.value, "model": model, "reranker": reranker, "query_mode": query_mode.value, "alpha": alpha}
     if bright:
-        average = evaluate_bright(bright, bright_source, query_mode, reasoner, retriever.value, model, alpha, reranker_model, rerank_depth, as_json)
-        record_and_plot(label, average, {**settings, "bright": bright, "bright_source": bright_source}, runs_file, plot)
-        return
-    documents = load_corpus(resolve_source(corpus, "theorems", corpus_config, corpus_split))
-    eval_queries = load_queries(resolve_source(queries, "dev_queries", queries_config, queries_split), query_mode)
-    result = evaluate_one(documents, eval_queries, retriever.value, model, alpha, reranker_model, rerank_depth, not as_json)
-    record_and_plot(label, result.metrics, {**settings, "corpus": corpus, "queries": queries}, runs_file, plot)
-    if as_json:
-        typer.echo(json.dumps({**result.as_dict(), "label": label, "settings": {**settings, "corpus": corpus, "queries": queries}}))
+        settings = {**settings, "bright": bright, "bright_source": bright_source}
+        result = evaluate_bright(setup, bright, bright_source, query_mode, reasoner, not as_json, on_split=partial(_split_done, as_json))
+        summary, metrics = result.as_dict(), result.average
+        text = f"average over {len(result.splits)} split(s): " + "  ".join(f"{key} {value:.4f}" for key, value in metrics.items())
     else:
-        _print_table(label, result)
+        settings = {**settings, "corpus": corpus, "queries": queries}
+        documents = load_corpus(resolve_source(corpus, "theorems", corpus_config, corpus_split))
+        eval_queries = load_queries(resolve_source(queries, "dev_queries", queries_config, queries_split), query_mode)
+        single = evaluate_retrieval(setup, documents, eval_queries, show_progress=not as_json)
+        _warn_about_missing_gold(single, "")
+        summary, metrics = single.as_dict(), single.metrics
+        text = _table(label, single)
+    charted = record_run(label, metrics, settings, runs_file, plot)
+    if charted:
+        typer.echo(f"chart of {charted} run(s): {plot}", err=True)
+    typer.echo(json.dumps({**summary, "label": label, "settings": settings}) if as_json else text)
 
 
-def _print_table(label: str, result: EvalResult) -> None:
-    typer.echo(f"{label}: {result.queries} queries, {result.docs} documents, {result.seconds:.1f}s")
-    for name, value in result.metrics.items():
-        typer.echo(f"  {name:<10} {value:.4f}")
+def _split_done(as_json: bool, name: str, result: EvalResult) -> None:
+    if not as_json:
+        typer.echo(f"{name}: {result.queries} queries, {result.docs} documents, nDCG@10 {result.metrics['ndcg@10']:.4f}")
+    _warn_about_missing_gold(result, f"{name}: ")
+
+
+def _warn_about_missing_gold(result: EvalResult, prefix: str) -> None:
+    if result.queries_without_gold:
+        typer.echo(
+            f"warning: {prefix}{result.queries_without_gold} of {result.queries} queries have none of their gold documents "
+            "in the corpus; they score 0",
+            err=True,
+        )
+
+
+def _table(label: str, result: EvalResult) -> str:
+    lines = [f"{label}: {result.queries} queries, {result.docs} documents, {result.seconds:.1f}s"]
+    lines += [f"  {name:<10} {value:.4f}" for name, value in result.metrics.items()]
+    return "\n".join(lines)

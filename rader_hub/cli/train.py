@@ -1,21 +1,35 @@
-"""`rader train retriever|reranker`: train on (query, positive, negatives) data."""
+"""`rader train retriever|reranker`: train on (query, positive, negatives) data.
+
+Each option is named after the config field it sets, and its default is read from that field, so
+the library's config dataclasses hold every default (rader_hub/training/config.py).
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import MISSING
+from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from rader_hub.assets import EMBEDDED
 from rader_hub.records import DataSource
-from rader_hub.training.data import Triple, load_triples, split_by_group
-from rader_hub.training.losses import PAPER_TEMPERATURE
-from rader_hub.training.retriever import PAPER_TRAIN_GROUP
+from rader_hub.training.config import FULL_FINE_TUNING_LEARNING_RATE, LORA_LEARNING_RATE, RerankerTrainingConfig, RetrieverTrainingConfig
 from rader_hub.training.runtime import TrainingResult
 
 train_app = typer.Typer(help="Train a retriever (bi-encoder) or a reranker (cross-encoder).", no_args_is_help=True)
+
+
+def _default(config_class: type, name: str) -> Any:
+    default = config_class.__dataclass_fields__[name].default
+    if default is MISSING:
+        raise TypeError(f"{config_class.__name__}.{name} has no default to show")
+    return default
+
+
+RETRIEVER = partial(_default, RetrieverTrainingConfig)
+RERANKER = partial(_default, RerankerTrainingConfig)
 
 DataOption = Annotated[str, typer.Option("--data", help="Training data: generation output (Parquet), JSONL/JSON, a folder, or a Hub dataset id.")]
 DataConfigOption = Annotated[str | None, typer.Option("--data-config", help="Hub/dataset config of the data.")]
@@ -38,21 +52,122 @@ KeepCheckpointsOption = Annotated[bool, typer.Option("--keep-checkpoints", help=
 JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON summary at the end.")]
 
 
-def _load(data: str, config: str | None, split: str | None, query_types: list[str] | None, eval_fraction: float, seed: int):
-    triples = load_triples(DataSource(data, config, split), query_types)
-    train, held_out = split_by_group(triples, eval_fraction, seed)
-    typer.echo(f"training rows: {len(train)}, held-out rows: {len(held_out)} ({len({t.group for t in held_out})} problems)", err=True)
-    return train, held_out
+@train_app.command("retriever")
+def train_retriever_command(
+    data: DataOption,
+    out_dir: OutOption,
+    base: Annotated[
+        str,
+        typer.Option("--base", help="Base model: 'embedded' (MiniLM), a sentence-transformers or decoder-LLM path/Hub id, or a .gguf."),
+    ] = RETRIEVER("base"),
+    data_config: DataConfigOption = None,
+    data_split: DataSplitOption = None,
+    query_types: QueryTypeOption = RETRIEVER("query_types"),
+    num_negatives: Annotated[
+        int, typer.Option("--num-negatives", help="Hard negatives per query (paper: 12); 0 = in-batch negatives only.")
+    ] = RETRIEVER("num_negatives"),
+    temperature: Annotated[
+        float, typer.Option("--temperature", help="InfoNCE temperature (paper: 0.01); scale = 1/temperature.")
+    ] = RETRIEVER("temperature"),
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", help="Queries per batch (in-batch negatives come from it).")
+    ] = RETRIEVER("batch_size"),
+    mini_batch_size: Annotated[
+        int | None, typer.Option("--mini-batch-size", help="Use cached InfoNCE (GradCache) with this chunk size, for large batches.")
+    ] = RETRIEVER("mini_batch_size"),
+    epochs: EpochsOption = RETRIEVER("epochs"),
+    max_steps: MaxStepsOption = RETRIEVER("max_steps"),
+    learning_rate: Annotated[
+        float | None,
+        typer.Option(
+            "--lr",
+            help=f"Learning rate (default: {LORA_LEARNING_RATE:g} with LoRA, as the paper; {FULL_FINE_TUNING_LEARNING_RATE:g} otherwise).",
+        ),
+    ] = RETRIEVER("learning_rate"),
+    max_seq_length: Annotated[
+        int | None,
+        typer.Option(
+            "--max-seq-length", help="Truncate texts to N tokens in training (a speed knob); the saved model keeps the base's length."
+        ),
+    ] = RETRIEVER("max_seq_length"),
+    lora: Annotated[
+        bool | None, typer.Option("--lora/--no-lora", help="LoRA adapters, merged at the end (default: on for decoder LLMs).")
+    ] = RETRIEVER("lora"),
+    lora_rank: Annotated[int, typer.Option("--lora-rank", help="LoRA rank.")] = RETRIEVER("lora_rank"),
+    query_prompt: Annotated[str, typer.Option("--query-prompt", help="Prompt saved as 'query'.")] = RETRIEVER("query_prompt"),
+    passage_prompt: Annotated[
+        str, typer.Option("--passage-prompt", help="Prompt saved as 'passage' and 'document'.")
+    ] = RETRIEVER("passage_prompt"),
+    eval_fraction: EvalFractionOption = RETRIEVER("eval_fraction"),
+    seed: SeedOption = RETRIEVER("seed"),
+    bf16: Bf16Option = RETRIEVER("bf16"),
+    save_steps: SaveStepsOption = RETRIEVER("save_steps"),
+    resume: ResumeOption = RETRIEVER("resume"),
+    keep_checkpoints: KeepCheckpointsOption = RETRIEVER("keep_checkpoints"),
+    as_json: JsonOption = False,
+) -> None:
+    """Train a bi-encoder with InfoNCE over in-batch and hard negatives (METHOD.md section 3)."""
+    options = dict(locals())
+    from rader_hub.training.retriever import train_retriever
+
+    _train(train_retriever, RetrieverTrainingConfig, options)
 
 
-def _report(result: TrainingResult, train: list[Triple], as_json: bool) -> None:
+@train_app.command("reranker")
+def train_reranker_command(
+    data: DataOption,
+    out_dir: OutOption,
+    base: Annotated[
+        str, typer.Option("--base", help="Base encoder: 'embedded' (MiniLM weights, new score head), a path or Hub id.")
+    ] = RERANKER("base"),
+    data_config: DataConfigOption = None,
+    data_split: DataSplitOption = None,
+    query_types: QueryTypeOption = RERANKER("query_types"),
+    num_negatives: Annotated[
+        int, typer.Option("--num-negatives", help="Hard negatives per query (at least 1).")
+    ] = RERANKER("num_negatives"),
+    temperature: Annotated[
+        float, typer.Option("--temperature", help="Temperature of the contrastive loss over the cross-encoder's logits.")
+    ] = RERANKER("temperature"),
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Queries per batch.")] = RERANKER("batch_size"),
+    epochs: EpochsOption = RERANKER("epochs"),
+    max_steps: MaxStepsOption = RERANKER("max_steps"),
+    learning_rate: Annotated[float, typer.Option("--lr", help="Learning rate.")] = RERANKER("learning_rate"),
+    max_seq_length: Annotated[
+        int, typer.Option("--max-seq-length", help="Token limit of a (query, document) pair.")
+    ] = RERANKER("max_seq_length"),
+    eval_fraction: EvalFractionOption = RERANKER("eval_fraction"),
+    seed: SeedOption = RERANKER("seed"),
+    bf16: Bf16Option = RERANKER("bf16"),
+    save_steps: SaveStepsOption = RERANKER("save_steps"),
+    resume: ResumeOption = RERANKER("resume"),
+    keep_checkpoints: KeepCheckpointsOption = RERANKER("keep_checkpoints"),
+    as_json: JsonOption = False,
+) -> None:
+    """Train a pointwise cross-encoder reranker contrastively (positive vs its hard negatives)."""
+    options = dict(locals())
+    from rader_hub.training.reranker import train_reranker
+
+    _train(train_reranker, RerankerTrainingConfig, options)
+
+
+def _train(train, config_class: type, options: dict[str, Any]) -> None:
+    """Both commands: the data options name the source, every other option is a config field."""
+    source = DataSource(options.pop("data"), options.pop("data_config"), options.pop("data_split"))
+    as_json = options.pop("as_json")
+    result = train(config_class(**options, show_progress=not as_json), source)
+    _report(result, as_json)
+
+
+def _report(result: TrainingResult, as_json: bool) -> None:
     if as_json:
         typer.echo(
             json.dumps(
                 {
                     "out": str(result.out_dir),
                     "steps": result.steps,
-                    "train_rows": len(train),
+                    "train_rows": result.train_rows,
+                    "eval_rows": result.eval_rows,
                     "num_negatives": result.num_negatives,
                     "final_train_loss": result.train_loss,
                     "final_eval_loss": result.eval_loss,
@@ -61,118 +176,11 @@ def _report(result: TrainingResult, train: list[Triple], as_json: bool) -> None:
             )
         )
         return
-    typer.echo(f"saved {result.out_dir} after {result.steps} steps ({result.num_negatives} hard negatives per query)")
+    typer.echo(
+        f"saved {result.out_dir} after {result.steps} steps on {result.train_rows} rows ({result.num_negatives} hard negatives per query)"
+    )
     if result.train_loss is not None:
-        typer.echo(f"final train loss {result.train_loss:.4f}" + (f", eval loss {result.eval_loss:.4f}" if result.eval_loss is not None else ""))
+        held_out = f", eval loss {result.eval_loss:.4f} on {result.eval_rows} held-out rows" if result.eval_loss is not None else ""
+        typer.echo(f"final train loss {result.train_loss:.4f}{held_out}")
     if result.loss_curve:
         typer.echo(f"loss curve: {result.loss_curve}")
-
-
-@train_app.command("retriever")
-def train_retriever_command(
-    data: DataOption,
-    out: OutOption,
-    base: Annotated[str, typer.Option("--base", help="Base model: 'embedded' (MiniLM), a sentence-transformers or decoder-LLM path/Hub id, or a .gguf file.")] = EMBEDDED,
-    data_config: DataConfigOption = None,
-    data_split: DataSplitOption = None,
-    query_type: QueryTypeOption = None,
-    num_negatives: Annotated[int, typer.Option("--num-negatives", help="Hard negatives per query (paper: 12); 0 = in-batch negatives only.")] = PAPER_TRAIN_GROUP,
-    temperature: Annotated[float, typer.Option("--temperature", help="InfoNCE temperature (paper: 0.01); scale = 1/temperature.")] = PAPER_TEMPERATURE,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Queries per batch (in-batch negatives come from it).")] = 16,
-    mini_batch_size: Annotated[int | None, typer.Option("--mini-batch-size", help="Use cached InfoNCE (GradCache) with this chunk size, for large batches.")] = None,
-    epochs: EpochsOption = 1.0,
-    max_steps: MaxStepsOption = -1,
-    learning_rate: Annotated[float | None, typer.Option("--lr", help="Learning rate (default: 1e-4 with LoRA, as the paper; 2e-5 otherwise).")] = None,
-    max_seq_length: Annotated[int | None, typer.Option("--max-seq-length", help="Truncate texts to N tokens in training (a speed knob); the saved model keeps the base's length.")] = None,
-    lora: Annotated[bool | None, typer.Option("--lora/--no-lora", help="LoRA adapters, merged at the end (default: on for decoder LLMs).")] = None,
-    lora_rank: Annotated[int, typer.Option("--lora-rank", help="LoRA rank.")] = 16,
-    query_prompt: Annotated[str, typer.Option("--query-prompt", help="Prompt saved as 'query'.")] = "Query: ",
-    passage_prompt: Annotated[str, typer.Option("--passage-prompt", help="Prompt saved as 'passage'.")] = "Passage: ",
-    eval_fraction: EvalFractionOption = 0.0,
-    seed: SeedOption = 42,
-    bf16: Bf16Option = False,
-    save_steps: SaveStepsOption = 50,
-    resume: ResumeOption = False,
-    keep_checkpoints: KeepCheckpointsOption = False,
-    as_json: JsonOption = False,
-) -> None:
-    """Train a bi-encoder with InfoNCE over in-batch and hard negatives (METHOD.md section 3)."""
-    from rader_hub.training.retriever import RetrieverTrainingConfig, train_retriever
-    from rader_hub.training.runtime import check_precision
-
-    check_precision(bf16)  # before loading data or models
-    train, held_out = _load(data, data_config, data_split, query_type, eval_fraction, seed)
-    config = RetrieverTrainingConfig(
-        out_dir=out,
-        base=base,
-        num_negatives=num_negatives,
-        temperature=temperature,
-        batch_size=batch_size,
-        mini_batch_size=mini_batch_size,
-        epochs=epochs,
-        max_steps=max_steps,
-        learning_rate=learning_rate,
-        max_seq_length=max_seq_length,
-        seed=seed,
-        query_prompt=query_prompt,
-        passage_prompt=passage_prompt,
-        lora=lora,
-        lora_rank=lora_rank,
-        bf16=bf16,
-        save_steps=save_steps,
-        resume=resume,
-        keep_checkpoints=keep_checkpoints,
-        show_progress=not as_json,
-        extra={"data": data, "data_config": data_config, "data_split": data_split, "query_types": query_type},
-    )
-    _report(train_retriever(config, train, held_out), train, as_json)
-
-
-@train_app.command("reranker")
-def train_reranker_command(
-    data: DataOption,
-    out: OutOption,
-    base: Annotated[str, typer.Option("--base", help="Base encoder: 'embedded' (MiniLM weights, new score head), a path or Hub id.")] = EMBEDDED,
-    data_config: DataConfigOption = None,
-    data_split: DataSplitOption = None,
-    query_type: QueryTypeOption = None,
-    num_negatives: Annotated[int, typer.Option("--num-negatives", help="Hard negatives per query (at least 1).")] = 7,
-    temperature: Annotated[float, typer.Option("--temperature", help="Temperature of the contrastive loss over the cross-encoder's logits.")] = 1.0,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Queries per batch.")] = 8,
-    epochs: EpochsOption = 1.0,
-    max_steps: MaxStepsOption = -1,
-    learning_rate: Annotated[float, typer.Option("--lr", help="Learning rate.")] = 2e-5,
-    max_seq_length: Annotated[int, typer.Option("--max-seq-length", help="Token limit of a (query, document) pair.")] = 256,
-    eval_fraction: EvalFractionOption = 0.0,
-    seed: SeedOption = 42,
-    bf16: Bf16Option = False,
-    save_steps: SaveStepsOption = 50,
-    resume: ResumeOption = False,
-    keep_checkpoints: KeepCheckpointsOption = False,
-    as_json: JsonOption = False,
-) -> None:
-    """Train a pointwise cross-encoder reranker contrastively (positive vs its hard negatives)."""
-    from rader_hub.training.reranker import RerankerTrainingConfig, train_reranker
-    from rader_hub.training.runtime import check_precision
-
-    check_precision(bf16)
-    train, held_out = _load(data, data_config, data_split, query_type, eval_fraction, seed)
-    config = RerankerTrainingConfig(
-        out_dir=out,
-        base=base,
-        num_negatives=num_negatives,
-        temperature=temperature,
-        batch_size=batch_size,
-        epochs=epochs,
-        max_steps=max_steps,
-        learning_rate=learning_rate,
-        max_seq_length=max_seq_length,
-        seed=seed,
-        bf16=bf16,
-        save_steps=save_steps,
-        resume=resume,
-        keep_checkpoints=keep_checkpoints,
-        show_progress=not as_json,
-        extra={"data": data, "data_config": data_config, "data_split": data_split, "query_types": query_type},
-    )
-    _report(train_reranker(config, train, held_out), train, as_json)

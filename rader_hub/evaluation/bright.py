@@ -5,18 +5,22 @@ questions) plus ``<reasoner>_reason`` configs whose ``query`` is an LLM's chain-
 reasoning for the question (the paper's "reasoning" queries use GPT-4's: ``gpt4_reason``). Each
 config has one split per domain. A local copy keeps the Hub's file layout:
 ``ROOT/<config>/<split>-00000-of-00001.parquet`` (or ``ROOT/<config>/<split>.jsonl``).
+
+``evaluate_bright`` scores a retrieval setup on each split in turn and macro-averages the metrics
+over splits, as BRIGHT reports them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rader_hub.corpus import Corpus, document_from_row
 from rader_hub.errors import ConfigError, DataError
+from rader_hub.evaluation.evaluate import EvalResult, RetrievalSetup, evaluate_retrieval
 from rader_hub.queries import EvalQuery, QueryMode, query_from_row
-from rader_hub.records import DataSource, read_rows
+from rader_hub.records import DataSource, parse_rows
 
 BRIGHT_HUB_ID = "xlangai/BRIGHT"
 BRIGHT_SPLITS = (
@@ -46,12 +50,12 @@ class BrightSplit:
     queries: tuple[DataSource, ...]
 
     def load_corpus(self) -> Corpus:
-        documents = [document_from_row(row) for source in self.corpus for row in read_rows(source)]
+        documents = [document for source in self.corpus for document in parse_rows(source, document_from_row)]
         return Corpus(documents, source=" + ".join(map(str, self.corpus)))
 
     def load_queries(self) -> list[EvalQuery]:
         # Always the `query` column: in reasoning mode the <reasoner>_reason config holds the reasoning there.
-        queries = [query_from_row(row, QueryMode.question) for source in self.queries for row in read_rows(source)]
+        queries = [query for source in self.queries for query in parse_rows(source, lambda row: query_from_row(row, QueryMode.question))]
         if not queries:
             raise DataError(f"BRIGHT split '{self.name}': no queries")
         return queries
@@ -59,6 +63,8 @@ class BrightSplit:
 
 def resolve_splits(requested: Sequence[str]) -> list[str]:
     """Split names, in BRIGHT's order; ``all`` means all 12."""
+    if not requested:
+        raise ConfigError(f"no BRIGHT split given; choose from {list(BRIGHT_SPLITS)} or 'all'")
     if "all" in requested:
         return list(BRIGHT_SPLITS)
     unknown = [name for name in requested if name not in BRIGHT_SPLITS]
@@ -90,3 +96,39 @@ def bright_split(split: str, source: str = BRIGHT_HUB_ID, mode: QueryMode = Quer
     if root.is_dir():
         return BrightSplit(split, _local_files(root, "documents", split), _local_files(root, config, split))
     return BrightSplit(split, (DataSource(source, "documents", split),), (DataSource(source, config, split),))
+
+
+@dataclass
+class BrightResult:
+    """Each split's result, in BRIGHT's order, and their macro average."""
+
+    splits: dict[str, EvalResult] = field(default_factory=dict)
+
+    @property
+    def average(self) -> dict[str, float]:
+        """Each metric's mean over splits (every split weighs the same, whatever its size)."""
+        metric_names = next(iter(self.splits.values())).metrics
+        return {name: sum(split.metrics[name] for split in self.splits.values()) / len(self.splits) for name in metric_names}
+
+    def as_dict(self) -> dict[str, dict]:
+        return {"splits": {name: split.as_dict() for name, split in self.splits.items()}, "average": self.average}
+
+
+def evaluate_bright(
+    setup: RetrievalSetup,
+    splits: Sequence[str],
+    source: str = BRIGHT_HUB_ID,
+    mode: QueryMode = QueryMode.question,
+    reasoner: str = DEFAULT_REASONER,
+    show_progress: bool = False,
+    on_split: Callable[[str, EvalResult], None] | None = None,
+) -> BrightResult:
+    """Evaluate ``setup`` on each split (``all`` for the 12); ``on_split(name, result)`` is called as
+    each finishes, since a run over every split takes hours."""
+    result = BrightResult()
+    for name in resolve_splits(splits):
+        split = bright_split(name, source, mode, reasoner)
+        result.splits[name] = evaluate_retrieval(setup, split.load_corpus(), split.load_queries(), show_progress)
+        if on_split is not None:
+            on_split(name, result.splits[name])
+    return result

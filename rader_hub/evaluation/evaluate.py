@@ -5,9 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from rader_hub.assets import EMBEDDED
+from rader_hub.corpus import Corpus
+from rader_hub.errors import DataError
 from rader_hub.evaluation.metrics import evaluate_run, run_from_rankings
+from rader_hub.evaluation.rerank import DEFAULT_RERANK_DEPTH, RerankingRetriever
 from rader_hub.queries import EvalQuery
+from rader_hub.retrieval import DEFAULT_HYBRID_ALPHA, RetrieverKind, build_retriever
 from rader_hub.retrieval.base import Ranking, Retriever
 
 RUN_DEPTH = 1000  # BRIGHT keeps the top 1000 per query
@@ -20,13 +26,52 @@ class EvalResult:
     docs: int
     seconds: float
     rankings: list[Ranking] = field(repr=False, default_factory=list)
+    queries_without_gold: int = 0  # queries none of whose gold documents are in the corpus: they score 0
 
     def as_dict(self) -> dict[str, float | int]:
         return {**self.metrics, "queries": self.queries, "docs": self.docs}
 
 
+@dataclass(frozen=True)
+class RetrievalSetup:
+    """What is evaluated: a first stage (kind, embedder, hybrid weight) and an optional reranker
+    (a loaded cross-encoder) that reorders its top ``rerank_depth``."""
+
+    retriever: RetrieverKind | str = RetrieverKind.dense
+    model: str = EMBEDDED
+    alpha: float = DEFAULT_HYBRID_ALPHA
+    reranker: Any = None
+    rerank_depth: int = DEFAULT_RERANK_DEPTH
+
+    def build(self, corpus: Corpus, show_progress: bool = False) -> Retriever:
+        built = build_retriever(self.retriever, corpus, model=self.model, alpha=self.alpha, show_progress=show_progress)
+        if self.reranker is None:
+            return built
+        return RerankingRetriever(built, self.reranker, depth=self.rerank_depth, show_progress=show_progress)
+
+
 def qrels_for(queries: Sequence[EvalQuery]) -> dict[str, dict[str, int]]:
     return {query.id: {doc_id: 1 for doc_id in query.gold_ids} for query in queries}
+
+
+def count_queries_without_gold(corpus: Corpus, queries: Sequence[EvalQuery]) -> int:
+    """How many queries have none of their gold documents in ``corpus``; an error when no query has
+    any (the corpus and queries then come from different datasets, and every score would be 0)."""
+    missing = sum(1 for query in queries if not any(doc_id in corpus for doc_id in query.gold_ids))
+    if missing == len(queries):
+        raise DataError(
+            f"{corpus.source}: none of the {len(queries)} queries' gold documents are in this corpus "
+            "(are the corpus and the queries from the same dataset?)"
+        )
+    return missing
+
+
+def evaluate_retrieval(setup: RetrievalSetup, corpus: Corpus, queries: Sequence[EvalQuery], show_progress: bool = False) -> EvalResult:
+    """Check that the queries' gold documents are in the corpus, build ``setup`` over it and score it."""
+    without_gold = count_queries_without_gold(corpus, queries)  # before any model is loaded
+    result = evaluate_retriever(setup.build(corpus, show_progress), queries)
+    result.queries_without_gold = without_gold
+    return result
 
 
 def evaluate_retriever(retriever: Retriever, queries: Sequence[EvalQuery], k: int = 10) -> EvalResult:

@@ -7,6 +7,17 @@ from pathlib import Path
 from typing import Any
 
 from rader_hub.errors import DataError
+from rader_hub.evaluation.plots import plot_runs
+
+
+def run_label(retriever: str, model: str, reranker: str | None, query_mode: str, alpha: float) -> str:
+    """A short default name for a run, e.g. 'dense supervised-dev + rerank reranker [question]'."""
+    label = retriever if retriever == "bm25" else f"{retriever} {Path(model).name or model}"
+    if retriever == "hybrid":
+        label += f" a={alpha:g}"
+    if reranker:
+        label += f" + rerank {Path(reranker).name or reranker}"
+    return f"{label} [{query_mode}]"
 
 
 def append_run(path: Path, label: str, metrics: dict[str, Any], settings: dict[str, Any]) -> None:
@@ -28,3 +39,15 @@ def load_runs(path: Path) -> list[tuple[str, dict[str, float]]]:
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise DataError(f"{path} line {number}: not a run record ({exc})") from exc
     return list(runs.items())
+
+
+def record_run(label: str, metrics: dict[str, Any], settings: dict[str, Any], runs_file: Path | None, chart: Path | None) -> int:
+    """Append the run to ``runs_file`` (when given) and chart every run in it, or just this run, to
+    ``chart`` (when given). Returns how many runs the chart shows (0 without a chart)."""
+    if runs_file is not None:
+        append_run(runs_file, label, metrics, settings)
+    if chart is None:
+        return 0
+    runs = load_runs(runs_file) if runs_file is not None else [(label, metrics)]
+    plot_runs(runs, chart)
+    return len(runs)

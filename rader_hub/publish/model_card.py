@@ -30,7 +30,7 @@ def model_card(folder: ModelFolder, repo_id: str, options: CardOptions) -> Model
     base, base_aliases, base_license = _base(config.get("base"), options.base_model)
     published = PublishedModel(folder.kind, repo_id, folder.root, base, frozenset(base_aliases))
     sets = evaluation_sets(load_eval_runs(options.eval_files), published)
-    dataset_repo = options.dataset_repo or _recorded_dataset(config)
+    dataset_repo = options.dataset_repo or _recorded_dataset(training)
     license_id = options.license or base_license
     if license_id is None:
         raise CardError(f"no licence known for base model '{base or 'not recorded'}': pass --license (a Hub licence id)")
@@ -54,7 +54,7 @@ def model_card(folder: ModelFolder, repo_id: str, options: CardOptions) -> Model
         "base": base,
         "base_is_hub": bool(base and is_hub_repo_id(base)),
         "dataset_repo": dataset_repo,
-        "recorded_data": (config.get("extra") or {}).get("data"),
+        "recorded_data": _recorded_data_path(training),
         "evaluation_sets": sets,
         "prompts": dict(getattr(folder.model, "prompts", None) or {}),
         "training_facts": _training_facts(training, folder.kind),
@@ -107,8 +107,13 @@ def _base(recorded: str | None, override: str | None) -> tuple[str | None, set[s
     return recorded, set(), None
 
 
-def _recorded_dataset(config: dict[str, Any]) -> str | None:
-    data = (config.get("extra") or {}).get("data")
+def _recorded_data_path(training: dict[str, Any]) -> str | None:
+    """The training data's source as rader_training.json records it (None for in-memory triples)."""
+    return (training.get("data") or {}).get("path")
+
+
+def _recorded_dataset(training: dict[str, Any]) -> str | None:
+    data = _recorded_data_path(training)
     return data if isinstance(data, str) and is_hub_repo_id(data) else None
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -14,16 +15,15 @@ from rader_hub.retrieval.embedding_cache import EmbeddingCache, model_fingerprin
 
 logger = logging.getLogger(__name__)
 
-QUERY_PROMPT_NAME = "query"
-# Models trained by rader-hub save a "passage" prompt; other libraries use "document".
-PASSAGE_PROMPT_NAMES = ("passage", "document")
-
 
 class DenseRetriever(Retriever):
     """Encodes the corpus once (cached on disk) and scores queries by cosine similarity.
 
-    Prompts saved in the model (``query`` and ``passage``/``document``) are applied, so a model
-    trained with "Query: "/"Passage: " prefixes is evaluated the way it was trained.
+    Queries go through sentence-transformers' ``encode_query`` and documents through
+    ``encode_document``, which apply the prompts saved in the model as ``query`` and ``document``,
+    so a model trained with "Query: "/"Passage: " prefixes is evaluated the way it was trained.
+    (sentence-transformers gives every model a ``document`` prompt, empty unless saved, so a model
+    that saves only ``passage`` gets no document prompt; models trained here save both names.)
     """
 
     name = "dense"
@@ -41,20 +41,17 @@ class DenseRetriever(Retriever):
         self.batch_size = batch_size
         self.show_progress = show_progress
         self.encoder = load_sentence_transformer(model)
-        prompts = self.encoder.prompts or {}
-        self.query_prompt_name = QUERY_PROMPT_NAME if QUERY_PROMPT_NAME in prompts else None
-        self.passage_prompt_name = next((name for name in PASSAGE_PROMPT_NAMES if name in prompts), None)
         self.cache = cache or EmbeddingCache()
         self.cache_hit = False
         self.doc_embeddings = self._corpus_embeddings()
 
     def _corpus_embeddings(self) -> np.ndarray:
         location = resolve_embedder(self.model_name).location
-        passage_prompt = (self.encoder.prompts or {}).get(self.passage_prompt_name or "", "")
         path = self.cache.path_for(
             model_fingerprint(location),
             self.corpus.fingerprint,
-            passage_prompt,
+            # Every saved prompt, so that whichever one encode_document picks is part of the key.
+            json.dumps(self.encoder.prompts, sort_keys=True),
             str(self.encoder.max_seq_length),
         )
         cached = self.cache.load(path, expected_rows=len(self.corpus))
@@ -62,19 +59,19 @@ class DenseRetriever(Retriever):
             self.cache_hit = True
             logger.info("corpus embeddings loaded from cache %s", path)
             return cached
-        embeddings = self.encode(self.corpus.texts, self.passage_prompt_name)
+        embeddings = self._encode(self.encoder.encode_document, self.corpus.texts)
         self.cache.store(path, embeddings)
         return embeddings
 
-    def encode(self, texts: Sequence[str], prompt_name: str | None) -> np.ndarray:
-        return self.encoder.encode(
+    def _encode(self, encode: Callable[..., np.ndarray], texts: Sequence[str]) -> np.ndarray:
+        embeddings = encode(
             list(texts),
-            prompt_name=prompt_name,
             batch_size=self.batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=self.show_progress,
-        ).astype(np.float32)
+        )
+        return embeddings.astype(np.float32)
 
     def score(self, queries: Sequence[str]) -> np.ndarray:
-        return self.encode(queries, self.query_prompt_name) @ self.doc_embeddings.T
+        return self._encode(self.encoder.encode_query, queries) @ self.doc_embeddings.T

@@ -17,12 +17,17 @@ def zscore_rows(scores: np.ndarray) -> np.ndarray:
     return np.divide(scores - mean, std, out=np.zeros_like(scores, dtype=np.float64), where=std > 0)
 
 
+def check_alpha(alpha: float) -> None:
+    """The dense weight of the hybrid must lie in [0, 1] (0: BM25 only, 1: dense only)."""
+    if not 0.0 <= alpha <= 1.0:
+        raise ConfigError(f"alpha must be between 0 and 1, got {alpha}")
+
+
 class HybridRetriever(Retriever):
     name = "hybrid"
 
     def __init__(self, dense: Retriever, lexical: Retriever, alpha: float) -> None:
-        if not 0.0 <= alpha <= 1.0:
-            raise ConfigError(f"alpha must be between 0 and 1, got {alpha}")
+        check_alpha(alpha)
         if dense.corpus is not lexical.corpus:
             raise ValueError("hybrid retrieval needs both retrievers over the same corpus object")
         super().__init__(dense.corpus)

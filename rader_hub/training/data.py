@@ -2,17 +2,18 @@
 
 Rows come from the generation output (Parquet), any JSONL/JSON file or folder, or a Hub dataset
 id, with at least ``query`` and ``positive``; ``negatives`` (a list of texts), ``query_type`` and
-``problem_id`` are used when present. Every problem with a row is a DataError naming the row.
+``problem_id`` are used when present. Problems are one DataError naming the first row of each kind.
 """
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rader_hub.errors import DataError
-from rader_hub.records import DataSource, Row, read_rows
+from rader_hub.records import DataSource, Row, parse_rows, string_list, text_field
 
 QUERY_COLUMN = "query"
 POSITIVE_COLUMN = "positive"
@@ -33,34 +34,43 @@ class Triple:
     location: str
 
 
+@dataclass(frozen=True)
+class TrainingData:
+    """The rows a run trains on, the rows held out for its eval loss, and where they came from."""
+
+    train: list[Triple]
+    held_out: list[Triple] = field(default_factory=list)
+    source: DataSource | None = None  # None: triples built in memory
+
+
+DataInput = DataSource | str | os.PathLike | Sequence[Triple]
+"""What the trainers accept as data: a source (file, folder, Hub id) or triples already in memory."""
+
+
+def training_data(data: DataInput, query_types: Iterable[str] | None = None, eval_fraction: float = 0.0, seed: int = 42) -> TrainingData:
+    """Load (or take) the triples, keep ``query_types``, and hold out ``eval_fraction`` of the problems."""
+    if isinstance(data, (str, os.PathLike)):
+        data = DataSource(os.fspath(data))
+    if isinstance(data, DataSource):
+        triples, source = load_triples(data, query_types), data
+    else:
+        triples, source = select_query_types(list(data), query_types, "<memory>"), None
+    train, held_out = split_by_group(triples, eval_fraction, seed)
+    return TrainingData(train, held_out, source)
+
+
 def negative_column(index: int) -> str:
     """Name of the i-th (0-based) negative column in the n-tuple datasets sentence-transformers takes."""
     return f"negative_{index + 1}"
-
-
-def _text(row: Row, column: str) -> str:
-    value = row.data.get(column)
-    if not isinstance(value, str) or not value.strip():
-        raise DataError(f"{row.location}: '{column}' must be a non-empty string")
-    return value
-
-
-def _negatives(row: Row) -> tuple[str, ...]:
-    value = row.data.get(NEGATIVES_COLUMN)
-    if value is None:
-        return ()
-    if isinstance(value, str) or not all(isinstance(item, str) and item.strip() for item in value):
-        raise DataError(f"{row.location}: '{NEGATIVES_COLUMN}' must be a list of non-empty strings")
-    return tuple(value)
 
 
 def triple_from_row(row: Row) -> Triple:
     query_type = row.data.get(QUERY_TYPE_COLUMN)
     group = row.data.get(GROUP_COLUMN)
     return Triple(
-        query=_text(row, QUERY_COLUMN),
-        positive=_text(row, POSITIVE_COLUMN),
-        negatives=_negatives(row),
+        query=text_field(row, (QUERY_COLUMN,)),
+        positive=text_field(row, (POSITIVE_COLUMN,)),
+        negatives=tuple(string_list(row, NEGATIVES_COLUMN)),
         query_type=None if query_type is None else str(query_type),
         # Without a problem id every row is its own group (nothing to leak between rows).
         group=str(group) if group is not None else row.location,
@@ -68,10 +78,8 @@ def triple_from_row(row: Row) -> Triple:
     )
 
 
-def _check_columns(rows: Sequence[Row], source: DataSource) -> None:
-    if not rows:
-        raise DataError(f"{source}: no training rows")
-    columns = set(rows[0].data)
+def _check_columns(row: Row, source: DataSource) -> None:
+    columns = set(row.data)
     missing = [column for column in (QUERY_COLUMN, POSITIVE_COLUMN) if column not in columns]
     if missing:
         raise DataError(
@@ -82,9 +90,23 @@ def _check_columns(rows: Sequence[Row], source: DataSource) -> None:
 
 def load_triples(source: DataSource, query_types: Iterable[str] | None = None) -> list[Triple]:
     """Read and validate triples; keep only ``query_types`` when given (e.g. {"llmq", "cot"})."""
-    rows = read_rows(source)
-    _check_columns(rows, source)
-    triples = [triple_from_row(row) for row in rows]
+    columns_checked = False
+
+    def checked_triple(row: Row) -> Triple:
+        nonlocal columns_checked
+        if not columns_checked:  # data with other column names gets one message, not one per row
+            _check_columns(row, source)
+            columns_checked = True
+        return triple_from_row(row)
+
+    triples = parse_rows(source, checked_triple)
+    if not triples:
+        raise DataError(f"{source}: no training rows")
+    return select_query_types(triples, query_types, str(source))
+
+
+def select_query_types(triples: list[Triple], query_types: Iterable[str] | None, source: str) -> list[Triple]:
+    """The triples of ``query_types`` (all when None or empty); asking for a type the data lacks is an error."""
     wanted = set(query_types or ())
     if not wanted:
         return triples
@@ -112,6 +134,12 @@ def split_by_group(triples: Sequence[Triple], eval_fraction: float, seed: int) -
     train = [triple for triple in triples if triple.group not in eval_groups]
     held_out = [triple for triple in triples if triple.group in eval_groups]
     return train, held_out
+
+
+def effective_negatives(triples: Sequence[Triple], requested: int) -> int:
+    """The train group: the requested count, capped at the most negatives any row has."""
+    most = max((len(triple.negatives) for triple in triples), default=0)
+    return min(requested, most) if most else requested
 
 
 def to_columns(triples: Sequence[Triple], num_negatives: int, seed: int) -> dict[str, list[str]]:

@@ -7,39 +7,13 @@ batches without duplicate texts, checkpoints that a rerun can resume from, LoRA 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 from rader_hub.errors import ConfigError
 from rader_hub.training.base_model import load_base_model
-from rader_hub.training.data import QUERY_COLUMN, Triple, to_dataset
-from rader_hub.training.losses import PAPER_TEMPERATURE, info_nce_loss
-from rader_hub.training.runtime import CHECKPOINT_DIR, TrainingResult, TrainingRunConfig, check_precision, checkpoint_to_resume, finish_training, trainer_arguments
-
-PAPER_TRAIN_GROUP = 12  # hard negatives per query in the paper
-QUERY_PROMPT = "Query: "
-PASSAGE_PROMPT = "Passage: "
-
-
-@dataclass
-class RetrieverTrainingConfig(TrainingRunConfig):
-    num_negatives: int = PAPER_TRAIN_GROUP
-    temperature: float = PAPER_TEMPERATURE
-    batch_size: int = 16
-    mini_batch_size: int | None = None  # set: cached InfoNCE (GradCache) with this chunk size
-    learning_rate: float | None = None  # None: 1e-4 with LoRA (the paper), 2e-5 for full fine-tuning
-    max_seq_length: int | None = None  # training truncation only; the saved model keeps the base's
-    query_prompt: str = QUERY_PROMPT
-    passage_prompt: str = PASSAGE_PROMPT
-    lora: bool | None = None  # None: LoRA for decoder-LLM bases, full fine-tuning otherwise
-    lora_rank: int = 16
-    lora_alpha: int = 32
-
-
-def effective_negatives(triples: Sequence[Triple], requested: int) -> int:
-    """The train group: the requested count, capped at the most negatives any row has."""
-    most = max((len(triple.negatives) for triple in triples), default=0)
-    return min(requested, most) if most else requested
+from rader_hub.training.config import FULL_FINE_TUNING_LEARNING_RATE, LORA_LEARNING_RATE, RetrieverTrainingConfig
+from rader_hub.training.data import QUERY_COLUMN, DataInput, TrainingData
+from rader_hub.training.losses import info_nce_loss
+from rader_hub.training.runtime import TrainingResult, finish_training, prepare_run, trainer_arguments
 
 
 def _apply_lora(model, config: RetrieverTrainingConfig) -> None:
@@ -70,23 +44,20 @@ def _prompts(columns: Sequence[str], config: RetrieverTrainingConfig) -> dict[st
     return {column: config.query_prompt if column == QUERY_COLUMN else config.passage_prompt for column in columns}
 
 
-def train_retriever(
-    config: RetrieverTrainingConfig, train: Sequence[Triple], held_out: Sequence[Triple] = ()
-) -> TrainingResult:
-    """Train, save the final model to ``config.out_dir`` and return what happened."""
+def train_retriever(config: RetrieverTrainingConfig, data: DataInput | TrainingData) -> TrainingResult:
+    """Train a bi-encoder on ``data``, save it to ``config.out_dir`` and return what happened.
+
+    ``data`` is a source (generation output, JSONL/JSON/Parquet file, folder, Hub dataset id or a
+    ``DataSource`` with config and split), triples already in memory, or a ``TrainingData``;
+    ``config.query_types`` and ``config.eval_fraction`` select and split it. Bad data or settings
+    raise a ``RaderError`` before any model is loaded.
+    """
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.base.sampler import BatchSamplers
 
-    check_precision(config.bf16)
     if config.batch_size < 2:
         raise ConfigError("batch size must be >= 2 (InfoNCE needs in-batch negatives)")
-    out_dir = Path(config.out_dir)
-    checkpoints = out_dir / CHECKPOINT_DIR
-    resume_from = checkpoint_to_resume(checkpoints) if config.resume else None
-
-    num_negatives = effective_negatives(train, config.num_negatives)
-    train_dataset = to_dataset(train, num_negatives, config.seed)
-    eval_dataset = to_dataset(held_out, num_negatives, config.seed) if held_out else None
+    run = prepare_run(config, data)
 
     model, decoder = load_base_model(config.base)
     # Truncating in training is a cost choice (CPU); the saved model keeps the base's own length.
@@ -98,21 +69,21 @@ def train_retriever(
         if config.resume:
             raise ConfigError("--resume is not supported with LoRA : LoRA checkpoints cannot be restored yet; rerun without --resume")
         _apply_lora(model, config)
-    learning_rate = config.learning_rate or (1e-4 if use_lora else 2e-5)
+    learning_rate = config.learning_rate or (LORA_LEARNING_RATE if use_lora else FULL_FINE_TUNING_LEARNING_RATE)
 
     args = SentenceTransformerTrainingArguments(
-        **trainer_arguments(config, checkpoints, learning_rate, has_eval=eval_dataset is not None),
+        **trainer_arguments(config, learning_rate, has_eval=run.eval_dataset is not None),
         batch_sampler=BatchSamplers.NO_DUPLICATES,
-        prompts=_prompts(train_dataset.column_names, config),
+        prompts=_prompts(run.train_dataset.column_names, config),
     )
     trainer = SentenceTransformerTrainer(
         model=model,
         args=args,
-        train_dataset=train_dataset,
-        eval_dataset=eval_dataset,
+        train_dataset=run.train_dataset,
+        eval_dataset=run.eval_dataset,
         loss=info_nce_loss(model, config.temperature, config.mini_batch_size),
     )
-    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    trainer.train(resume_from_checkpoint=run.resume_from)
 
     if use_lora:
         merge_lora(model)
@@ -120,9 +91,6 @@ def train_retriever(
     # "document" is the name sentence-transformers' encode_document() looks up.
     model.prompts = {"query": config.query_prompt, "passage": config.passage_prompt, "document": config.passage_prompt}
     model.max_seq_length = inference_length
-    model.save(str(out_dir))
+    model.save(str(config.out_dir))
 
-    return finish_training(
-        trainer, config, f"retriever: {config.base}", num_negatives,
-        learning_rate=learning_rate, lora=use_lora, train_rows=len(train), eval_rows=len(held_out),
-    )
+    return finish_training(trainer, config, run, f"retriever: {config.base}", learning_rate=learning_rate, lora=use_lora)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from rader_hub.assets import EMBEDDED
 from rader_hub.errors import ConfigError
+from rader_hub.training.config import TrainingRunConfig
+from rader_hub.training.data import DataInput, TrainingData, effective_negatives, to_dataset, training_data
 from rader_hub.training.plots import plot_loss_curve
 
 SUMMARY_FILE = "rader_training.json"
@@ -19,29 +20,13 @@ CHECKPOINT_DIR = "checkpoints"
 
 
 @dataclass
-class TrainingRunConfig:
-    """What every training run has: its output, base model, schedule, checkpoints and bookkeeping.
-    The retriever and reranker configs add their loss and batch settings."""
-
-    out_dir: Path
-    base: str = EMBEDDED
-    epochs: float = 1.0
-    max_steps: int = -1
-    warmup_ratio: float = 0.1
-    seed: int = 42
-    bf16: bool = False
-    save_steps: int = 50
-    logging_steps: int = 1
-    resume: bool = False
-    keep_checkpoints: bool = False
-    show_progress: bool = True
-    extra: dict = field(default_factory=dict)  # recorded in the summary (e.g. data source, filters)
-
-
-@dataclass
 class TrainingResult:
+    """What a finished run returns (and records in ``out_dir/rader_training.json``)."""
+
     out_dir: Path
     steps: int
+    train_rows: int
+    eval_rows: int
     train_loss: float | None
     eval_loss: float | None
     num_negatives: int
@@ -102,10 +87,42 @@ def write_summary(path: Path, config: Any, history: Sequence[dict], **facts: Any
     path.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
 
 
-def trainer_arguments(config: TrainingRunConfig, checkpoints: Path, learning_rate: float, has_eval: bool) -> dict[str, Any]:
+@dataclass
+class PreparedRun:
+    """What a trainer needs before it loads a model: the data as datasets, and where to resume from."""
+
+    data: TrainingData
+    num_negatives: int
+    train_dataset: Any  # datasets.Dataset
+    eval_dataset: Any | None
+    resume_from: str | None
+
+
+def prepare_run(config: TrainingRunConfig, data: DataInput | TrainingData) -> PreparedRun:
+    """The checks and data loading both trainers start with, all before a model is loaded, so bad
+    input fails fast; then the seed, so that new weights (a reranker's score head, LoRA adapters)
+    start the same way in every run with the same seed."""
+    from transformers import set_seed
+
+    check_precision(config.bf16)
+    resume_from = checkpoint_to_resume(Path(config.out_dir) / CHECKPOINT_DIR) if config.resume else None
+    if not isinstance(data, TrainingData):
+        data = training_data(data, config.query_types, config.eval_fraction, config.seed)
+    num_negatives = effective_negatives(data.train, config.num_negatives)
+    set_seed(config.seed)
+    return PreparedRun(
+        data=data,
+        num_negatives=num_negatives,
+        train_dataset=to_dataset(data.train, num_negatives, config.seed),
+        eval_dataset=to_dataset(data.held_out, num_negatives, config.seed) if data.held_out else None,
+        resume_from=str(resume_from) if resume_from else None,
+    )
+
+
+def trainer_arguments(config: TrainingRunConfig, learning_rate: float, has_eval: bool) -> dict[str, Any]:
     """The training arguments both trainers share (schedule, seeds, checkpoints, logging)."""
     return {
-        "output_dir": str(checkpoints),
+        "output_dir": str(Path(config.out_dir) / CHECKPOINT_DIR),
         "num_train_epochs": config.epochs,
         "max_steps": config.max_steps,
         "per_device_train_batch_size": config.batch_size,
@@ -127,7 +144,7 @@ def trainer_arguments(config: TrainingRunConfig, checkpoints: Path, learning_rat
     }
 
 
-def finish_training(trainer: Any, config: TrainingRunConfig, title: str, num_negatives: int, **facts: Any) -> TrainingResult:
+def finish_training(trainer: Any, config: TrainingRunConfig, run: PreparedRun, title: str, **facts: Any) -> TrainingResult:
     """After the final model is saved to ``config.out_dir``: loss curve, summary JSON, and the
     checkpoints removed (only now, so a crash before saving can still resume)."""
     out_dir = Path(config.out_dir)
@@ -135,16 +152,21 @@ def finish_training(trainer: Any, config: TrainingRunConfig, title: str, num_neg
     result = TrainingResult(
         out_dir=out_dir,
         steps=trainer.state.global_step,
+        train_rows=len(run.data.train),
+        eval_rows=len(run.data.held_out),
         train_loss=log.final_train_loss,
         eval_loss=log.final_eval_loss,
-        num_negatives=num_negatives,
+        num_negatives=run.num_negatives,
         loss_curve=plot_loss_curve(log, out_dir / LOSS_CURVE_FILE, title=title),
     )
     write_summary(
         out_dir / SUMMARY_FILE,
         config,
         trainer.state.log_history,
-        num_negatives=num_negatives,
+        data=asdict(run.data.source) if run.data.source else None,  # {"path", "config", "split"}; None: in memory
+        train_rows=result.train_rows,
+        eval_rows=result.eval_rows,
+        num_negatives=run.num_negatives,
         steps=result.steps,
         final_train_loss=result.train_loss,
         final_eval_loss=result.eval_loss,
