@@ -15,3 +15,8 @@ class AssetError(RaderError):
 
 class ConfigError(RaderError):
     """A recipe or command-line option is invalid; the message names the key."""
+
+
+class ServerError(RaderError):
+    """A server the run needs (an OpenAI-compatible LLM server) does not answer or does not serve
+    what the run asks for; the message names its URL."""
