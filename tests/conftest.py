@@ -54,12 +54,11 @@ def openai_server(tmp_path_factory: pytest.TempPathFactory):
     """`transformers serve --continuous-batching` with the embedded SmolLM2, once per test session."""
     from openai_server import transformers_serve
 
-    from rader_hub.assets import resolve_generator
-    from rader_hub.generation.llm import _dequantised_location
+    from rader_hub.generation.llm import generator_folder
 
     folder = tmp_path_factory.mktemp("openai-server")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("RADER_CACHE_DIR", str(folder / "cache"))
-        model_dir, _ = _dequantised_location(resolve_generator("embedded"))
+        model_dir = generator_folder("embedded")
     with transformers_serve(model_dir, folder / "server.log") as server:
         yield server

@@ -58,13 +58,15 @@ def test_server_down_is_one_clear_line_at_once(tmp_path):
     done = run_rader("generate", str(RECIPE), *_server_params(url, "some/model"), cwd=str(tmp_path), timeout=300)
     seconds = time.monotonic() - started
     assert done.returncode == 2, done.stderr[-2000:]
-    assert done.stderr.strip().splitlines()[-1] == f"error: step 'mcts_search': no OpenAI-compatible server answers at {url} ([Errno 111] Connection refused)"
+    expected = f"error: step 'mcts_search': no OpenAI-compatible server answers at {url} ([Errno 111] Connection refused)"
+    assert done.stderr.strip().splitlines()[-1] == expected
     assert "Traceback" not in done.stderr and "Retrying" not in done.stderr + done.stdout
     assert seconds < 120, seconds  # imports only: no retries, no step processes
 
 
 def test_wrong_model_name_is_one_clear_line_naming_the_url(openai_server, tmp_path):
-    done = run_rader("generate", str(RECIPE), *_server_params(openai_server.base_url, "Qwen/Qwen2.5-7B-Instruct"), cwd=str(tmp_path), timeout=300)
+    params = _server_params(openai_server.base_url, "Qwen/Qwen2.5-7B-Instruct")
+    done = run_rader("generate", str(RECIPE), *params, cwd=str(tmp_path), timeout=300)
     assert done.returncode == 2, done.stderr[-2000:]
     assert done.stderr.strip().splitlines()[-1] == (
         f"error: step 'mcts_search': the server at {openai_server.base_url} serves {openai_server.model!r}, not 'Qwen/Qwen2.5-7B-Instruct'"

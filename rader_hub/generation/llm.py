@@ -22,7 +22,7 @@ from distilabel.models.llms.base import LLM
 from distilabel.models.llms.openai import OpenAILLM
 from distilabel.mixins.runtime_parameters import RuntimeParameter
 
-from rader_hub.assets import EMBEDDED, ResolvedModel, resolve_generator
+from rader_hub.assets import EMBEDDED, resolve_generator
 from rader_hub.errors import ServerError
 from rader_hub.files import atomic_directory, cache_dir
 from rader_hub.generation.decoding import Prefilled, decode, prefill
@@ -34,12 +34,13 @@ from rader_hub.generation.prefix_cache import Prefix, PrefixCache, shared_beginn
 MIN_SHARED_TOKENS = 32
 
 
-def _dequantised_location(resolved: ResolvedModel) -> tuple[str, dict[str, str]]:
-    """Where to load from, with the kwargs. A GGUF file is dequantised once and saved in the cache
-    (rader-hub's cache folder): loading the saved copy takes seconds instead of half a minute,
-    and every pipeline step process loads the model."""
+def generator_folder(model: str = EMBEDDED) -> str:
+    """Where transformers (and ``transformers serve``) load the generator ``model`` from: its Hub id
+    or folder, or for a GGUF file a dequantised copy, made once in rader-hub's cache folder (loading
+    it takes seconds instead of half a minute, and every pipeline step process loads the model)."""
+    resolved = resolve_generator(model)
     if not resolved.gguf_file:
-        return resolved.location, {}
+        return resolved.location
     gguf = Path(resolved.location) / resolved.gguf_file
     key = hashlib.sha256(f"{gguf.resolve()}:{gguf.stat().st_size}:{gguf.stat().st_mtime_ns}".encode()).hexdigest()[:16]
     target = cache_dir("generators", f"{gguf.stem}-{key}")
@@ -51,8 +52,9 @@ def _dequantised_location(resolved: ResolvedModel) -> tuple[str, dict[str, str]]
             # dequantize=True: a plain float model, which saves as it is (without it, a GGUF quantizer stays
             # attached, and with the `kernels` package installed the weights even stay packed).
             dense = GgufConfig(gguf_file=resolved.gguf_file, dequantize=True)
-            AutoModelForCausalLM.from_pretrained(resolved.location, gguf_file=resolved.gguf_file, quantization_config=dense).save_pretrained(staging)
-    return str(target), {}
+            model = AutoModelForCausalLM.from_pretrained(resolved.location, gguf_file=resolved.gguf_file, quantization_config=dense)
+            model.save_pretrained(staging)
+    return str(target)
 
 
 class LocalTransformersLLM(LLM):
@@ -98,12 +100,12 @@ class LocalTransformersLLM(LLM):
             # Oversubscribed cores make torch's spinning worker threads stall each other: measured
             # 10x slower generation with 2 threads than with 1 while other jobs ran on 2 cores.
             torch.set_num_threads(self.torch_threads)
-        location, extra = _dequantised_location(resolve_generator(self.model))
-        self._tokenizer = AutoTokenizer.from_pretrained(location, **extra)
+        location = generator_folder(self.model)
+        self._tokenizer = AutoTokenizer.from_pretrained(location)
         self._tokenizer.padding_side = "left"  # decoder-only batching pads on the left
         if self._tokenizer.pad_token is None:
             self._tokenizer.pad_token = self._tokenizer.eos_token
-        self._model = AutoModelForCausalLM.from_pretrained(location, **extra).to(self.device).eval()
+        self._model = AutoModelForCausalLM.from_pretrained(location).to(self.device).eval()
         torch.manual_seed(self.seed)
         if self.prefix_cache_mb > 0:
             self._prefix_cache = PrefixCache(self.prefix_cache_mb * 2**20)
@@ -274,13 +276,15 @@ class OpenAICompatibleLLM(OpenAILLM):
         """Raise :class:`ServerError` unless the server at ``base_url`` answers and lists ``model``."""
         import openai
 
-        client = openai.OpenAI(base_url=self.base_url, api_key=self.api_key.get_secret_value(), max_retries=0, timeout=timeout, default_headers=self.default_headers)
+        client = openai.OpenAI(base_url=self.base_url, api_key=self.api_key.get_secret_value(), max_retries=0, timeout=timeout,
+                               default_headers=self.default_headers)
         try:
             served = [entry.id for entry in client.models.list()]
         except openai.APIConnectionError as error:
             raise ServerError(f"no OpenAI-compatible server answers at {self.base_url} ({error.__cause__ or error})") from None
         except openai.APIStatusError as error:
-            raise ServerError(f"{self.base_url}/models answered HTTP {error.status_code}: is {self.base_url} an OpenAI-compatible API?") from None
+            status = error.status_code
+            raise ServerError(f"{self.base_url}/models answered HTTP {status}: is {self.base_url} an OpenAI-compatible API?") from None
         if self.model not in served:
             raise ServerError(f"the server at {self.base_url} serves {', '.join(map(repr, served)) or 'no model'}, not {self.model!r}")
 
