@@ -4,8 +4,11 @@ name is wrong, and the OpenAI recipe end to end."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
+import re
+import threading
 import time
 from pathlib import Path
 
@@ -14,6 +17,7 @@ import pytest
 from helpers import run_rader
 from openai_server import free_port
 
+from rader_hub.errors import ServerError
 from rader_hub.generation.llm import OpenAICompatibleLLM
 from rader_hub.generation.requests import ConcurrentCompletions
 
@@ -71,6 +75,25 @@ def test_wrong_model_name_is_one_clear_line_naming_the_url(openai_server, tmp_pa
     assert done.stderr.strip().splitlines()[-1] == (
         f"error: step 'mcts_search': the server at {openai_server.base_url} serves {openai_server.model!r}, not 'Qwen/Qwen2.5-7B-Instruct'"
     )
+
+
+@pytest.mark.parametrize(("status", "message"), [(401, "refused the API key"), (404, "answered HTTP 404: is http://127.0.0.1:")])
+def test_a_server_that_refuses_the_model_list_is_one_clear_line(status, message):
+    class Refuse(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refuse) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        llm = OpenAICompatibleLLM(base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", model="m")
+        with pytest.raises(ServerError, match=re.escape(message)):
+            llm.load()
+        server.shutdown()
 
 
 @pytest.mark.slow

@@ -282,6 +282,8 @@ class OpenAICompatibleLLM(OpenAILLM):
             served = [entry.id for entry in client.models.list()]
         except openai.APIConnectionError as error:
             raise ServerError(f"no OpenAI-compatible server answers at {self.base_url} ({error.__cause__ or error})") from None
+        except (openai.AuthenticationError, openai.PermissionDeniedError):
+            raise ServerError(f"the server at {self.base_url} refused the API key ($OPENAI_API_KEY, or the LLM's api_key)") from None
         except openai.APIStatusError as error:
             status = error.status_code
             raise ServerError(f"{self.base_url}/models answered HTTP {status}: is {self.base_url} an OpenAI-compatible API?") from None
