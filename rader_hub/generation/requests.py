@@ -55,8 +55,8 @@ def takes_concurrent_requests(llm: LLM) -> bool:
 class ConcurrentCompletions:
     """Each prompt a request of its own to an async distilabel LLM, a bounded number in flight.
 
-    The LLM's ``generation_kwargs`` (the recipe's sampling) apply to every request, with the
-    prompt's token budget on top. A failed request fails :meth:`collect` and cancels the others.
+    ``llm`` must be loaded. Its ``generation_kwargs`` (the recipe's sampling) apply to every request,
+    with the prompt's token budget on top. A failed request fails :meth:`collect` and cancels the others.
     """
 
     def __init__(self, llm: AsyncLLM, max_concurrent_requests: int = 64) -> None:
