@@ -77,7 +77,7 @@ def vllm_llm() -> LLM:
 def openai_llm() -> LLM:
     # top_k is not an OpenAI parameter; vLLM and TGI servers accept it in the request body.
     sampling = {"temperature": PAPER_SAMPLING["temperature"], "top_p": PAPER_SAMPLING["top_p"], "extra_body": {"top_k": PAPER_SAMPLING["top_k"]}}
-    return OpenAICompatibleLLM(model=PAPER_MODEL, base_url="http://localhost:8000/v1", api_key="EMPTY", generation_kwargs=sampling)
+    return OpenAICompatibleLLM(model=PAPER_MODEL, base_url="http://localhost:8000/v1", generation_kwargs=sampling)
 
 
 def build_pipeline(

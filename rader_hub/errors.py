@@ -33,3 +33,8 @@ class CardError(RaderError):
 
 class HubError(RaderError):
     """The Hub (or the mirror at HF_ENDPOINT) could not be reached or refused a request; the message names the endpoint."""
+
+
+class ServerError(RaderError):
+    """A server the run needs (an OpenAI-compatible LLM server, the local Argilla) could not be
+    started, does not answer, or does not serve what the run asks for; the message names its URL."""

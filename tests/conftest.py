@@ -47,3 +47,18 @@ def tiny_data(tmp_path: Path) -> Path:
     from helpers import tiny_triples
 
     return write_jsonl(tmp_path / "triples.jsonl", tiny_triples())
+
+
+@pytest.fixture(scope="session")
+def openai_server(tmp_path_factory: pytest.TempPathFactory):
+    """`transformers serve --continuous-batching` with the embedded SmolLM2, once per test session."""
+    from openai_server import transformers_serve
+
+    from rader_hub.generation.llm import generator_folder
+
+    folder = tmp_path_factory.mktemp("openai-server")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RADER_CACHE_DIR", str(folder / "cache"))
+        model_dir = generator_folder("embedded")
+    with transformers_serve(model_dir, folder / "server.log") as server:
+        yield server

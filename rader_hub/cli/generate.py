@@ -50,10 +50,13 @@ def generate_command(
         return
     from distilabel.pipeline import Pipeline
 
+    from rader_hub.generation.llm import check_llm_servers
+
     pipeline = Pipeline.from_yaml(recipe)
     unknown = set(parameters) - set(pipeline.dag)
     if unknown:
         raise ConfigError(f"--param: no step named {sorted(unknown)[0]!r} in {recipe} (steps: {', '.join(pipeline.dag)})")
+    check_llm_servers(pipeline, parameters)  # one clear line now, not a failed step process later
     if ray or ray_address:
         _require_ray()
         pipeline = pipeline.ray(ray_head_node_url=ray_address)

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
-from pydantic import Field, PrivateAttr
+from pydantic import Field, PrivateAttr, SecretStr
 
 from distilabel.models.llms.base import LLM
 from distilabel.models.llms.openai import OpenAILLM
 from distilabel.mixins.runtime_parameters import RuntimeParameter
 
-from rader_hub.assets import EMBEDDED, ResolvedModel, resolve_generator
+from rader_hub.assets import EMBEDDED, resolve_generator
+from rader_hub.errors import ServerError
 from rader_hub.files import atomic_directory, cache_dir
 from rader_hub.generation.decoding import Prefilled, decode, prefill
 from rader_hub.generation.prefix_cache import Prefix, PrefixCache, shared_beginnings
@@ -33,28 +34,27 @@ from rader_hub.generation.prefix_cache import Prefix, PrefixCache, shared_beginn
 MIN_SHARED_TOKENS = 32
 
 
-def _dequantised_location(resolved: ResolvedModel) -> tuple[str, dict[str, str]]:
-    """Where to load from, with the kwargs. A GGUF file is dequantised once and saved in the cache
-    (rader-hub's cache folder): loading the saved copy takes seconds instead of half a minute,
-    and every pipeline step process loads the model."""
+def generator_folder(model: str = EMBEDDED) -> str:
+    """Where transformers (and ``transformers serve``) load the generator ``model`` from: its Hub id
+    or folder, or for a GGUF file a dequantised copy, made once in rader-hub's cache folder (loading
+    it takes seconds instead of half a minute, and every pipeline step process loads the model)."""
+    resolved = resolve_generator(model)
     if not resolved.gguf_file:
-        return resolved.location, {}
+        return resolved.location
     gguf = Path(resolved.location) / resolved.gguf_file
     key = hashlib.sha256(f"{gguf.resolve()}:{gguf.stat().st_size}:{gguf.stat().st_mtime_ns}".encode()).hexdigest()[:16]
     target = cache_dir("generators", f"{gguf.stem}-{key}")
     with atomic_directory(target) as staging:  # a concurrent or killed run never leaves half a model
         if staging is not None:
-            from transformers import AutoModelForCausalLM, AutoTokenizer
+            from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
-            extra = {"gguf_file": resolved.gguf_file}
-            AutoTokenizer.from_pretrained(resolved.location, **extra).save_pretrained(staging)
-            model = AutoModelForCausalLM.from_pretrained(resolved.location, **extra)
-            # The weights are already dequantised to float; only the GGUF marker blocks saving them.
-            model.hf_quantizer = None
-            if hasattr(model.config, "quantization_config"):
-                del model.config.quantization_config
+            AutoTokenizer.from_pretrained(resolved.location, gguf_file=resolved.gguf_file).save_pretrained(staging)
+            # dequantize=True: a plain float model, which saves as it is (without it, a GGUF quantizer stays
+            # attached, and with the `kernels` package installed the weights even stay packed).
+            dense = GgufConfig(gguf_file=resolved.gguf_file, dequantize=True)
+            model = AutoModelForCausalLM.from_pretrained(resolved.location, gguf_file=resolved.gguf_file, quantization_config=dense)
             model.save_pretrained(staging)
-    return str(target), {}
+    return str(target)
 
 
 class LocalTransformersLLM(LLM):
@@ -100,12 +100,12 @@ class LocalTransformersLLM(LLM):
             # Oversubscribed cores make torch's spinning worker threads stall each other: measured
             # 10x slower generation with 2 threads than with 1 while other jobs ran on 2 cores.
             torch.set_num_threads(self.torch_threads)
-        location, extra = _dequantised_location(resolve_generator(self.model))
-        self._tokenizer = AutoTokenizer.from_pretrained(location, **extra)
+        location = generator_folder(self.model)
+        self._tokenizer = AutoTokenizer.from_pretrained(location)
         self._tokenizer.padding_side = "left"  # decoder-only batching pads on the left
         if self._tokenizer.pad_token is None:
             self._tokenizer.pad_token = self._tokenizer.eos_token
-        self._model = AutoModelForCausalLM.from_pretrained(location, **extra).to(self.device).eval()
+        self._model = AutoModelForCausalLM.from_pretrained(location).to(self.device).eval()
         torch.manual_seed(self.seed)
         if self.prefix_cache_mb > 0:
             self._prefix_cache = PrefixCache(self.prefix_cache_mb * 2**20)
@@ -243,7 +243,7 @@ def _warpers(do_sample: bool, temperature: float, top_p: float, top_k: int) -> l
     """Sampling as transformers does it (temperature, top-k, top-p); none means greedy."""
     if not do_sample:
         return []
-    from transformers.generation.logits_process import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+    from transformers import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
 
     warpers: list[Any] = [TemperatureLogitsWarper(temperature)]
     if top_k and top_k > 0:
@@ -254,7 +254,53 @@ def _warpers(do_sample: bool, temperature: float, top_p: float, top_k: int) -> l
 
 
 class OpenAICompatibleLLM(OpenAILLM):
-    """Any OpenAI-compatible server (``vllm serve``, TGI, ...): ``base_url`` and ``model`` are
-    runtime parameters (distilabel's OpenAILLM fixes the model in the recipe)."""
+    """Any OpenAI-compatible server (``vllm serve``, TGI, ``transformers serve``, ...): ``base_url`` and
+    ``model`` are runtime parameters (distilabel's OpenAILLM fixes the model in the recipe). Loading
+    checks that the server answers and serves ``model``, and fails with one line naming the URL."""
 
     model: RuntimeParameter[str] = Field(default="Qwen/Qwen2.5-7B-Instruct", description="Model name the server serves.")
+    # The openai client retries failed connections, 429 and 5xx answers with back-off; distilabel's
+    # 6 retries kept every request to a dead server retrying for about 25 s.
+    max_retries: RuntimeParameter[int] = Field(default=2, description="Retries of a request that failed to connect or got 429/5xx.")
+
+    def model_post_init(self, context: Any) -> None:
+        super().model_post_init(context)
+        if self.api_key is None:  # recipes hold no secrets, and self-hosted servers take any key
+            self.api_key = SecretStr("EMPTY")
+
+    def load(self) -> None:
+        super().load()
+        self.check_server()
+
+    def check_server(self, timeout: float = 10.0) -> None:
+        """Raise :class:`ServerError` unless the server at ``base_url`` answers and lists ``model``."""
+        import openai
+
+        client = openai.OpenAI(base_url=self.base_url, api_key=self.api_key.get_secret_value(), max_retries=0, timeout=timeout,
+                               default_headers=self.default_headers)
+        try:
+            served = [entry.id for entry in client.models.list()]
+        except openai.APIConnectionError as error:
+            raise ServerError(f"no OpenAI-compatible server answers at {self.base_url} ({error.__cause__ or error})") from None
+        except (openai.AuthenticationError, openai.PermissionDeniedError):
+            raise ServerError(f"the server at {self.base_url} refused the API key ($OPENAI_API_KEY, or the LLM's api_key)") from None
+        except openai.APIStatusError as error:
+            status = error.status_code
+            raise ServerError(f"{self.base_url}/models answered HTTP {status}: is {self.base_url} an OpenAI-compatible API?") from None
+        if self.model not in served:
+            raise ServerError(f"the server at {self.base_url} serves {', '.join(map(repr, served)) or 'no model'}, not {self.model!r}")
+
+
+def check_llm_servers(pipeline: Any, parameters: dict[str, dict]) -> None:
+    """Before distilabel starts a process per step: every OpenAI-compatible LLM of ``pipeline``, with
+    the run's runtime ``parameters``, answers. Raises :class:`ServerError` otherwise."""
+    from distilabel.constants import STEP_ATTR_NAME
+
+    for name in pipeline.dag:
+        llm = getattr(pipeline.dag.get_step(name)[STEP_ATTR_NAME], "llm", None)
+        if isinstance(llm, OpenAICompatibleLLM):
+            llm.set_runtime_parameters(parameters.get(name, {}).get("llm", {}))
+            try:
+                llm.check_server()
+            except ServerError as error:
+                raise ServerError(f"step {name!r}: {error}") from None

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import psutil
 
-from rader_hub.errors import ConfigError, RaderError
+from rader_hub.errors import ConfigError, ServerError
 from rader_hub.files import atomic_directory, cache_dir, read_json, write_json_atomic
 
 ARGILLA_VERSION = "2.8.0"
@@ -49,10 +49,6 @@ SECRET_MODE = 0o600
 PROCESS_NAMES = ("server", "search", "redis")
 
 Say = Callable[[str], None]
-
-
-class ServerError(RaderError):
-    """The local Argilla server could not be installed, started or reached."""
 
 
 def default_state_dir() -> Path:

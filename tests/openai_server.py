@@ -1,0 +1,71 @@
+"""A real OpenAI-compatible server for the tests: `transformers serve --continuous-batching` with the
+embedded SmolLM2 (the dequantised copy rader-hub keeps in its cache folder), on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+TRANSFORMERS = Path(sys.executable).parent / "transformers"
+
+
+@dataclass(frozen=True)
+class OpenAIServer:
+    base_url: str  # ends in /v1
+    model: str  # the name the server answers to: the model folder it was started with
+    log: Path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def transformers_serve(model_dir: str, log: Path, startup_s: float = 300) -> Iterator[OpenAIServer]:
+    """Start the server, wait until it has answered one chat completion (the first pays a warm-up),
+    and stop it by PID afterwards."""
+    port = free_port()
+    command = [str(TRANSFORMERS), "serve", model_dir, "--continuous-batching", "--device", "cpu", "--host", "127.0.0.1",
+               "--port", str(port), "--cb-num-blocks", "64"]  # 64 blocks of 256 tokens; unbounded, it takes 90% of free RAM
+    # One torch thread: with 2 on 2 shared cores, a 12-token answer took 5-11 s instead of 1 s.
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    with open(log, "w") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
+    server = OpenAIServer(f"http://127.0.0.1:{port}/v1", model_dir, log)
+    try:
+        _wait_until_answering(server, process, time.monotonic() + startup_s)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_answering(server: OpenAIServer, process: subprocess.Popen, deadline: float) -> None:
+    import openai
+
+    client = openai.OpenAI(base_url=server.base_url, api_key="EMPTY", max_retries=0, timeout=120)
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"transformers serve exited with {process.returncode}:\n{server.log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(server.base_url.removesuffix("/v1") + "/health", timeout=5):
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"transformers serve did not answer in time:\n{server.log.read_text()[-3000:]}") from None
+            time.sleep(1)
+    client.chat.completions.create(model=server.model, messages=[{"role": "user", "content": "Hello"}], max_tokens=2)
