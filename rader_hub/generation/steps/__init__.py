@@ -1,9 +1,10 @@
 """distilabel steps of the generation pipeline, in the order a recipe chains them."""
 
+from rader_hub.generation.steps.dedup import DeduplicateQueries
 from rader_hub.generation.steps.hard_negatives import SelectHardNegatives
 from rader_hub.generation.steps.load_problems import LoadMathProblems
 from rader_hub.generation.steps.queries import SynthesizeQueries
 from rader_hub.generation.steps.save import SaveDataset
 from rader_hub.generation.steps.search import RetrievalMCTSSearch
 
-__all__ = ["LoadMathProblems", "RetrievalMCTSSearch", "SaveDataset", "SelectHardNegatives", "SynthesizeQueries"]
+__all__ = ["DeduplicateQueries", "LoadMathProblems", "RetrievalMCTSSearch", "SaveDataset", "SelectHardNegatives", "SynthesizeQueries"]
