@@ -82,6 +82,12 @@ def test_verdicts_of_the_embedded_model_parse_at_least_nine_in_ten():
     assert parse_verdict("42 %").label == UNPARSED
 
 
+def test_the_llm_is_shown_a_theorem_s_statement_without_its_proof():
+    text = "\\section{Euclid's Lemma}\nLet p be prime and p | ab. Then p | a or p | b.\n\\begin{proof}\nBy Bezout ...\n\\end{proof}"
+    assert P.shown_theorem(text, 4000) == "\\section{Euclid's Lemma}\nLet p be prime and p | ab. Then p | a or p | b."
+    assert P.shown_theorem(text, 10) == "\\section{E" and P.shown_theorem("no proof here", 100) == "no proof here"
+
+
 def test_candidate_theorems_are_name_and_statement_blocks():
     text = ("Theorem 3: Factor theorem. A polynomial has root a exactly when x - a divides it.\nPreconditions: p is a polynomial.\n"
             "Why they hold: it is.\nSubject: Algebra\nTheorem 4: Remainder theorem. p(a) is the remainder of p(x) / (x - a).\n"

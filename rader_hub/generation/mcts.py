@@ -325,8 +325,8 @@ class RetrievalMCTS:
         return requests
 
     def theorem(self, doc_id: str) -> str:
-        """A theorem's text as the LLM is shown it (cut to ``theorem_chars``)."""
-        return self.theorem_text(doc_id)[: self.config.theorem_chars]
+        """A theorem's text as the LLM is shown it."""
+        return prompts.shown_theorem(self.theorem_text(doc_id), self.config.theorem_chars)
 
     def _run(self, requests: list[_Request]) -> None:
         """One generator call carrying every prompt, each with its own token budget."""

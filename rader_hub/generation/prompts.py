@@ -53,6 +53,12 @@ def format_steps(steps: Sequence[str]) -> str:
     return "\n".join(f"Step {index}: {step}" for index, step in enumerate(steps, start=1))
 
 
+def shown_theorem(text: str, max_chars: int) -> str:
+    """A theorem as the LLM is shown it: its statement, without a ProofWiki proof (the official
+    code keeps what precedes ``\\begin{proof}``), cut to ``max_chars``."""
+    return text.split("\\begin{proof}", 1)[0].strip()[:max_chars]
+
+
 def theorem_step(summary: str) -> str:
     """A retrieved theorem as a step of the partial solution (what later prompts and q_CoT see)."""
     return THEOREM_STEP.format(summary=summary)

@@ -156,7 +156,7 @@ class SynthesizeQueries(Step):
     def _synthesize(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         assert self._corpus is not None
         generate = llm_generator(self.llm)
-        theorems = [r["positive"][: self.theorem_chars] for r in rows]
+        theorems = [prompts.shown_theorem(r["positive"], self.theorem_chars) for r in rows]
         llmq_prompts = [prompts.reasoning_query(r["problem"], r["partial_steps"], theorem) for r, theorem in zip(rows, theorems)]
         lexical_prompts = [prompts.lexical_query(theorem) for theorem in theorems]
         outputs = generate(llmq_prompts + lexical_prompts, [self.query_tokens] * (2 * len(rows)))

@@ -91,6 +91,10 @@ class SaveDataset(GlobalStep):
     def outputs(self) -> list[str]:
         return SCHEMA + PROVENANCE_EXTRA
 
+    def load(self) -> None:
+        super().load()
+        logger.info("the dataset will be written to %s", (RunFolder(self.output_dir).data_dir / DATA_FILE).resolve())
+
     def recipe_hash(self) -> str:
         """Hash of the running pipeline's settings (the recipe as loaded, runtime parameters included)."""
         return settings_hash(self.pipeline.dump() if self.pipeline is not None else self.dump())
