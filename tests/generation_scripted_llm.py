@@ -14,6 +14,7 @@ from distilabel.models.llms.base import LLM
 from distilabel.models.llms.utils import prepare_output
 from pydantic import PrivateAttr, field_validator
 
+from pipelines.math_recipes import RecipeSettings
 from rader_hub.generation import prompts as P
 from rader_hub.generation.mcts import Problem
 
@@ -77,8 +78,18 @@ RULES = [
     (P.TASK_CRS, "", "Take two socks. The answer is \\boxed{2}."),
     (P.TASK_OST, "", "Consider the colours."),
 ]
-# Query synthesis on top of RULES: q_llmq and a q_lexical that finds its theorem.
-QUERY_RULES = RULES + [
+# The whole pipeline on top of RULES: q_llmq and a q_lexical that finds its theorem.
+PIPELINE_RULES = RULES + [
     (P.TASK_LLMQ, "", "How many objects force two into one group?"),
     (P.TASK_LEXICAL, "Pigeonhole", "pigeonhole principle items containers"),
 ]
+# A recipe for the tiny corpus (tests/conftest.py) and PIPELINE_RULES.
+PIPELINE_SETTINGS = RecipeSettings(
+    name="tiny",
+    description="scripted test",
+    num_problems=0,
+    problems_per_batch=2,
+    search={"rollouts": 6, "max_depth": 4, "top_k": 3, "ost_children": 0, "qg_children": 1, "show_progress": False},
+    queries={"lexical_round_trip_top_n": 2},
+    negatives={"bm25_negative_ranks": [1, 3]},  # four theorems: the official ranks 31-50 do not exist
+)

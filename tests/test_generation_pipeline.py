@@ -7,19 +7,9 @@ import stat
 
 import pytest
 from datasets import load_dataset
-from generation_scripted_llm import QUERY_RULES, ScriptedLLM
+from generation_scripted_llm import PIPELINE_RULES, PIPELINE_SETTINGS, ScriptedLLM
 
-from pipelines.math_recipes import RecipeSettings, build_pipeline
-
-SETTINGS = RecipeSettings(
-    name="tiny",
-    description="scripted test",
-    num_problems=0,
-    problems_per_batch=2,
-    search={"rollouts": 6, "max_depth": 4, "top_k": 3, "ost_children": 0, "qg_children": 1, "show_progress": False},
-    queries={"lexical_round_trip_top_n": 2},
-    negatives={"bm25_negative_ranks": [1, 3]},  # four theorems: the official ranks 31-50 do not exist
-)
+from pipelines.math_recipes import build_pipeline
 
 
 @pytest.fixture
@@ -40,7 +30,7 @@ def test_pipeline_writes_a_loadable_self_describing_dataset(tmp_path, tiny_corpu
     corpus.write_text("".join(json.dumps(r) + "\n" for r in tiny_corpus_rows))
     monkeypatch.setenv("DISTILABEL_CACHE_DIR", str(tmp_path / "distilabel-cache"))
     out = tmp_path / "out"
-    pipeline = build_pipeline(SETTINGS, lambda: ScriptedLLM(rules=QUERY_RULES), output_dir=str(out), problems=str(problem_file), corpus=str(corpus))
+    pipeline = build_pipeline(PIPELINE_SETTINGS, lambda: ScriptedLLM(rules=PIPELINE_RULES), output_dir=str(out), problems=str(problem_file), corpus=str(corpus))
     pipeline.run(use_cache=False)
 
     data_file = out / "data" / "train-00000-of-00001.parquet"
