@@ -32,7 +32,12 @@ PAPER_SAMPLING = {"temperature": 0.8, "top_p": 0.95, "top_k": 40}
 # MIT licence) as the DigitalLearningGmbH/MATH-lighteval parquet copy (fields problem, level,
 # type, solution; the gold answer is the solution's last \boxed{}). Theorems: BRIGHT's
 # theoremqa_theorems documents (xlangai/BRIGHT, CC BY 4.0; ProofWiki statements).
-MATH_TRAIN = {"source": "DigitalLearningGmbH/MATH-lighteval", "source_config": "default", "source_split": "train", "answer_field": "solution"}
+MATH_TRAIN = {
+    "source": "DigitalLearningGmbH/MATH-lighteval",
+    "source_config": "default",
+    "source_split": "train",
+    "answer_field": "solution",
+}
 BRIGHT_THEOREMS = {"corpus": "xlangai/BRIGHT", "corpus_config": "documents", "corpus_split": "theoremqa_theorems"}
 # The dense retriever inside the search. The paper's RepLLaMA (castorini/repllama-v1-7b-lora-passage)
 # is a LoRA adapter on the gated Llama-2-7B with its own pooling and prefixes, which
@@ -69,10 +74,22 @@ EMBEDDED = RecipeSettings(
     num_problems=6,
     problems_per_batch=6,
     search={
-        "rollouts": 4, "max_depth": 4, "top_k": 3, "ost_children": 2, "qg_children": 1, "qg_candidates": 2,
-        "max_queries_per_path": 2, "complete_at_max_depth": True, "step_tokens": 48, "solution_tokens": 96,
-        "query_tokens": 96, "judge_tokens": 24, "summary_tokens": 48, "theorem_chars": 400,
-        "require_correct_answer": False, "keep_top_theorem_if_none_relevant": True,
+        "rollouts": 4,
+        "max_depth": 4,
+        "top_k": 3,
+        "ost_children": 2,
+        "qg_children": 1,
+        "qg_candidates": 2,
+        "max_queries_per_path": 2,
+        "complete_at_max_depth": True,
+        "step_tokens": 48,
+        "solution_tokens": 96,
+        "query_tokens": 96,
+        "judge_tokens": 24,
+        "summary_tokens": 48,
+        "theorem_chars": 400,
+        "require_correct_answer": False,
+        "keep_top_theorem_if_none_relevant": True,
     },
     # 354 theorems: the paper's top 20 would be a formality; 1% of the corpus is rank 4.
     queries={"query_tokens": 40, "theorem_chars": 400, "lexical_round_trip_fraction": 0.01},
@@ -105,12 +122,18 @@ def vllm_llm() -> LLM:
     from distilabel.models.llms.vllm import vLLM
 
     # 60% of the GPU for vLLM leaves room for the dense retriever/miner loaded beside it.
-    return vLLM(model=PAPER_MODEL, generation_kwargs=dict(PAPER_SAMPLING), extra_kwargs={"max_model_len": 8192, "gpu_memory_utilization": 0.6})
+    return vLLM(
+        model=PAPER_MODEL, generation_kwargs=dict(PAPER_SAMPLING), extra_kwargs={"max_model_len": 8192, "gpu_memory_utilization": 0.6}
+    )
 
 
 def openai_llm() -> LLM:
     # top_k is not an OpenAI parameter; vLLM and TGI servers accept it in the request body.
-    sampling = {"temperature": PAPER_SAMPLING["temperature"], "top_p": PAPER_SAMPLING["top_p"], "extra_body": {"top_k": PAPER_SAMPLING["top_k"]}}
+    sampling = {
+        "temperature": PAPER_SAMPLING["temperature"],
+        "top_p": PAPER_SAMPLING["top_p"],
+        "extra_body": {"top_k": PAPER_SAMPLING["top_k"]},
+    }
     return OpenAICompatibleLLM(model=PAPER_MODEL, base_url="http://localhost:8000/v1", api_key="EMPTY", generation_kwargs=sampling)
 
 
@@ -124,7 +147,9 @@ def build_pipeline(
     source = {"source": problems} if problems else settings.problems
     theorems = {"corpus": corpus} if corpus else settings.corpus
     with Pipeline(name=f"rader-{settings.name}", description=settings.description) as pipeline:
-        load = LoadMathProblems(name="load_problems", num_problems=settings.num_problems, batch_size=settings.problems_per_batch, **source, **where)
+        load = LoadMathProblems(
+            name="load_problems", num_problems=settings.num_problems, batch_size=settings.problems_per_batch, **source, **where
+        )
         search = RetrievalMCTSSearch(
             name="mcts_search", llm=make_llm(), input_batch_size=settings.problems_per_batch, **theorems, **where, **settings.search
         )
@@ -139,10 +164,18 @@ def build_pipeline(
 RECIPES = {
     "math": (EMBEDDED, embedded_llm),
     "math-vllm": (PAPER, vllm_llm),
-    "math-openai": (RecipeSettings(**{**PAPER.__dict__, "name": "math-openai",
-                                      "description": PAPER.description.replace(f"{PAPER_MODEL} on vLLM", "any OpenAI-compatible server (vllm serve, TGI, ...)")
-                                                     + " Set --param mcts_search.llm.base_url=... --param mcts_search.llm.model=... (and the same for "
-                                                     "synthesize_queries)."}), openai_llm),
+    "math-openai": (
+        RecipeSettings(
+            **{
+                **PAPER.__dict__,
+                "name": "math-openai",
+                "description": PAPER.description.replace(f"{PAPER_MODEL} on vLLM", "any OpenAI-compatible server (vllm serve, TGI, ...)")
+                + " Set --param mcts_search.llm.base_url=... --param mcts_search.llm.model=... (and the same for "
+                "synthesize_queries).",
+            }
+        ),
+        openai_llm,
+    ),
 }
 
 

@@ -189,14 +189,17 @@ def test_qg_queries_never_reach_a_prompt_or_a_partial_solution(tiny_corpus):
              *(m["content"] for node in (ost, qg2, rt2, crs) for build in (P.one_step_thought, P.complete_remaining_steps, P.generate_query)
                for m in build(SOCKS.problem, node.steps()))]
     assert not any("QUERY" in text for text in texts)
-    assert crs.steps() == [P.theorem_step("Pigeonhole summary"), "Two colours are two boxes.", P.theorem_step("Bayes summary"), "So \\boxed{3}."]
+    assert crs.steps() == [P.theorem_step("Pigeonhole summary"), "Two colours are two boxes.", P.theorem_step("Bayes summary"),
+                           "So \\boxed{3}."]
 
     search, llm = tree_search(tiny_corpus, rules=TWO_QUERY_RULES, rollouts=40, max_depth=6, ost_children=1, max_queries_per_path=2)
     [result] = search.search([SOCKS])
     queries = {node.text for node in iter_nodes(result.root) if node.action is Action.QG}
     assert queries == {SOCKS_QUERY, BAYES_QUERY}  # the search did ask both
     assert not any(query in prompt for query in queries for prompt in prompts_sent(llm))
-    assert any(s["trajectory_actions"][:5] == ["QG", "RT", "OST", "QG", "RT"] for s in extract_samples(result, lambda d: tiny_corpus[d].full_text))
+    assert any(
+        s["trajectory_actions"][:5] == ["QG", "RT", "OST", "QG", "RT"] for s in extract_samples(result, lambda d: tiny_corpus[d].full_text)
+    )
 
 
 def test_wrong_answers_give_no_sample_unless_the_relaxation_is_on(tiny_corpus):
@@ -222,8 +225,12 @@ def test_rejected_theorems_are_kept_only_under_the_named_relaxation(tiny_corpus)
 
 
 def test_unparsed_verdicts_are_neither_positives_nor_negatives(tiny_corpus):
-    rules = [(P.TASK_JUDGE, "Theorem: Pigeonhole principle", "Relevant: True"), (P.TASK_JUDGE, "Theorem: Bayes", "Relevant: False"),
-             (P.TASK_JUDGE, "", "I like socks"), (P.TASK_SUMMARY, "Bayes", "Bayes' theorem - posterior from prior.")] + RULES
+    rules = [
+        (P.TASK_JUDGE, "Theorem: Pigeonhole principle", "Relevant: True"),
+        (P.TASK_JUDGE, "Theorem: Bayes", "Relevant: False"),
+        (P.TASK_JUDGE, "", "I like socks"),
+        (P.TASK_SUMMARY, "Bayes", "Bayes' theorem - posterior from prior."),
+    ] + RULES
     search, _ = tree_search(tiny_corpus, rules=rules)
     [result] = search.search([SOCKS])
     [sample] = extract_samples(result, lambda d: tiny_corpus[d].full_text)
@@ -248,7 +255,9 @@ def _shape(node: Node) -> tuple:
 
 def test_problems_searched_together_grow_the_trees_they_grow_alone_in_fewer_rounds(tiny_corpus):
     # Answers differ by variant, so the searches end their rollouts at different depths.
-    rules = [(P.TASK_OST, f"(variant {i})", "Consider the colours." if i % 2 else "Two colours. The answer is \\boxed{3}.") for i in range(4)] + RULES
+    rules = [
+        (P.TASK_OST, f"(variant {i})", "Consider the colours." if i % 2 else "Two colours. The answer is \\boxed{3}.") for i in range(4)
+    ] + RULES
     problems = [Problem(f"socks-{i}", SOCKS.problem + f" (variant {i})", "3") for i in range(4)]
 
     def searched(group):

@@ -30,7 +30,9 @@ def test_pipeline_writes_a_loadable_self_describing_dataset(tmp_path, tiny_corpu
     corpus.write_text("".join(json.dumps(r) + "\n" for r in tiny_corpus_rows))
     monkeypatch.setenv("DISTILABEL_CACHE_DIR", str(tmp_path / "distilabel-cache"))
     out = tmp_path / "out"
-    pipeline = build_pipeline(PIPELINE_SETTINGS, lambda: ScriptedLLM(rules=PIPELINE_RULES), output_dir=str(out), problems=str(problem_file), corpus=str(corpus))
+    pipeline = build_pipeline(
+        PIPELINE_SETTINGS, lambda: ScriptedLLM(rules=PIPELINE_RULES), output_dir=str(out), problems=str(problem_file), corpus=str(corpus)
+    )
     pipeline.run(use_cache=False)
 
     data_file = out / "data" / "train-00000-of-00001.parquet"

@@ -11,7 +11,15 @@ from rader_hub.generation import prompts as P
 from rader_hub.generation.answers import answers_match, extract_answer, extract_boxed
 from rader_hub.generation.checkpoint import CheckpointStore
 from rader_hub.generation.negatives import MiningWindow, mined_negatives, select_negatives
-from rader_hub.generation.parsing import NOT_RELEVANT, RELEVANT, UNPARSED, parse_candidate_theorems, parse_sentence, parse_step, parse_verdict
+from rader_hub.generation.parsing import (
+    NOT_RELEVANT,
+    RELEVANT,
+    UNPARSED,
+    parse_candidate_theorems,
+    parse_sentence,
+    parse_step,
+    parse_verdict,
+)
 from rader_hub.generation.provenance import relaxed_filters
 from rader_hub.generation.query_filters import is_filler, names_theorem, round_trip_cutoff, theorem_title
 from rader_hub.generation.steps import DeduplicateQueries, SelectHardNegatives, SynthesizeQueries
@@ -22,7 +30,14 @@ from rader_hub.retrieval import BM25Retriever
 
 @pytest.mark.parametrize(
     ("predicted", "gold"),
-    [("6/7", "\\frac{6}{7}"), ("8.0", "8"), ("\\frac{\\sqrt2}{2}", "\\sqrt{2}/2"), ("[1,2)", "[1, 2)"), ("5\\text{ cm}", "5"), ("\\dfrac12", "0.5")],
+    [
+        ("6/7", "\\frac{6}{7}"),
+        ("8.0", "8"),
+        ("\\frac{\\sqrt2}{2}", "\\sqrt{2}/2"),
+        ("[1,2)", "[1, 2)"),
+        ("5\\text{ cm}", "5"),
+        ("\\dfrac12", "0.5"),
+    ],
 )
 def test_equivalent_answers_match(predicted, gold):
     assert answers_match(predicted, gold)
@@ -42,8 +57,13 @@ def test_final_answers_are_boxed_or_stated_as_the_official_code_reads_them():
     assert extract_answer("So 6 * 4 = 24. The answer is \\boxed{24}.") == "24"
     assert extract_answer("The final answer is also 16.") == "16" and extract_answer("answer: 3.5") == "3.5"
     assert extract_answer("so the answer is $\\frac{3}{4}$.") == "\\frac{3}{4}"
-    assert extract_answer("Q is 48") is None and extract_answer("the answer is that we need many more steps before anything is known") is None
-    assert extract_answer("The answer is a result of a mathematical curiosity.") is None and extract_answer("The answer is no solution.") == "no solution"
+    assert (
+        extract_answer("Q is 48") is None and extract_answer("the answer is that we need many more steps before anything is known") is None
+    )
+    assert (
+        extract_answer("The answer is a result of a mathematical curiosity.") is None
+        and extract_answer("The answer is no solution.") == "no solution"
+    )
 
 
 # Completions SmolLM2-135M gave to the judge prompt (sampled, temperature 0.8), with the label
@@ -89,11 +109,15 @@ def test_the_llm_is_shown_a_theorem_s_statement_without_its_proof():
 
 
 def test_candidate_theorems_are_name_and_statement_blocks():
-    text = ("Theorem 3: Factor theorem. A polynomial has root a exactly when x - a divides it.\nPreconditions: p is a polynomial.\n"
-            "Why they hold: it is.\nSubject: Algebra\nTheorem 4: Remainder theorem. p(a) is the remainder of p(x) / (x - a).\n"
-            "Theorem 5: Factor theorem. A polynomial has root a exactly when x - a divides it.")
-    assert parse_candidate_theorems(text) == ["Factor theorem. A polynomial has root a exactly when x - a divides it.",
-                                              "Remainder theorem. p(a) is the remainder of p(x) / (x - a)."]  # repeats dropped
+    text = (
+        "Theorem 3: Factor theorem. A polynomial has root a exactly when x - a divides it.\nPreconditions: p is a polynomial.\n"
+        "Why they hold: it is.\nSubject: Algebra\nTheorem 4: Remainder theorem. p(a) is the remainder of p(x) / (x - a).\n"
+        "Theorem 5: Factor theorem. A polynomial has root a exactly when x - a divides it."
+    )
+    assert parse_candidate_theorems(text) == [
+        "Factor theorem. A polynomial has root a exactly when x - a divides it.",
+        "Remainder theorem. p(a) is the remainder of p(x) / (x - a).",
+    ]  # repeats dropped
     assert len(parse_candidate_theorems(text, limit=1)) == 1
     assert parse_candidate_theorems("Use the pigeonhole principle on the colours.") == ["Use the pigeonhole principle on the colours."]
     assert parse_candidate_theorems("??") == [] and parse_candidate_theorems(None) == []
@@ -109,7 +133,9 @@ def test_step_and_sentence_parsers_reject_unusable_output():
 
 def test_negatives_never_hold_the_positive_and_are_deduplicated(tiny_corpus):
     text_of = lambda d: {"dup-of-bayes": tiny_corpus["bayes"].full_text}.get(d) or tiny_corpus[d].full_text  # noqa: E731
-    chosen = select_negatives(["bayes", "pigeonhole", "bayes", "dup-of-bayes", "pythagoras", "fermat-little"], "pigeonhole", text_of, limit=2)
+    chosen = select_negatives(
+        ["bayes", "pigeonhole", "bayes", "dup-of-bayes", "pythagoras", "fermat-little"], "pigeonhole", text_of, limit=2
+    )
     assert chosen == ["bayes", "pythagoras"]
     assert select_negatives(["bayes", "pythagoras"], "pigeonhole", text_of, other_positive_ids=["dup-of-bayes"]) == ["pythagoras"]
     bm25 = BM25Retriever(tiny_corpus)
@@ -123,16 +149,25 @@ def test_lexical_negatives_come_from_the_rank_window_drawn_with_a_seed(tiny_corp
     window = MiningWindow(2, 3)  # ranks 2-3 after the positive is set aside: never the top one
     [mined] = mined_negatives(["theorem"], ["pigeonhole"], [(bm25, window)], text_of)
     assert mined == ranked[1:3]
-    draws = {tuple(mined_negatives(["theorem"], ["pigeonhole"], [(bm25, MiningWindow(1, 3, samples=1))], text_of, seed=seed)[0])
-             for seed in range(20)}
+    draws = {
+        tuple(mined_negatives(["theorem"], ["pigeonhole"], [(bm25, MiningWindow(1, 3, samples=1))], text_of, seed=seed)[0])
+        for seed in range(20)
+    }
     assert len(draws) > 1 and all(len(d) == 1 and d[0] in ranked[:3] for d in draws)
-    assert mined_negatives(["theorem"], ["pigeonhole"], [(bm25, MiningWindow(1, 3, samples=1))], text_of, seed=7) == \
-        mined_negatives(["theorem"], ["pigeonhole"], [(bm25, MiningWindow(1, 3, samples=1))], text_of, seed=7)
+    assert mined_negatives(["theorem"], ["pigeonhole"], [(bm25, MiningWindow(1, 3, samples=1))], text_of, seed=7) == mined_negatives(
+        ["theorem"], ["pigeonhole"], [(bm25, MiningWindow(1, 3, samples=1))], text_of, seed=7
+    )
 
 
 def _row(query, positive, query_type="question", sample="p#0", negatives=()):
-    return {"query": query, "positive_id": positive, "problem_id": "p", "sample_id": sample, "query_type": query_type,
-            "reflection_negative_ids": list(negatives)}
+    return {
+        "query": query,
+        "positive_id": positive,
+        "problem_id": "p",
+        "sample_id": sample,
+        "query_type": query_type,
+        "reflection_negative_ids": list(negatives),
+    }
 
 
 def test_a_positive_of_a_query_is_never_its_negative_in_another_row(tmp_path, tiny_corpus, tiny_corpus_rows):
@@ -148,7 +183,12 @@ def test_a_positive_of_a_query_is_never_its_negative_in_another_row(tmp_path, ti
     dedup = DeduplicateQueries(output_dir=str(tmp_path / "run"))
     dedup.load()
     kept = next(dedup.process(rows))
-    assert [(r["sample_id"], r["query_type"]) for r in kept] == [("p#0", "lexical"), ("p#0", "question"), ("p#1", "lexical"), ("p#1", "question")]
+    assert [(r["sample_id"], r["query_type"]) for r in kept] == [
+        ("p#0", "lexical"),
+        ("p#0", "question"),
+        ("p#1", "lexical"),
+        ("p#1", "question"),
+    ]
     negatives = SelectHardNegatives(corpus=str(corpus_file), lexical_miners=["bm25"], bm25_negative_ranks=[1, 4])
     negatives.load()
     for row in next(negatives.process(kept)):
@@ -180,8 +220,9 @@ def test_gold_answers_come_from_the_field_or_its_last_box():
 
 def test_relaxed_filters_name_only_looser_settings():
     assert relaxed_filters({"require_correct_answer": True, "lexical_round_trip_top_n": 5, "lexical_round_trip_fraction": 0.5}) == []
-    assert relaxed_filters({"require_correct_answer": False, "keep_top_theorem_if_none_relevant": True, "lexical_round_trip_top_n": 50}) == [
-        "keep_top_theorem_if_none_relevant", "lexical_round_trip_top_n", "require_correct_answer"]
+    assert relaxed_filters(
+        {"require_correct_answer": False, "keep_top_theorem_if_none_relevant": True, "lexical_round_trip_top_n": 50}
+    ) == ["keep_top_theorem_if_none_relevant", "lexical_round_trip_top_n", "require_correct_answer"]
 
 
 def test_checkpoints_ignore_other_settings_and_half_written_files(tmp_path):
@@ -194,9 +235,16 @@ def test_checkpoints_ignore_other_settings_and_half_written_files(tmp_path):
 
 
 def _sample(positive_id, corpus, steps=("Two colours.",)):
-    return {"sample_id": f"p#{positive_id}", "problem_id": "p", "problem": f"How many socks make a pair? ({positive_id})",
-            "partial_solution": P.format_steps(steps) if steps else "", "partial_steps": list(steps), "positive": corpus[positive_id].full_text,
-            "positive_id": positive_id, "filters": {"require_correct_answer": True}}
+    return {
+        "sample_id": f"p#{positive_id}",
+        "problem_id": "p",
+        "problem": f"How many socks make a pair? ({positive_id})",
+        "partial_solution": P.format_steps(steps) if steps else "",
+        "partial_steps": list(steps),
+        "positive": corpus[positive_id].full_text,
+        "positive_id": positive_id,
+        "filters": {"require_correct_answer": True},
+    }
 
 
 def test_query_synthesis_filters_and_the_lexical_round_trip(tmp_path, tiny_corpus, tiny_corpus_rows):
@@ -210,22 +258,33 @@ def test_query_synthesis_filters_and_the_lexical_round_trip(tmp_path, tiny_corpu
         (P.TASK_LEXICAL, "Bayes", "right triangle hypotenuse"),  # finds another theorem: filtered out
         (P.TASK_LEXICAL, "Pythagorean", "ok"),  # too short
     ]
-    step = SynthesizeQueries(llm=ScriptedLLM(rules=rules), corpus=str(corpus_file), output_dir=str(tmp_path / "run"), lexical_round_trip_top_n=1)
+    step = SynthesizeQueries(
+        llm=ScriptedLLM(rules=rules), corpus=str(corpus_file), output_dir=str(tmp_path / "run"), lexical_round_trip_top_n=1
+    )
     step.load()
     samples = [_sample("pigeonhole", tiny_corpus), _sample("bayes", tiny_corpus), _sample("pythagoras", tiny_corpus, steps=())]
     rows = next(step.process(samples))
     kinds = {(r["positive_id"], r["query_type"]): r for r in rows}
-    assert set(kinds) == ({("pigeonhole", t) for t in ("cot", "question", "llmq", "lexical")} | {("bayes", "cot"), ("bayes", "question")}
-                          | {("pythagoras", "question")})  # no steps before the query: no q_CoT, only q_question
+    assert set(kinds) == (
+        {("pigeonhole", t) for t in ("cot", "question", "llmq", "lexical")}
+        | {("bayes", "cot"), ("bayes", "question")}
+        | {("pythagoras", "question")}
+    )  # no steps before the query: no q_CoT, only q_question
     assert kinds[("pigeonhole", "lexical")]["lexical_bm25_rank"] == 1
     assert kinds[("pigeonhole", "cot")]["query"] == "How many socks make a pair? (pigeonhole)\n\nStep 1: Two colours."
     assert kinds[("pigeonhole", "question")]["query"] == "How many socks make a pair? (pigeonhole)"
-    stats = {s["positive_id"]: json.loads((tmp_path / "run" / "run" / "queries" / f"p_{s['positive_id']}.json").read_text()) for s in samples}
+    stats = {
+        s["positive_id"]: json.loads((tmp_path / "run" / "run" / "queries" / f"p_{s['positive_id']}.json").read_text()) for s in samples
+    }
     assert stats["bayes"]["lexical_round_trip_rejected"] == 1 and stats["bayes"]["llmq_filler"] == 1
     assert stats["pythagoras"]["llmq_names_theorem"] == 1 and stats["pythagoras"]["lexical_filler"] == 1
     assert stats["pythagoras"]["cot_same_as_question"] == 1 and stats["pigeonhole"]["cot_same_as_question"] == 0
     filters = kinds[("bayes", "cot")]["filters"]
-    assert filters["lexical_round_trip_top_n"] == 1 and filters["require_correct_answer"] is True and filters["drop_llmq_naming_theorem"] is True
+    assert (
+        filters["lexical_round_trip_top_n"] == 1
+        and filters["require_correct_answer"] is True
+        and filters["drop_llmq_naming_theorem"] is True
+    )
 
 
 def test_length_batches_bound_padding_and_batch_size():

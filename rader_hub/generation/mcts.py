@@ -411,7 +411,8 @@ class _Retrieval:
         rejected = [index for index, j in enumerate(judgements) if j.verdict == NOT_RELEVANT]
         if rejected and not any(j.kept for j in judgements) and self.search.config.keep_top_theorem_if_none_relevant:
             top = judgements[rejected[0]]
-            judgements[rejected[0]] = Judgement(top.doc_id, top.rank, top.score, top.verdict, top.reason, kept=True, kept_by_relaxation=True)
+            judgements[rejected[0]] = Judgement(top.doc_id, top.rank, top.score, top.verdict, top.reason, kept=True,
+                                                kept_by_relaxation=True)
         self.node.judgements = judgements
         stats = self.result.stats
         for judgement in judgements:
@@ -435,7 +436,14 @@ class _Retrieval:
             if not judgement.kept:
                 continue
             summary = self.result.summaries.get(judgement.doc_id) or self.search.theorem(judgement.doc_id)
-            child = Node(Action.RT, summary, self.node.depth + 1, theorem_id=judgement.doc_id, verdict=judgement.verdict,
-                         reason=judgement.reason, kept_by_relaxation=judgement.kept_by_relaxation)
+            child = Node(
+                Action.RT,
+                summary,
+                self.node.depth + 1,
+                theorem_id=judgement.doc_id,
+                verdict=judgement.verdict,
+                reason=judgement.reason,
+                kept_by_relaxation=judgement.kept_by_relaxation,
+            )
             child.terminal = child.depth >= self.search.config.max_depth
             self.node.add_child(child)

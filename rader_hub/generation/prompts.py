@@ -83,16 +83,24 @@ _LADDER = "A 5 m ladder leans against a wall with its foot 3 m from the wall. Ho
 _COMMITTEE = "In how many ways can a committee of 2 people be chosen from 6 people?"
 _ANGLES_SUMMARY = "Polygon angle sum - The interior angles of a polygon with n sides add up to (n - 2) times 180 degrees."
 _PYTHAGORAS_SUMMARY = "Pythagorean theorem - In a right triangle the squares of the two legs add up to the square of the hypotenuse."
+_LADDER_CONTEXT = _context(_LADDER, ["The ladder, the wall and the ground form a right triangle."])
 
 _OST_EXAMPLES = [
     (f"{_context(_RECTANGLE, [])}\n\n{OST_INSTRUCTION}", "The other side is (20 - 2 * 6) / 2 = 4."),
-    (f"{_context(_RECTANGLE, ['The other side is (20 - 2 * 6) / 2 = 4.'])}\n\n{OST_INSTRUCTION}", "The area is 6 * 4 = 24, so the answer is \\boxed{24}."),
+    (
+        f"{_context(_RECTANGLE, ['The other side is (20 - 2 * 6) / 2 = 4.'])}\n\n{OST_INSTRUCTION}",
+        "The area is 6 * 4 = 24, so the answer is \\boxed{24}.",
+    ),
 ]
 _CRS_EXAMPLES = [
-    (f"{_context(_HEXAGON, [theorem_step(_ANGLES_SUMMARY)])}\n\n{CRS_INSTRUCTION}",
-     "A hexagon has n = 6 sides. Its angles add up to (6 - 2) * 180 = 720 degrees. The answer is \\boxed{720}."),
-    (f"{_context(_LADDER, ['The ladder, the wall and the ground form a right triangle.'])}\n\n{CRS_INSTRUCTION}",
-     "The ladder is the hypotenuse, so the height is the square root of 5^2 - 3^2 = 16, which is 4. The answer is \\boxed{4}."),
+    (
+        f"{_context(_HEXAGON, [theorem_step(_ANGLES_SUMMARY)])}\n\n{CRS_INSTRUCTION}",
+        "A hexagon has n = 6 sides. Its angles add up to (6 - 2) * 180 = 720 degrees. The answer is \\boxed{720}.",
+    ),
+    (
+        f"{_LADDER_CONTEXT}\n\n{CRS_INSTRUCTION}",
+        "The ladder is the hypotenuse, so the height is the square root of 5^2 - 3^2 = 16, which is 4. The answer is \\boxed{4}.",
+    ),
 ]
 _QG_REPLY = (
     "Theorem 1: Pythagorean theorem. In a right triangle with legs a and b and hypotenuse c, a^2 + b^2 = c^2.\n"
@@ -105,21 +113,32 @@ _QG_REPLY = (
     "Subject: Analytic geometry"
 )
 _JUDGE_EXAMPLES = [
-    (f"{_context(_LADDER, ['The ladder, the wall and the ground form a right triangle.'])}\n\nTheorem: {_PYTHAGORAS_SUMMARY}\n\n{JUDGE_INSTRUCTION}",
-     "Relevant: True\nReason: the height is a leg of a right triangle whose hypotenuse is the ladder."),
-    (f"{_context(_COMMITTEE, [])}\n\nTheorem: {_PYTHAGORAS_SUMMARY}\n\n{JUDGE_INSTRUCTION}",
-     "Relevant: False\nReason: choosing people is counting, not geometry."),
+    (
+        f"{_LADDER_CONTEXT}\n\nTheorem: {_PYTHAGORAS_SUMMARY}\n\n{JUDGE_INSTRUCTION}",
+        "Relevant: True\nReason: the height is a leg of a right triangle whose hypotenuse is the ladder.",
+    ),
+    (
+        f"{_context(_COMMITTEE, [])}\n\nTheorem: {_PYTHAGORAS_SUMMARY}\n\n{JUDGE_INSTRUCTION}",
+        "Relevant: False\nReason: choosing people is counting, not geometry.",
+    ),
 ]
 _SUMMARY_EXAMPLES = [
-    ("Theorem: \\section{Sum of Geometric Sequence} Let $r \\ne 1$. Then $\\ds \\sum_{k = 0}^{n - 1} r^k = \\frac {1 - r^n} {1 - r}$."
-     f"\n\n{SUMMARY_INSTRUCTION}",
-     "Sum of Geometric Sequence - Adding 1, r, r squared and so on up to r to the power n - 1 gives (1 - r^n) / (1 - r), when r is not 1."),
+    (
+        "Theorem: \\section{Sum of Geometric Sequence} Let $r \\ne 1$. Then $\\ds \\sum_{k = 0}^{n - 1} r^k = \\frac {1 - r^n} {1 - r}$."
+        f"\n\n{SUMMARY_INSTRUCTION}",
+        "Sum of Geometric Sequence - Adding 1, r, r squared and so on up to r to the power n - 1 gives (1 - r^n) / (1 - r), "
+        "when r is not 1.",
+    ),
 ]
 _LLMQ_EXAMPLES = [
-    (f"{_context(_LADDER, ['The ladder, the wall and the ground form a right triangle.'])}\n\nTheorem: {_PYTHAGORAS_SUMMARY}\n\n{LLMQ_INSTRUCTION}",
-     "How do the lengths of the three sides of a triangle with one square corner relate to each other?"),
-    (f"{_context(_HEXAGON, [])}\n\nTheorem: {_ANGLES_SUMMARY}\n\n{LLMQ_INSTRUCTION}",
-     "What do the corner measures of a closed shape with straight edges total, given how many edges it has?"),
+    (
+        f"{_LADDER_CONTEXT}\n\nTheorem: {_PYTHAGORAS_SUMMARY}\n\n{LLMQ_INSTRUCTION}",
+        "How do the lengths of the three sides of a triangle with one square corner relate to each other?",
+    ),
+    (
+        f"{_context(_HEXAGON, [])}\n\nTheorem: {_ANGLES_SUMMARY}\n\n{LLMQ_INSTRUCTION}",
+        "What do the corner measures of a closed shape with straight edges total, given how many edges it has?",
+    ),
 ]
 _LEXICAL_EXAMPLES = [
     (f"Theorem: {_ANGLES_SUMMARY}\n\n{TASK_LEXICAL}", "polygon interior angle sum formula"),
@@ -138,13 +157,18 @@ def complete_remaining_steps(problem: str, steps: Sequence[str]) -> Messages:
 
 def _qg_instruction(candidates: int) -> str:
     how_many = f"up to {candidates}" if candidates > 0 else "as many as are truly useful"
-    return (f"{TASK_QG} ({how_many}), without solving the problem. For each write 'Theorem N:' with its name and "
-            "statement, then 'Preconditions:', 'Why they hold:' and 'Subject:'.")
+    return (
+        f"{TASK_QG} ({how_many}), without solving the problem. For each write 'Theorem N:' with its name and "
+        "statement, then 'Preconditions:', 'Why they hold:' and 'Subject:'."
+    )
 
 
 def generate_query(problem: str, steps: Sequence[str], candidates: int = 2) -> Messages:
     """QG: candidate theorems (hypothetical documents); each becomes its own retrieval query."""
-    example = (f"{_context(_LADDER, ['The ladder, the wall and the ground form a right triangle.'])}\n\n{_qg_instruction(candidates)}", _QG_REPLY)
+    example = (
+        f"{_LADDER_CONTEXT}\n\n{_qg_instruction(candidates)}",
+        _QG_REPLY,
+    )
     return _chat([example], f"{_context(problem, steps)}\n\n{_qg_instruction(candidates)}")
 
 

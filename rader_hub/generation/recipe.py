@@ -152,9 +152,14 @@ def _checked_value(step: dict[str, Any], path: list[str], value: Any, where: str
         if "keys" in info:  # generation_kwargs: one more level, the generate() arguments
             keys = {entry["name"] for entry in info["keys"]}
             if last:
-                raise ConfigError(f"{where}: name a generation keyword, e.g. {where.split()[-1]}.{sorted(keys)[0]}=... (keywords: {', '.join(sorted(keys))})")
+                raise ConfigError(
+                    f"{where}: name a generation keyword, e.g. {where.split()[-1]}.{sorted(keys)[0]}=... "
+                    f"(keywords: {', '.join(sorted(keys))})"
+                )
             if depth + 2 != len(path) or path[depth + 1] not in keys:
-                raise ConfigError(f"{where}: '{path[depth + 1]}' is not a generation keyword of this LLM{_did_you_mean(path[depth + 1], keys)}")
+                raise ConfigError(
+                    f"{where}: '{path[depth + 1]}' is not a generation keyword of this LLM{_did_you_mean(path[depth + 1], keys)}"
+                )
             return _validated(_generate_annotation(owner, path[depth + 1], where), value, where)
         if "runtime_parameters_info" in info:  # a nested object: the LLM, or resources
             if last:

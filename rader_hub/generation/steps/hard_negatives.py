@@ -63,9 +63,13 @@ class SelectHardNegatives(Step):
 
     max_negatives: RuntimeParameter[int] = Field(default=MAX_NEGATIVES, description="Hard negatives kept per query.")
     lexical_miners: list[str] = Field(default=["bm25", "dense"], description="Retrievers mining q_lexical negatives.")
-    bm25_negative_ranks: RuntimeParameter[list[int]] = Field(default=[31, 50], description="BM25 ranks (first, last) q_lexical negatives come from.")
+    bm25_negative_ranks: RuntimeParameter[list[int]] = Field(
+        default=[31, 50], description="BM25 ranks (first, last) q_lexical negatives come from."
+    )
     bm25_negative_samples: RuntimeParameter[int] = Field(default=10, description="How many to draw from the BM25 ranks (0: all).")
-    dense_negative_ranks: RuntimeParameter[list[int]] = Field(default=[1, 10], description="Dense ranks (first, last) q_lexical negatives come from.")
+    dense_negative_ranks: RuntimeParameter[list[int]] = Field(
+        default=[1, 10], description="Dense ranks (first, last) q_lexical negatives come from."
+    )
     dense_negative_samples: RuntimeParameter[int] = Field(default=0, description="How many to draw from the dense ranks (0: all).")
     seed: RuntimeParameter[int] = Field(default=0, description="Seed of the draws.")
     embedder: RuntimeParameter[str] = Field(default=EMBEDDED, description="Embedding model of the dense miner.")
@@ -105,15 +109,27 @@ class SelectHardNegatives(Step):
         assert self._corpus is not None
         text_of = lambda doc_id: self._corpus[doc_id].full_text  # noqa: E731
         lexical = [row for row in inputs if row["query_type"] == "lexical"]
-        mined = mined_negatives([r["query"] for r in lexical], [r["positive_id"] for r in lexical], self._miners, text_of,
-                                self.max_negatives, [r["same_query_positive_ids"] or [] for r in lexical], self.seed)
+        mined = mined_negatives(
+            [r["query"] for r in lexical],
+            [r["positive_id"] for r in lexical],
+            self._miners,
+            text_of,
+            self.max_negatives,
+            [r["same_query_positive_ids"] or [] for r in lexical],
+            self.seed,
+        )
         mined_by_row = {id(row): ids for row, ids in zip(lexical, mined)}
         for row in inputs:
             if row["query_type"] == "lexical":
                 ids, source = mined_by_row[id(row)], "+".join(self.lexical_miners)
             else:
-                ids = select_negatives(row["reflection_negative_ids"] or [], row["positive_id"], text_of, self.max_negatives,
-                                       row["same_query_positive_ids"] or [])
+                ids = select_negatives(
+                    row["reflection_negative_ids"] or [],
+                    row["positive_id"],
+                    text_of,
+                    self.max_negatives,
+                    row["same_query_positive_ids"] or [],
+                )
                 source = SELF_REFLECTION
             row["negative_ids"] = ids
             row["negatives"] = [text_of(doc_id) for doc_id in ids]

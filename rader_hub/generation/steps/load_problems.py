@@ -65,7 +65,9 @@ class LoadMathProblems(GeneratorStep):
         ```
     """
 
-    source: RuntimeParameter[str] = Field(default=EMBEDDED, description="Problems: JSONL/Parquet file, folder, Hub id or 'embedded' (1,000 MATH problems).")
+    source: RuntimeParameter[str] = Field(
+        default=EMBEDDED, description="Problems: JSONL/Parquet file, folder, Hub id or 'embedded' (1,000 MATH problems)."
+    )
     source_config: Optional[RuntimeParameter[str]] = Field(default=None, description="Config of a Hub dataset.")
     source_split: Optional[RuntimeParameter[str]] = Field(default=None, description="Split of a Hub dataset.")
     id_field: str = "id"

@@ -87,13 +87,16 @@ class SynthesizeQueries(Step):
     query_tokens: RuntimeParameter[int] = Field(default=128, description="Token budget of a q_llmq / q_lexical query.")
     theorem_chars: RuntimeParameter[int] = Field(default=4000, description="Theorem text shown to the LLM is cut to this length.")
     lexical_round_trip_top_n: RuntimeParameter[int] = Field(
-        default=PAPER_FILTERS["lexical_round_trip_top_n"], description="Paper filter: keep q_lexical only if BM25 ranks its theorem this high or better."
+        default=PAPER_FILTERS["lexical_round_trip_top_n"],
+        description="Paper filter: keep q_lexical only if BM25 ranks its theorem this high or better.",
     )
     lexical_round_trip_fraction: RuntimeParameter[float] = Field(
         default=0.0, description="Also a cut-off of this fraction of the corpus size (small corpora; 0: off); the stricter applies."
     )
     min_query_words: RuntimeParameter[int] = Field(default=MIN_QUERY_WORDS, description="q_llmq / q_lexical with fewer words are dropped.")
-    drop_llmq_naming_theorem: RuntimeParameter[bool] = Field(default=True, description="Drop a q_llmq that contains its theorem's title verbatim.")
+    drop_llmq_naming_theorem: RuntimeParameter[bool] = Field(
+        default=True, description="Drop a q_llmq that contains its theorem's title verbatim."
+    )
     corpus: RuntimeParameter[str] = Field(default=EMBEDDED, description="Theorem corpus (BM25 round trip, titles).")
     corpus_config: Optional[RuntimeParameter[str]] = Field(default=None, description="Config of a Hub corpus.")
     corpus_split: Optional[RuntimeParameter[str]] = Field(default=None, description="Split of a Hub corpus.")
@@ -118,17 +121,27 @@ class SynthesizeQueries(Step):
 
     @property
     def filters(self) -> dict[str, Any]:
-        return {"lexical_round_trip_top_n": self.lexical_round_trip_top_n, "lexical_round_trip_fraction": self.lexical_round_trip_fraction,
-                "lexical_round_trip_cutoff": self.cutoff, "min_query_words": self.min_query_words,
-                "drop_llmq_naming_theorem": self.drop_llmq_naming_theorem}
+        return {
+            "lexical_round_trip_top_n": self.lexical_round_trip_top_n,
+            "lexical_round_trip_fraction": self.lexical_round_trip_fraction,
+            "lexical_round_trip_cutoff": self.cutoff,
+            "min_query_words": self.min_query_words,
+            "drop_llmq_naming_theorem": self.drop_llmq_naming_theorem,
+        }
 
     def load(self) -> None:
         super().load()
         self.llm.load()
         self._corpus = load_theorems(self.corpus, self.corpus_config, self.corpus_split)
         self._bm25 = BM25Retriever(self._corpus)
-        settings = {"llm": self.llm.model_name, "generation_kwargs": self.llm.generation_kwargs, "query_tokens": self.query_tokens,
-                    "theorem_chars": self.theorem_chars, "filters": self.filters, "corpus": self._corpus.fingerprint}
+        settings = {
+            "llm": self.llm.model_name,
+            "generation_kwargs": self.llm.generation_kwargs,
+            "query_tokens": self.query_tokens,
+            "theorem_chars": self.theorem_chars,
+            "filters": self.filters,
+            "corpus": self._corpus.fingerprint,
+        }
         self._store = CheckpointStore(RunFolder(self.output_dir).checkpoints("queries"), settings)
 
     def unload(self) -> None:
@@ -148,7 +161,11 @@ class SynthesizeQueries(Step):
             queries = done[row["sample_id"]]
             write_json_atomic(run.stats_file("queries", row["sample_id"]), {"problem_id": row["problem_id"], **queries["stats"]})
             filters = {**(row["filters"] or {}), **self.filters}
-            provenance = {"query_generator": self.llm.model_name, "filters": filter_struct(filters), "relaxed_filters": relaxed_filters(filters)}
+            provenance = {
+                "query_generator": self.llm.model_name,
+                "filters": filter_struct(filters),
+                "relaxed_filters": relaxed_filters(filters),
+            }
             for query in queries["queries"]:
                 rows.append({**row, **query, **provenance})
         yield rows
@@ -163,13 +180,25 @@ class SynthesizeQueries(Step):
         sentences = [parse_sentence(text, min_words=1) for text in outputs]  # too-short ones are counted as filler below
         llmq, lexical = sentences[: len(rows)], sentences[len(rows) :]
         ranks = self._round_trip_ranks([q or "" for q in lexical], [r["positive_id"] for r in rows])
-        return [self._queries(row, llm_query, lexical_query, rank) for row, llm_query, lexical_query, rank in zip(rows, llmq, lexical, ranks)]
+        return [
+            self._queries(row, llm_query, lexical_query, rank) for row, llm_query, lexical_query, rank in zip(rows, llmq, lexical, ranks)
+        ]
 
     def _queries(self, row: dict[str, Any], llm_query: str | None, lexical_query: str | None, rank: int | None) -> dict[str, Any]:
         """One sample's queries, and what was dropped on the way (counted in ``stats``)."""
         assert self._corpus is not None
-        stats = dict.fromkeys(("cot_same_as_question", "llmq_unparsed", "llmq_filler", "llmq_names_theorem", "lexical_unparsed",
-                               "lexical_filler", "lexical_round_trip_rejected"), 0)
+        stats = dict.fromkeys(
+            (
+                "cot_same_as_question",
+                "llmq_unparsed",
+                "llmq_filler",
+                "llmq_names_theorem",
+                "lexical_unparsed",
+                "lexical_filler",
+                "lexical_round_trip_rejected",
+            ),
+            0,
+        )
         queries = [{"query": row["problem"], "query_type": "question", "lexical_bm25_rank": None}]
         if row["partial_solution"]:
             queries.append({"query": cot_query(row["problem"], row["partial_solution"]), "query_type": "cot", "lexical_bm25_rank": None})

@@ -30,8 +30,16 @@ PROVENANCE_EXTRA = [
     "created_at",
 ]
 DATA_FILE = "train-00000-of-00001.parquet"
-_LIST_COLUMNS = {"negatives", "negative_ids", "relaxed_filters", "reflection_negative_verdicts", "reflection_negative_reasons", "trajectory",
-                 "trajectory_actions", "unparsed_verdict_ids"}
+_LIST_COLUMNS = {
+    "negatives",
+    "negative_ids",
+    "relaxed_filters",
+    "reflection_negative_verdicts",
+    "reflection_negative_reasons",
+    "trajectory",
+    "trajectory_actions",
+    "unparsed_verdict_ids",
+}
 
 
 def _arrow_schema():
@@ -40,7 +48,13 @@ def _arrow_schema():
 
     arrow_types = {bool: pa.bool_(), int: pa.int64(), float: pa.float64()}
     filters = pa.struct([(name, arrow_types[kind]) for name, kind in FILTER_TYPES.items()])
-    special = {"reward": pa.float64(), "kept_by_relaxation": pa.bool_(), "lexical_bm25_rank": pa.int64(), "seed": pa.int64(), "filters": filters}
+    special = {
+        "reward": pa.float64(),
+        "kept_by_relaxation": pa.bool_(),
+        "lexical_bm25_rank": pa.int64(),
+        "seed": pa.int64(),
+        "filters": filters,
+    }
     return pa.schema(
         [(name, pa.list_(pa.string()) if name in _LIST_COLUMNS else special.get(name, pa.string())) for name in SCHEMA + PROVENANCE_EXTRA]
     )

@@ -127,7 +127,8 @@ class RetrievalMCTSSearch(Step):
         default=PAPER_SEARCH.crs_after_ost, description="Give every OST node a CRS child (official: only when its OST/QG children fail)."
     )
     fallback_children: RuntimeParameter[bool] = Field(
-        default=PAPER_SEARCH.fallback_children, description="A node left without children (e.g. a QG whose theorems were all rejected) gets OST/CRS children."
+        default=PAPER_SEARCH.fallback_children,
+        description="A node left without children (e.g. a QG whose theorems were all rejected) gets OST/CRS children.",
     )
     complete_at_max_depth: RuntimeParameter[bool] = Field(
         default=PAPER_SEARCH.complete_at_max_depth, description="Only a CRS child at the depth limit, so trajectories end with a solution."
@@ -136,14 +137,17 @@ class RetrievalMCTSSearch(Step):
         default=PAPER_FILTERS["require_correct_answer"], description="Paper filter: only trajectories with reward 1 give samples."
     )
     keep_top_theorem_if_none_relevant: RuntimeParameter[bool] = Field(
-        default=PAPER_SEARCH.keep_top_theorem_if_none_relevant, description="Relaxation: keep the top retrieved theorem when self-reflection rejects all."
+        default=PAPER_SEARCH.keep_top_theorem_if_none_relevant,
+        description="Relaxation: keep the top retrieved theorem when self-reflection rejects all.",
     )
     seed: RuntimeParameter[int] = Field(default=PAPER_SEARCH.seed, description="Seed of the search's random choices.")
     corpus: RuntimeParameter[str] = Field(default=EMBEDDED, description="Theorem corpus: file, folder, Hub id or 'embedded'.")
     corpus_config: Optional[RuntimeParameter[str]] = Field(default=None, description="Config of a Hub corpus (BRIGHT: 'documents').")
     corpus_split: Optional[RuntimeParameter[str]] = Field(default=None, description="Split of a Hub corpus (BRIGHT: 'theoremqa_theorems').")
     retriever: RuntimeParameter[Literal["bm25", "dense", "hybrid"]] = Field(default="bm25", description="Retriever inside the search.")
-    embedder: RuntimeParameter[str] = Field(default=EMBEDDED, description="Embedding model of a dense/hybrid retriever: Hub id, folder or 'embedded'.")
+    embedder: RuntimeParameter[str] = Field(
+        default=EMBEDDED, description="Embedding model of a dense/hybrid retriever: Hub id, folder or 'embedded'."
+    )
     output_dir: str = Field(default="outputs/math", description="Run folder (checkpoints, dataset, summary).")
     show_progress: bool = True
 
@@ -166,7 +170,10 @@ class RetrievalMCTSSearch(Step):
 
     @property
     def filters(self) -> dict[str, Any]:
-        return {"require_correct_answer": self.require_correct_answer, "keep_top_theorem_if_none_relevant": self.keep_top_theorem_if_none_relevant}
+        return {
+            "require_correct_answer": self.require_correct_answer,
+            "keep_top_theorem_if_none_relevant": self.keep_top_theorem_if_none_relevant,
+        }
 
     def load(self) -> None:
         super().load()
@@ -175,8 +182,12 @@ class RetrievalMCTSSearch(Step):
         retriever = build_retriever(self.retriever, corpus, model=self.embedder)
         self._search = RetrievalMCTS(llm_generator(self.llm), retriever, self.search_config, show_progress=self.show_progress)
         settings = {
-            "search": asdict(self.search_config), "filters": self.filters, "llm": self.llm.model_name,
-            "generation_kwargs": self.llm.generation_kwargs, "corpus": corpus.fingerprint, "retriever": self.retriever,
+            "search": asdict(self.search_config),
+            "filters": self.filters,
+            "llm": self.llm.model_name,
+            "generation_kwargs": self.llm.generation_kwargs,
+            "corpus": corpus.fingerprint,
+            "retriever": self.retriever,
             "embedder": self.embedder,
         }
         run = RunFolder(self.output_dir)
@@ -219,6 +230,9 @@ class RetrievalMCTSSearch(Step):
         rows = []
         for row in inputs:
             payload = done[row["problem_id"]]
-            write_json_atomic(run.stats_file("search", row["problem_id"]), {"problem_id": row["problem_id"], **payload["stats"], "samples": len(payload["samples"])})
+            write_json_atomic(
+                run.stats_file("search", row["problem_id"]),
+                {"problem_id": row["problem_id"], **payload["stats"], "samples": len(payload["samples"])},
+            )
             rows.extend({**sample, **self._provenance} for sample in payload["samples"])
         yield rows
