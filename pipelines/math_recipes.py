@@ -14,12 +14,39 @@ from distilabel.models.llms.base import LLM
 from distilabel.pipeline import Pipeline
 
 from rader_hub.generation.llm import LocalTransformersLLM, OpenAICompatibleLLM
-from rader_hub.generation.steps import LoadMathProblems, RetrievalMCTSSearch, SaveDataset, SelectHardNegatives, SynthesizeQueries
+from rader_hub.generation.steps import (
+    DeduplicateQueries,
+    LoadMathProblems,
+    RetrievalMCTSSearch,
+    SaveDataset,
+    SelectHardNegatives,
+    SynthesizeQueries,
+)
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 PAPER_MODEL = "Qwen/Qwen2.5-7B-Instruct"
 # The paper's sampling (METHOD.md): temperature 0.8, top-k 40, top-p 0.95.
 PAPER_SAMPLING = {"temperature": 0.8, "top_p": 0.95, "top_k": 40}
+
+# The paper's data, by Hub id. Problems: all 7,500 MATH training problems (Hendrycks et al. 2021,
+# MIT licence) as the DigitalLearningGmbH/MATH-lighteval parquet copy (fields problem, level,
+# type, solution; the gold answer is the solution's last \boxed{}). Theorems: BRIGHT's
+# theoremqa_theorems documents (xlangai/BRIGHT, CC BY 4.0; ProofWiki statements).
+MATH_TRAIN = {
+    "source": "DigitalLearningGmbH/MATH-lighteval",
+    "source_config": "default",
+    "source_split": "train",
+    "answer_field": "solution",
+}
+BRIGHT_THEOREMS = {"corpus": "xlangai/BRIGHT", "corpus_config": "documents", "corpus_split": "theoremqa_theorems"}
+# The dense retriever inside the search. The paper's RepLLaMA (castorini/repllama-v1-7b-lora-passage)
+# is a LoRA adapter on the gated Llama-2-7B with its own pooling and prefixes, which
+# sentence-transformers cannot load as is. Qwen3-Embedding-4B is the same kind of model that it
+# loads alone: a decoder LLM embedder with last-token pooling and a saved query instruction
+# (Apache-2.0), small enough (about 8 GB in bf16) to sit beside the 7B generator on one GPU.
+PAPER_EMBEDDER = "Qwen/Qwen3-Embedding-4B"
+EMBEDDED_DATA = {"source": "embedded"}
+EMBEDDED_THEOREMS = {"corpus": "embedded"}
 
 
 @dataclass(frozen=True)
@@ -30,36 +57,59 @@ class RecipeSettings:
     problems_per_batch: int
     search: dict[str, Any]
     queries: dict[str, Any] = field(default_factory=dict)
+    negatives: dict[str, Any] = field(default_factory=dict)
+    problems: dict[str, Any] = field(default_factory=lambda: dict(EMBEDDED_DATA))
+    corpus: dict[str, Any] = field(default_factory=lambda: dict(EMBEDDED_THEOREMS))
 
-
-PAPER_SEARCH = {"rollouts": 16, "max_depth": 6, "top_k": 5, "ost_children": 2, "qg_children": 1, "exploration_weight": 2.0}
 
 EMBEDDED = RecipeSettings(
     name="math",
     description=(
         "Embedded CPU default: SmolLM2-135M (PyPI) searches 6 MATH problems with BM25 over the 354 TheoremQA "
-        "theorems. Small search and token budgets so it runs in minutes on 2 cores. The 135M model cannot "
-        "solve the problems nor judge relevance, so two paper filters are relaxed (recorded in every row's "
-        "`filters`/`relaxed_filters`): require_correct_answer=false and keep_top_theorem_if_none_relevant=true."
+        "theorems. Small search and token budgets so it runs in minutes on 2 cores; every trajectory ends with a "
+        "solution (complete_at_max_depth). The 135M model cannot solve the problems nor judge relevance, so two "
+        "paper filters are relaxed (recorded in every row's `filters`/`relaxed_filters`): require_correct_answer=false "
+        "and keep_top_theorem_if_none_relevant=true."
     ),
     num_problems=6,
     problems_per_batch=6,
     search={
-        "rollouts": 4, "max_depth": 4, "top_k": 3, "ost_children": 2, "qg_children": 1, "exploration_weight": 2.0,
-        "step_tokens": 40, "solution_tokens": 64, "query_tokens": 48, "judge_tokens": 16, "summary_tokens": 40,
-        "theorem_chars": 500, "require_correct_answer": False, "keep_top_theorem_if_none_relevant": True,
+        "rollouts": 4,
+        "max_depth": 4,
+        "top_k": 3,
+        "ost_children": 2,
+        "qg_children": 1,
+        "qg_candidates": 2,
+        "max_queries_per_path": 2,
+        "complete_at_max_depth": True,
+        "step_tokens": 48,
+        "solution_tokens": 96,
+        "query_tokens": 96,
+        "judge_tokens": 24,
+        "summary_tokens": 48,
+        "theorem_chars": 400,
+        "require_correct_answer": False,
+        "keep_top_theorem_if_none_relevant": True,
     },
-    queries={"query_tokens": 32, "theorem_chars": 500, "lexical_round_trip_top_n": 20},
+    # 354 theorems: the paper's top 20 would be a formality; 1% of the corpus is rank 4.
+    queries={"query_tokens": 40, "theorem_chars": 400, "lexical_round_trip_fraction": 0.01},
 )
 
 PAPER = RecipeSettings(
     name="math-vllm",
-    description=f"The paper's setting: {PAPER_MODEL} on vLLM, paper search parameters, MATH problems, BM25 in the search.",
+    description=(
+        f"The paper's setting: {PAPER_MODEL} on vLLM searches all MATH training problems ({MATH_TRAIN['source']}) with a "
+        f"dense retriever ({PAPER_EMBEDDER}) over the BRIGHT theorem corpus ({BRIGHT_THEOREMS['corpus']}, "
+        f"{BRIGHT_THEOREMS['corpus_split']}); the paper's search parameters and filters; lexical negatives from BM25 "
+        "ranks 31-50 and the dense top 10 (official)."
+    ),
     num_problems=0,
     problems_per_batch=64,
-    search={**PAPER_SEARCH, "step_tokens": 256, "solution_tokens": 1024, "query_tokens": 256, "judge_tokens": 128,
-            "summary_tokens": 256, "theorem_chars": 4000, "require_correct_answer": True, "keep_top_theorem_if_none_relevant": False},
-    queries={"query_tokens": 128, "theorem_chars": 4000, "lexical_round_trip_top_n": 20},
+    search={"retriever": "dense", "embedder": PAPER_EMBEDDER},  # every other search value: SearchConfig's defaults
+    queries={"query_tokens": 128},
+    negatives={"embedder": PAPER_EMBEDDER},
+    problems=MATH_TRAIN,
+    corpus=BRIGHT_THEOREMS,
 )
 
 
@@ -71,39 +121,61 @@ def embedded_llm() -> LLM:
 def vllm_llm() -> LLM:
     from distilabel.models.llms.vllm import vLLM
 
-    return vLLM(model=PAPER_MODEL, generation_kwargs=dict(PAPER_SAMPLING), extra_kwargs={"max_model_len": 8192})
+    # 60% of the GPU for vLLM leaves room for the dense retriever/miner loaded beside it.
+    return vLLM(
+        model=PAPER_MODEL, generation_kwargs=dict(PAPER_SAMPLING), extra_kwargs={"max_model_len": 8192, "gpu_memory_utilization": 0.6}
+    )
 
 
 def openai_llm() -> LLM:
     # top_k is not an OpenAI parameter; vLLM and TGI servers accept it in the request body.
-    sampling = {"temperature": PAPER_SAMPLING["temperature"], "top_p": PAPER_SAMPLING["top_p"], "extra_body": {"top_k": PAPER_SAMPLING["top_k"]}}
+    sampling = {
+        "temperature": PAPER_SAMPLING["temperature"],
+        "top_p": PAPER_SAMPLING["top_p"],
+        "extra_body": {"top_k": PAPER_SAMPLING["top_k"]},
+    }
     return OpenAICompatibleLLM(model=PAPER_MODEL, base_url="http://localhost:8000/v1", generation_kwargs=sampling)
 
 
 def build_pipeline(
-    settings: RecipeSettings, make_llm, output_dir: str | None = None, problems: str = "embedded", corpus: str = "embedded"
+    settings: RecipeSettings, make_llm, output_dir: str | None = None, problems: str | None = None, corpus: str | None = None
 ) -> Pipeline:
-    """The generation DAG: load -> search -> queries -> hard negatives -> save."""
+    """The generation DAG: load -> search -> queries -> deduplicate -> hard negatives -> save.
+    ``problems`` and ``corpus`` replace the settings' sources (a file or folder)."""
     output_dir = output_dir or f"outputs/{settings.name}"
     where = {"output_dir": output_dir}
+    source = {"source": problems} if problems else settings.problems
+    theorems = {"corpus": corpus} if corpus else settings.corpus
     with Pipeline(name=f"rader-{settings.name}", description=settings.description) as pipeline:
-        load = LoadMathProblems(name="load_problems", source=problems, num_problems=settings.num_problems, batch_size=settings.problems_per_batch, **where)
-        search = RetrievalMCTSSearch(
-            name="mcts_search", llm=make_llm(), input_batch_size=settings.problems_per_batch, corpus=corpus, **where, **settings.search
+        load = LoadMathProblems(
+            name="load_problems", num_problems=settings.num_problems, batch_size=settings.problems_per_batch, **source, **where
         )
-        queries = SynthesizeQueries(name="synthesize_queries", llm=make_llm(), input_batch_size=64, corpus=corpus, **where, **settings.queries)
-        negatives = SelectHardNegatives(name="hard_negatives", input_batch_size=256, corpus=corpus)
+        search = RetrievalMCTSSearch(
+            name="mcts_search", llm=make_llm(), input_batch_size=settings.problems_per_batch, **theorems, **where, **settings.search
+        )
+        queries = SynthesizeQueries(name="synthesize_queries", llm=make_llm(), input_batch_size=64, **theorems, **where, **settings.queries)
+        dedup = DeduplicateQueries(name="deduplicate_queries", **where)
+        negatives = SelectHardNegatives(name="hard_negatives", input_batch_size=256, **theorems, **settings.negatives)
         save = SaveDataset(name="save_dataset", output_dir=output_dir, recipe_name=settings.name)
-        load >> search >> queries >> negatives >> save
+        load >> search >> queries >> dedup >> negatives >> save
     return pipeline
 
 
 RECIPES = {
     "math": (EMBEDDED, embedded_llm),
     "math-vllm": (PAPER, vllm_llm),
-    "math-openai": (RecipeSettings(**{**PAPER.__dict__, "name": "math-openai",
-                                      "description": "The paper's setting against any OpenAI-compatible server (vllm serve, TGI, ...): "
-                                                     "set --param mcts_search.llm.base_url=... --param mcts_search.llm.model=... (and the same for synthesize_queries)."}), openai_llm),
+    "math-openai": (
+        RecipeSettings(
+            **{
+                **PAPER.__dict__,
+                "name": "math-openai",
+                "description": PAPER.description.replace(f"{PAPER_MODEL} on vLLM", "any OpenAI-compatible server (vllm serve, TGI, ...)")
+                + " Set --param mcts_search.llm.base_url=... --param mcts_search.llm.model=... (and the same for "
+                "synthesize_queries).",
+            }
+        ),
+        openai_llm,
+    ),
 }
 
 

@@ -1,9 +1,9 @@
-"""A scripted distilabel LLM for the generation tests: replays responses chosen by rules.
+"""A scripted distilabel LLM for the generation tests, and the scripts the tests share.
 
 Each rule is (task marker, substring, response): the first rule whose marker and substring both
 occur in the prompt's last message gives the response; no match gives an empty completion
-(which the parsers must survive). Every call's prompt count is recorded, so tests can see how
-prompts were batched.
+(which the parsers must survive). Every call's prompts are recorded, so tests can see what the
+LLM was shown and how prompts were batched.
 """
 
 from __future__ import annotations
@@ -11,7 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from distilabel.models.llms.base import LLM
+from distilabel.models.llms.utils import prepare_output
 from pydantic import PrivateAttr, field_validator
+
+from pipelines.math_recipes import RecipeSettings
+from rader_hub.generation import prompts as P
+from rader_hub.generation.mcts import Problem
 
 
 class ScriptedLLM(LLM):
@@ -46,9 +51,45 @@ class ScriptedLLM(LLM):
         outputs = []
         for prompt in prompts:
             response = next((r["reply"] for r in self.rules if r["task"] in prompt and r["contains"] in prompt), "")
-            outputs.append({"generations": [response] * num_generations, "statistics": {"input_tokens": [0], "output_tokens": [0]}})
+            outputs.append(prepare_output([response] * num_generations, input_tokens=[0], output_tokens=[0]))
         return outputs
 
     @property
     def calls(self) -> list[list[str]]:
         return self._calls
+
+
+SOCKS = Problem("socks", "A drawer holds red and blue socks. How many socks must you take to be sure of a matching pair?", "3")
+
+# A QG query no other prompt contains, so tests can see where it travels.
+SOCKS_QUERY = "Pigeonhole principle for socks. Putting more items than containers forces two items into one container."
+PIGEONHOLE_SUMMARY = "Pigeonhole principle - more items than boxes means some box gets two items."
+
+# The QG names the pigeonhole principle; only that theorem is judged relevant (self-reflection
+# reads the summaries); a final step after the retrieved theorem answers correctly, one without
+# it answers wrongly.
+RULES = [
+    (P.TASK_QG, "", f"Theorem 1: {SOCKS_QUERY}\nPreconditions: more socks than colours.\nSubject: Combinatorics"),
+    (P.TASK_SUMMARY, "Pigeonhole principle", PIGEONHOLE_SUMMARY),
+    (P.TASK_SUMMARY, "", "Another fact - it is about something else."),
+    (P.TASK_JUDGE, "Theorem: Pigeonhole principle", "Relevant: True\nReason: two colours are two containers."),
+    (P.TASK_JUDGE, "", "Relevant: False\nReason: unrelated to counting socks."),
+    (P.TASK_CRS, "some box gets two", "Two colours are two boxes, so three socks suffice. The answer is \\boxed{3}."),
+    (P.TASK_CRS, "", "Take two socks. The answer is \\boxed{2}."),
+    (P.TASK_OST, "", "Consider the colours."),
+]
+# The whole pipeline on top of RULES: q_llmq and a q_lexical that finds its theorem.
+PIPELINE_RULES = RULES + [
+    (P.TASK_LLMQ, "", "How many objects force two into one group?"),
+    (P.TASK_LEXICAL, "Pigeonhole", "pigeonhole principle items containers"),
+]
+# A recipe for the tiny corpus (tests/conftest.py) and PIPELINE_RULES.
+PIPELINE_SETTINGS = RecipeSettings(
+    name="tiny",
+    description="scripted test",
+    num_problems=0,
+    problems_per_batch=2,
+    search={"rollouts": 6, "max_depth": 4, "top_k": 3, "ost_children": 0, "qg_children": 1, "show_progress": False},
+    queries={"lexical_round_trip_top_n": 2},
+    negatives={"bm25_negative_ranks": [1, 3]},  # four theorems: the official ranks 31-50 do not exist
+)

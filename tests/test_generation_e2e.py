@@ -48,7 +48,12 @@ def test_embedded_recipe_through_the_distilabel_cli(tmp_path, shared_cache):
         assert row["negatives"] and row["positive_id"] not in row["negative_ids"]
         assert row["relaxed_filters"] == ["keep_top_theorem_if_none_relevant", "require_correct_answer"]
         assert row["generator"].startswith("HuggingFaceTB/SmolLM2-135M-Instruct") and row["recipe_name"] == "math"
-    assert {"cot", "question"} <= {row["query_type"] for row in rows}
+        assert row["generator_revision"].startswith("sha256:") and row["filters"]["lexical_round_trip_cutoff"] == 4
+    assert "question" in {row["query_type"] for row in rows}
+    pairs = [(row["query"], row["positive_id"]) for row in rows]
+    assert len(pairs) == len(set(pairs))
+    # 0.93-0.97 of verdicts parsed in larger samples (tests/test_generation_units.py); a few dozen vary more.
+    assert summary["verdicts_parsed_share"] >= 0.7, summary
 
 
 @pytest.mark.slow
@@ -112,10 +117,13 @@ def test_batched_decoding_matches_transformers_generate(shared_cache, monkeypatc
         llm.generate(messages, max_new_tokens=[8, 8])
 
 
+@pytest.mark.slow
 def test_prefix_cache_prefills_shared_beginnings_once_and_completions_stay_the_same(shared_cache, monkeypatch):
-    """A node's prompts share the problem and steps: that beginning is prefilled once in their
-    call and reused by its child's and its judge's prompts in the next; completions stay exactly
-    what transformers' generate gives for each prompt alone (greedy)."""
+    """Prompts of one task begin with the same few-shot examples, then the problem and the steps:
+    the examples that a call's prompts share, and a QG node's verdicts all but their theorem, are
+    prefilled once, and a child's prompts in the next round reuse the examples (and the OST
+    prompt the problem and steps too); completions stay exactly what transformers' generate gives
+    for each prompt alone (greedy)."""
     from rader_hub.generation import prompts
     from rader_hub.generation.llm import LocalTransformersLLM
 
@@ -123,15 +131,21 @@ def test_prefix_cache_prefills_shared_beginnings_once_and_completions_stay_the_s
     llm = LocalTransformersLLM(torch_threads=1)
     llm.load()
     problem, steps = "A drawer holds red and blue socks. How many socks must you take to be sure of a matching pair?", ["There are two colours."]
-    node = [prompts.generate_query(problem, steps), prompts.one_step_thought(problem, steps),
-            prompts.one_step_thought(problem, steps), prompts.complete_remaining_steps(problem, steps)]
-    next_round = [prompts.one_step_thought(problem, [*steps, "Two colours are two boxes."]),
-                  prompts.judge_theorem(problem, steps, "Pigeonhole principle: n items in m < n boxes put two items in one box.")]
-    for call in (node, next_round):
+    theorems = ["Pigeonhole principle - n items in m < n boxes put two items in one box.", "Bayes' theorem - a posterior from a prior.",
+                "Pythagorean theorem - the squares of the legs add up to the square of the hypotenuse."]
+
+    def node(problem: str, steps: list[str]) -> list:
+        return [prompts.generate_query(problem, steps), prompts.one_step_thought(problem, steps),
+                prompts.one_step_thought(problem, steps), prompts.complete_remaining_steps(problem, steps)]
+
+    other = "Gloves come in two colours. How many gloves must you take to get two of one colour?"
+    first = node(problem, steps) + node(other, []) + [prompts.judge_theorem(problem, steps, theorem) for theorem in theorems]
+    child = node(problem, [*steps, "Two colours are two boxes."])
+    for call, most_prefilled in ((first, 0.5), (child, 0.25)):
         prompt_tokens, prefilled_tokens = llm.prompt_tokens, llm.prefilled_tokens
         outputs = llm.generate(call, max_new_tokens=12, do_sample=False)
         assert llm.prompt_tokens - prompt_tokens == sum(output["statistics"]["input_tokens"][0] for output in outputs)
-        assert llm.prefilled_tokens - prefilled_tokens < (llm.prompt_tokens - prompt_tokens) / 2
+        assert llm.prefilled_tokens - prefilled_tokens < most_prefilled * (llm.prompt_tokens - prompt_tokens)
         for message, output in zip(call, outputs):
             assert output["generations"][0] == _generate_alone(llm, message, 12)
 

@@ -3,30 +3,27 @@
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
-from generation_scripted_llm import ScriptedLLM
+from generation_scripted_llm import PIGEONHOLE_SUMMARY, RULES, SOCKS, SOCKS_QUERY, ScriptedLLM
 
 from rader_hub.generation import prompts as P
 from rader_hub.generation.mcts import Problem, RetrievalMCTS, SearchConfig
 from rader_hub.generation.samples import extract_samples
 from rader_hub.generation.steps.common import llm_generator
-from rader_hub.generation.tree import Action, Node, backpropagate, select_child, uct
+from rader_hub.generation.steps.queries import cot_query
+from rader_hub.generation.tree import Action, Judgement, Node, backpropagate, iter_nodes, select_child, uct
 from rader_hub.retrieval import BM25Retriever
 
-SOCKS = Problem("socks", "A drawer holds red and blue socks. How many socks must you take to be sure of a matching pair?", "3")
-
-# The QG query names the pigeonhole principle; only that theorem is judged relevant; a final
-# step after the retrieved theorem answers correctly, one without it answers wrongly.
-RULES = [
-    (P.TASK_QG, "", "Pigeonhole principle: if n items are put into m containers with n > m, a container holds two items."),
-    (P.TASK_JUDGE, "Pigeonhole principle\n", "relevant. Reason: two colours are two containers."),
-    (P.TASK_JUDGE, "", "not relevant. Reason: unrelated to counting socks."),
-    (P.TASK_SUMMARY, "", "More items than boxes means some box gets two items."),
-    (P.TASK_CRS, "some box gets two", "Two colours are two boxes, so three socks suffice: \\boxed{3}"),
-    (P.TASK_CRS, "", "Take two socks: \\boxed{2}"),
-    (P.TASK_OST, "", "Consider the colours."),
-]
+# A second query, asked after the pigeonhole theorem and a step that uses it, that finds Bayes.
+BAYES_QUERY = "Bayes rule for socks. The posterior probability is the likelihood times the prior."
+TWO_QUERY_RULES = [
+    (P.TASK_QG, "Consider the colours", f"Theorem 1: {BAYES_QUERY}\nSubject: Probability"),
+    (P.TASK_SUMMARY, "Bayes", "Bayes' theorem - a posterior comes from a prior and a likelihood."),
+    (P.TASK_JUDGE, "Theorem: Bayes", "Relevant: True\nReason: it weighs the colours."),
+    (P.TASK_CRS, "", "So three socks are enough. The answer is \\boxed{3}."),
+] + RULES
 
 
 def tree_search(tiny_corpus, rules=RULES, **overrides):
@@ -37,16 +34,31 @@ def tree_search(tiny_corpus, rules=RULES, **overrides):
     return search, llm
 
 
+def prompts_sent(llm: ScriptedLLM) -> list[str]:
+    return [prompt for call in llm.calls for prompt in call]
+
+
 def test_uct_arithmetic_and_unvisited_first():
     parent = Node(Action.ROOT, "p", 0, visits=10)
     a = parent.add_child(Node(Action.OST, "a", 1, visits=4, value=3.0))
     b = parent.add_child(Node(Action.OST, "b", 1, visits=1, value=0.0))
+    rng = random.Random(0)
     assert uct(a, 10, 2.0) == pytest.approx(3 / 4 + 2 * math.sqrt(math.log(10) / 4))
     assert uct(b, 10, 2.0) == pytest.approx(0 + 2 * math.sqrt(math.log(10) / 1))
-    assert select_child(parent, 2.0) is b  # 0 + 2*1.517 = 3.03 > 0.75 + 2*0.759 = 2.27
-    assert select_child(parent, 0.0) is a  # pure exploitation
+    assert select_child(parent, 2.0, rng) is b  # 0 + 2*1.517 = 3.03 > 0.75 + 2*0.759 = 2.27
+    assert select_child(parent, 0.0, rng) is a  # pure exploitation
     c = parent.add_child(Node(Action.CRS, "c", 1))
-    assert select_child(parent, 2.0) is c  # unvisited first
+    assert select_child(parent, 2.0, rng) is c  # unvisited first
+
+
+def test_unvisited_children_are_chosen_at_random_with_a_seed():
+    parent = Node(Action.ROOT, "p", 0, visits=3)
+    visited = parent.add_child(Node(Action.OST, "seen", 1, visits=3, value=3.0))
+    unvisited = [parent.add_child(Node(Action.OST, f"new {i}", 1)) for i in range(5)]
+    picks = [select_child(parent, 2.0, random.Random(seed)) for seed in range(30)]
+    assert visited not in picks and len(set(map(id, picks))) > 1  # not always the earliest
+    assert {id(p) for p in picks} <= {id(u) for u in unvisited}
+    assert [select_child(parent, 2.0, random.Random(seed)) for seed in range(30)] == picks  # seeded
 
 
 def test_backpropagation_adds_reward_and_visit_along_the_path():
@@ -66,11 +78,13 @@ def test_search_finds_the_retrieval_trajectory_and_rewards_it(tiny_corpus):
     [result] = search.search([SOCKS])
     root = result.root
     assert root.visits == 6
-    assert [c.action for c in root.children] == [Action.QG, Action.CRS]  # retrieval first
-    qg, crs = root.children
+    assert sorted(c.action.value for c in root.children) == ["CRS", "QG"]
+    [qg] = [c for c in root.children if c.action is Action.QG]
+    [crs] = [c for c in root.children if c.action is Action.CRS]
+    assert qg.text == SOCKS_QUERY  # the candidate theorem's name and statement, not its preconditions
     assert crs.terminal and crs.answer == "2" and crs.reward == 0.0
     [rt] = qg.children  # only the relevant theorem becomes a node
-    assert rt.action is Action.RT and rt.theorem_id == "pigeonhole" and rt.verdict == "relevant"
+    assert rt.action is Action.RT and rt.theorem_id == "pigeonhole" and rt.verdict == "relevant" and rt.text == PIGEONHOLE_SUMMARY
     assert [j.doc_id for j in qg.judgements][0] == "pigeonhole" and len(qg.judgements) == 3
     [final] = rt.children
     assert final.answer == "3" and final.reward == 1.0
@@ -85,7 +99,7 @@ def test_correct_retrieval_trajectory_gives_exactly_the_prescribed_sample(tiny_c
     [result] = search.search([SOCKS])
     samples = extract_samples(result, lambda doc_id: tiny_corpus[doc_id].full_text)
     [sample] = samples
-    qg = result.root.children[0]
+    [qg] = [c for c in result.root.children if c.action is Action.QG]
     rejected = [j.doc_id for j in qg.judgements if j.verdict != "relevant"]
     assert sample["positive_id"] == "pigeonhole"
     assert sample["positive"] == tiny_corpus["pigeonhole"].full_text
@@ -95,8 +109,101 @@ def test_correct_retrieval_trajectory_gives_exactly_the_prescribed_sample(tiny_c
     assert sample["trajectory_actions"] == ["QG", "RT", "CRS"]
 
 
+def test_children_follow_the_official_successors(tiny_corpus):
+    search, _ = tree_search(tiny_corpus, rules=TWO_QUERY_RULES, rollouts=40, max_depth=6, ost_children=1, max_queries_per_path=2)
+    [result] = search.search([SOCKS])
+    allowed = {Action.ROOT: {Action.OST, Action.CRS, Action.QG}, Action.OST: {Action.OST, Action.QG}, Action.RT: {Action.OST, Action.CRS},
+               Action.QG: {Action.RT}, Action.CRS: set()}
+    seen = set()
+    for node in iter_nodes(result.root):
+        actions = {child.action for child in node.children}
+        assert actions <= allowed[node.action], (node.action, actions)  # after RT never directly a new query
+        assert node.queries_on_path() <= 2
+        seen |= {(node.action, action) for action in actions}
+    assert {(Action.RT, Action.OST), (Action.RT, Action.CRS), (Action.OST, Action.QG), (Action.ROOT, Action.QG)} <= seen
+    search, _ = tree_search(tiny_corpus, rules=TWO_QUERY_RULES, rollouts=20, max_depth=6, ost_children=1, crs_after_ost=True)
+    [result] = search.search([SOCKS])
+    assert any(child.action is Action.CRS for node in iter_nodes(result.root) if node.action is Action.OST for child in node.children)
+
+
+def test_a_query_whose_theorems_are_all_rejected_falls_back_to_ost_and_crs(tiny_corpus):
+    rules = [r for r in RULES if not r[2].startswith("Relevant: True")]
+    search, _ = tree_search(tiny_corpus, rules=rules, ost_children=1)
+    [result] = search.search([SOCKS])
+    [qg] = [c for c in result.root.children if c.action is Action.QG]
+    assert qg.fallback and not qg.terminal and sorted(c.action.value for c in qg.children) == ["CRS", "OST"]
+    assert len(qg.judgements) == 3 and not any(j.kept for j in qg.judgements)
+    assert result.stats["fallback_expansions"] >= 1 and result.stats["dead_ends"] == 0
+    # Without fall-backs it is a reward-0 dead end.
+    search, _ = tree_search(tiny_corpus, rules=rules, ost_children=1, fallback_children=False)
+    [result] = search.search([SOCKS])
+    [qg] = [c for c in result.root.children if c.action is Action.QG]
+    assert qg.children == [] and qg.terminal and qg.reward == 0.0
+
+
+def test_theorems_on_the_path_are_not_retrieved_again(tiny_corpus):
+    def later_retrievals(**overrides) -> list[tuple[frozenset[str], list[str]]]:
+        rules = [(P.TASK_QG, "", f"Theorem 1: {SOCKS_QUERY}")] + RULES  # every query would find pigeonhole first
+        search, _ = tree_search(tiny_corpus, rules=rules, rollouts=40, max_depth=6, ost_children=1, max_queries_per_path=2, **overrides)
+        [result] = search.search([SOCKS])
+        return [(node.theorem_ids(), [j.doc_id for j in node.judgements])
+                for node in iter_nodes(result.root) if node.action is Action.QG and node.theorem_ids() and node.judgements]
+
+    retrievals = later_retrievals()
+    assert retrievals  # a second query below a retrieved theorem was asked
+    assert all(not (on_path & set(judged)) for on_path, judged in retrievals)
+    assert any("pigeonhole" in judged for _, judged in later_retrievals(exclude_path_theorems=False))
+
+
+def test_each_candidate_theorem_of_a_qg_completion_is_its_own_query(tiny_corpus):
+    reply = "\n".join(f"Theorem {i}: Candidate {i}. Statement number {i} about socks.\nPreconditions: none." for i in (1, 2, 3))
+    rules = [(P.TASK_QG, "", reply)] + RULES
+    for limit, expected in ((2, 2), (0, 3)):
+        search, llm = tree_search(tiny_corpus, rules=rules, rollouts=1, qg_candidates=limit)
+        [result] = search.search([SOCKS])
+        queries = [c.text for c in result.root.children if c.action is Action.QG]
+        assert queries == [f"Candidate {i}. Statement number {i} about socks." for i in range(1, expected + 1)]
+        assert sum(P.TASK_QG in prompt for prompt in prompts_sent(llm)) == 1  # one completion, several children
+
+
+def test_qg_queries_never_reach_a_prompt_or_a_partial_solution(tiny_corpus):
+    """A hand-built QG -> RT -> OST -> QG -> RT -> CRS tree: the second sample's q_CoT, its llmq
+    prompt and the prompts generated at its nodes hold neither query; so do all prompts of a search."""
+    root = Node(Action.ROOT, SOCKS.problem, 0)
+    qg1 = root.add_child(Node(Action.QG, "FIRST QUERY: pigeonhole", 1))
+    rt1 = qg1.add_child(Node(Action.RT, "Pigeonhole summary", 2, theorem_id="pigeonhole", verdict="relevant"))
+    qg1.judgements = [Judgement("pigeonhole", 1, 1.0, "relevant", "", True), Judgement("bayes", 2, 0.5, "not relevant", "", False)]
+    ost = rt1.add_child(Node(Action.OST, "Two colours are two boxes.", 3))
+    qg2 = ost.add_child(Node(Action.QG, "SECOND QUERY: Bayes", 4))
+    rt2 = qg2.add_child(Node(Action.RT, "Bayes summary", 5, theorem_id="bayes", verdict="relevant"))
+    qg2.judgements = [Judgement("bayes", 1, 1.0, "relevant", "", True), Judgement("pythagoras", 2, 0.5, "not relevant", "", False)]
+    crs = rt2.add_child(Node(Action.CRS, "So \\boxed{3}.", 6, answer="3", terminal=True, reward=1.0))
+    from rader_hub.generation.mcts import SearchResult
+
+    first, second = extract_samples(SearchResult(SOCKS, root), lambda doc_id: tiny_corpus[doc_id].full_text)
+    assert second["partial_steps"] == [P.theorem_step("Pigeonhole summary"), "Two colours are two boxes."]
+    assert second["partial_solution"] == "Step 1: Useful theorem: Pigeonhole summary\nStep 2: Two colours are two boxes."
+    assert second["qg_query"] == "SECOND QUERY: Bayes" and first["partial_steps"] == []
+    texts = [cot_query(SOCKS.problem, second["partial_solution"]),
+             *(m["content"] for m in P.reasoning_query(SOCKS.problem, second["partial_steps"], second["positive"])),
+             *(m["content"] for node in (ost, qg2, rt2, crs) for build in (P.one_step_thought, P.complete_remaining_steps, P.generate_query)
+               for m in build(SOCKS.problem, node.steps()))]
+    assert not any("QUERY" in text for text in texts)
+    assert crs.steps() == [P.theorem_step("Pigeonhole summary"), "Two colours are two boxes.", P.theorem_step("Bayes summary"),
+                           "So \\boxed{3}."]
+
+    search, llm = tree_search(tiny_corpus, rules=TWO_QUERY_RULES, rollouts=40, max_depth=6, ost_children=1, max_queries_per_path=2)
+    [result] = search.search([SOCKS])
+    queries = {node.text for node in iter_nodes(result.root) if node.action is Action.QG}
+    assert queries == {SOCKS_QUERY, BAYES_QUERY}  # the search did ask both
+    assert not any(query in prompt for query in queries for prompt in prompts_sent(llm))
+    assert any(
+        s["trajectory_actions"][:5] == ["QG", "RT", "OST", "QG", "RT"] for s in extract_samples(result, lambda d: tiny_corpus[d].full_text)
+    )
+
+
 def test_wrong_answers_give_no_sample_unless_the_relaxation_is_on(tiny_corpus):
-    rules = [r for r in RULES if not r[2].endswith("\\boxed{3}")]
+    rules = [r for r in RULES if not r[2].endswith("\\boxed{3}.")]
     search, _ = tree_search(tiny_corpus, rules=rules)
     [result] = search.search([SOCKS])
     text_of = lambda doc_id: tiny_corpus[doc_id].full_text  # noqa: E731
@@ -106,18 +213,30 @@ def test_wrong_answers_give_no_sample_unless_the_relaxation_is_on(tiny_corpus):
 
 
 def test_rejected_theorems_are_kept_only_under_the_named_relaxation(tiny_corpus):
-    rules = [r for r in RULES if not r[2].startswith("relevant")]
-    search, _ = tree_search(tiny_corpus, rules=rules)
-    [result] = search.search([SOCKS])
-    qg = result.root.children[0]
-    assert qg.children == [] and qg.terminal and qg.reward == 0.0  # dead end: nothing kept
+    rules = [r for r in RULES if not r[2].startswith("Relevant: True")]
     search, _ = tree_search(tiny_corpus, rules=rules, keep_top_theorem_if_none_relevant=True)
     [result] = search.search([SOCKS])
-    [rt] = result.root.children[0].children
-    assert rt.kept_by_relaxation and rt.verdict == "not relevant"
+    [qg] = [c for c in result.root.children if c.action is Action.QG]
+    [rt] = qg.children
+    assert rt.kept_by_relaxation and rt.verdict == "not relevant" and not qg.fallback
     [sample] = extract_samples(result, lambda d: tiny_corpus[d].full_text)
     assert sample["kept_by_relaxation"] and rt.theorem_id not in sample["reflection_negative_ids"]
     assert len(sample["reflection_negative_ids"]) == 2
+
+
+def test_unparsed_verdicts_are_neither_positives_nor_negatives(tiny_corpus):
+    rules = [
+        (P.TASK_JUDGE, "Theorem: Pigeonhole principle", "Relevant: True"),
+        (P.TASK_JUDGE, "Theorem: Bayes", "Relevant: False"),
+        (P.TASK_JUDGE, "", "I like socks"),
+        (P.TASK_SUMMARY, "Bayes", "Bayes' theorem - posterior from prior."),
+    ] + RULES
+    search, _ = tree_search(tiny_corpus, rules=rules)
+    [result] = search.search([SOCKS])
+    [sample] = extract_samples(result, lambda d: tiny_corpus[d].full_text)
+    assert sample["positive_id"] == "pigeonhole" and sample["reflection_negative_ids"] == ["bayes"]
+    assert len(sample["unparsed_verdict_ids"]) == 1 and sample["unparsed_verdict_ids"][0] not in ("pigeonhole", "bayes")
+    assert result.stats["theorems_unparsed"] == 1 and result.stats["theorems_rejected"] == 1
 
 
 def test_unparseable_output_discards_the_node_and_is_counted(tiny_corpus):
@@ -126,6 +245,7 @@ def test_unparseable_output_discards_the_node_and_is_counted(tiny_corpus):
     [result] = search.search([SOCKS])
     assert result.root.children == [] and result.root.terminal
     assert result.stats["parse_failures_QG"] >= 1 and result.stats["parse_failures_CRS"] >= 1
+    assert result.stats["fallback_expansions"] == 1  # a CRS retry first, then a dead end
     assert extract_samples(result, lambda d: tiny_corpus[d].full_text, require_correct_answer=False) == []
 
 
@@ -135,16 +255,21 @@ def _shape(node: Node) -> tuple:
 
 def test_problems_searched_together_grow_the_trees_they_grow_alone_in_fewer_rounds(tiny_corpus):
     # Answers differ by variant, so the searches end their rollouts at different depths.
-    rules = [(P.TASK_OST, f"(variant {i})", "Consider the colours." if i % 2 else "Two colours: \\boxed{3}") for i in range(4)] + RULES
+    rules = [
+        (P.TASK_OST, f"(variant {i})", "Consider the colours." if i % 2 else "Two colours. The answer is \\boxed{3}.") for i in range(4)
+    ] + RULES
     problems = [Problem(f"socks-{i}", SOCKS.problem + f" (variant {i})", "3") for i in range(4)]
 
     def searched(group):
-        search, llm = tree_search(tiny_corpus, rules=rules, rollouts=3, ost_children=1)
-        rounds, finished = [], []
-        expand = search._expand
-        search._expand = lambda pending: (rounds.append(len(pending)), expand(pending))
+        # One token budget for all prompts (the scripted LLM gets one call per budget), and
+        # self-reflection on the theorems' text: every round then opens with one call that holds
+        # no summary prompt, and only the theorems kept that round are summarised in a second one.
+        budgets = dict.fromkeys(("step_tokens", "solution_tokens", "query_tokens", "judge_tokens", "summary_tokens"), 64)
+        search, llm = tree_search(tiny_corpus, rules=rules, rollouts=3, ost_children=1, judge_input="theorem", **budgets)
+        finished = []
         results = search.search(group, on_finished=lambda result: finished.append(result.problem.id))
-        return results, len(rounds), finished, llm
+        rounds = sum(not any(P.TASK_SUMMARY in prompt for prompt in call) for call in llm.calls)
+        return results, rounds, finished, llm
 
     together, together_rounds, finished, llm = searched(problems)
     alone = [searched([problem]) for problem in problems]

@@ -3,36 +3,23 @@
 from __future__ import annotations
 
 import json
+import stat
 
 import pytest
 import yaml
 from datasets import load_dataset
-from generation_scripted_llm import ScriptedLLM
-from test_generation_mcts import RULES
+from generation_scripted_llm import PIPELINE_RULES, PIPELINE_SETTINGS, ScriptedLLM
 
-from pipelines.math_recipes import RecipeSettings, build_pipeline
-from rader_hub.generation import prompts as P
+from pipelines.math_recipes import build_pipeline
 from rader_hub.generation.steps.save import recipe_hash
-
-PIPELINE_RULES = RULES + [
-    (P.TASK_LLMQ, "", "How many objects force two into one group?"),
-    (P.TASK_LEXICAL, "Pigeonhole", "pigeonhole principle items containers"),
-]
-SETTINGS = RecipeSettings(
-    name="tiny",
-    description="scripted test",
-    num_problems=0,
-    problems_per_batch=2,
-    search={"rollouts": 6, "max_depth": 4, "top_k": 3, "ost_children": 0, "qg_children": 1, "show_progress": False},
-    queries={"lexical_round_trip_top_n": 2},
-)
 
 
 @pytest.fixture
 def problem_file(tmp_path):
     rows = [
         {"id": "socks", "problem": "A drawer holds red and blue socks. How many socks give a matching pair for sure?", "answer": "3"},
-        {"id": "gloves", "problem": "Gloves come in two colours. How many gloves must you take to get two of one colour?", "answer": "3"},
+        {"id": "gloves", "problem": "Gloves come in two colours. How many gloves must you take to get two of one colour?",
+         "answer": "The usual argument gives \\boxed{3}."},
         {"id": "no-gold", "problem": "A problem that ships without an answer.", "answer": None},
     ]
     path = tmp_path / "problems.jsonl"
@@ -45,14 +32,19 @@ def test_pipeline_writes_a_loadable_self_describing_dataset(tmp_path, tiny_corpu
     corpus.write_text("".join(json.dumps(r) + "\n" for r in tiny_corpus_rows))
     monkeypatch.setenv("DISTILABEL_CACHE_DIR", str(tmp_path / "distilabel-cache"))
     out = tmp_path / "out"
-    pipeline = build_pipeline(SETTINGS, lambda: ScriptedLLM(rules=PIPELINE_RULES), output_dir=str(out), problems=str(problem_file), corpus=str(corpus))
+    pipeline = build_pipeline(
+        PIPELINE_SETTINGS, lambda: ScriptedLLM(rules=PIPELINE_RULES), output_dir=str(out), problems=str(problem_file), corpus=str(corpus)
+    )
     pipeline.run(use_cache=False)
 
-    rows = load_dataset("parquet", data_files=str(out / "**" / "*.parquet"), split="train").to_list()
+    data_file = out / "data" / "train-00000-of-00001.parquet"
+    assert stat.S_IMODE(data_file.stat().st_mode) == 0o644 and stat.S_IMODE((out / "summary.json").stat().st_mode) == 0o644
+    rows = load_dataset("parquet", data_files=str(data_file), split="train").to_list()
     by_type = {}
     for row in rows:
         by_type.setdefault(row["query_type"], []).append(row)
-    assert set(by_type) == {"cot", "question", "llmq", "lexical"}
+    # The QG node was each trajectory's first step: q_CoT would repeat q_question, so it is not made.
+    assert set(by_type) == {"question", "llmq", "lexical"}
     assert {r["problem_id"] for r in rows} == {"socks", "gloves"}
     for row in rows:
         assert row["positive_id"] == "pigeonhole" and row["negatives"] and "pigeonhole" not in row["negative_ids"]
@@ -60,16 +52,25 @@ def test_pipeline_writes_a_loadable_self_describing_dataset(tmp_path, tiny_corpu
         assert row["query"] != row["qg_query"]  # the QG query is never a training query
         assert row["recipe_name"] == "tiny" and len(row["recipe_hash"]) == 16
         assert row["generator"] == "scripted-test-llm" and row["judge_verdict"] == "relevant" and row["reward"] == 1.0
-        assert json.loads(row["filters"])["require_correct_answer"] is True and row["relaxed_filters"] == []
+        assert row["filters"]["require_correct_answer"] is True and row["filters"]["lexical_round_trip_cutoff"] == 2
+        assert row["relaxed_filters"] == [] and row["final_answer"] == "3" and row["gold_answer"] == "3"
+        assert row["seed"] == 0 and row["created_at"].endswith("+00:00") and row["rader_hub_version"] and row["distilabel_version"]
+        assert row["transformers_version"] and row["generator_revision"].startswith("scripted-test-llm")
     assert by_type["question"][0]["query"] == by_type["question"][0]["problem"]
     assert by_type["lexical"][0]["negative_source"] == "bm25+dense" and by_type["lexical"][0]["lexical_bm25_rank"] == 1
-    assert by_type["cot"][0]["negative_source"] == "self-reflection"
+    assert by_type["question"][0]["negative_source"] == "self-reflection"
+    # Both problems got the same q_llmq and q_lexical with the same positive: one row of each is kept.
+    pairs = [(row["query"], row["positive_id"]) for row in rows]
+    assert len(pairs) == len(set(pairs)) and len(by_type["llmq"]) == len(by_type["lexical"]) == 1
 
     summary = json.loads((out / "summary.json").read_text())
     assert summary["problems"] == 2 and summary["problems_skipped_without_gold_answer"] == 1
-    assert summary["rollouts"] == 12 and summary["retrievals"] == 2
+    assert summary["rollouts"] == 12 and summary["retrievals"] == 2 and summary["verdicts_parsed_share"] == 1.0
     assert summary["theorems_kept"] == 2 and summary["theorems_rejected"] == 4
-    assert summary["rows_per_query_type"] == {"cot": 2, "lexical": 2, "llmq": 2, "question": 2}
+    assert summary["rows_per_query_type"] == {"lexical": 1, "llmq": 1, "question": 2}
+    assert summary["duplicates_dropped"] == 2 and summary["queries_dropped"]["cot_same_as_question"] == 2
+    assert summary["rows_with_final_answer_share"] == 1.0
+    assert summary["provenance"]["seed"] == 0 and summary["provenance"]["rader_hub_version"] == rows[0]["rader_hub_version"]
 
     recipe = yaml.safe_load((out / "recipe.yaml").read_text())  # the whole pipeline as run: it reproduces the rows' hash
     assert [entry["name"] for entry in recipe["pipeline"]["steps"]][:2] == ["load_problems", "mcts_search"]

@@ -8,18 +8,36 @@ import pytest
 from generation_scripted_llm import ScriptedLLM
 
 from rader_hub.generation import prompts as P
-from rader_hub.generation.answers import answers_match, extract_boxed
+from rader_hub.generation.answers import answers_match, extract_answer, extract_boxed
 from rader_hub.generation.checkpoint import CheckpointStore
-from rader_hub.generation.negatives import mined_negatives, select_negatives
-from rader_hub.generation.parsing import NOT_RELEVANT, RELEVANT, UNPARSED, parse_sentence, parse_step, parse_verdict
+from rader_hub.generation.negatives import MiningWindow, mined_negatives, select_negatives
+from rader_hub.generation.parsing import (
+    NOT_RELEVANT,
+    RELEVANT,
+    UNPARSED,
+    parse_candidate_theorems,
+    parse_sentence,
+    parse_step,
+    parse_verdict,
+)
 from rader_hub.generation.provenance import relaxed_filters
-from rader_hub.generation.steps import SynthesizeQueries
+from rader_hub.generation.query_filters import is_filler, names_theorem, round_trip_cutoff, theorem_title
+from rader_hub.generation.steps import DeduplicateQueries, SelectHardNegatives, SynthesizeQueries
+from rader_hub.generation.steps.load_problems import gold_answer
+from rader_hub.corpus import Document
 from rader_hub.retrieval import BM25Retriever
 
 
 @pytest.mark.parametrize(
     ("predicted", "gold"),
-    [("6/7", "\\frac{6}{7}"), ("8.0", "8"), ("\\frac{\\sqrt2}{2}", "\\sqrt{2}/2"), ("[1,2)", "[1, 2)"), ("5\\text{ cm}", "5"), ("\\dfrac12", "0.5")],
+    [
+        ("6/7", "\\frac{6}{7}"),
+        ("8.0", "8"),
+        ("\\frac{\\sqrt2}{2}", "\\sqrt{2}/2"),
+        ("[1,2)", "[1, 2)"),
+        ("5\\text{ cm}", "5"),
+        ("\\dfrac12", "0.5"),
+    ],
 )
 def test_equivalent_answers_match(predicted, gold):
     assert answers_match(predicted, gold)
@@ -35,13 +53,74 @@ def test_extract_boxed_takes_the_last_balanced_box():
     assert extract_boxed("no box") is None and extract_boxed("\\boxed{unclosed") is None
 
 
-def test_verdicts_from_weak_model_output():
-    assert parse_verdict("Not relevant. Reason: it is about geometry.") .label == NOT_RELEVANT
-    assert parse_verdict("Not relevant. Reason: it is about geometry.").reason == "it is about geometry."
-    assert parse_verdict("Relevant - the principle counts boxes").label == RELEVANT
-    assert parse_verdict("False").label == NOT_RELEVANT  # what SmolLM2 answers (STACK.md)
-    assert parse_verdict("This theorem is irrelevant here, though relevant elsewhere").label == NOT_RELEVANT
-    assert parse_verdict("").label == UNPARSED and parse_verdict("42 %").label == UNPARSED
+def test_final_answers_are_boxed_or_stated_as_the_official_code_reads_them():
+    assert extract_answer("So 6 * 4 = 24. The answer is \\boxed{24}.") == "24"
+    assert extract_answer("The final answer is also 16.") == "16" and extract_answer("answer: 3.5") == "3.5"
+    assert extract_answer("so the answer is $\\frac{3}{4}$.") == "\\frac{3}{4}"
+    assert (
+        extract_answer("Q is 48") is None and extract_answer("the answer is that we need many more steps before anything is known") is None
+    )
+    assert (
+        extract_answer("The answer is a result of a mathematical curiosity.") is None
+        and extract_answer("The answer is no solution.") == "no solution"
+    )
+
+
+# Completions SmolLM2-135M gave to the judge prompt (sampled, temperature 0.8), with the label
+# each must get; the last two are no verdict at all.
+SMOLLM_VERDICTS = [
+    ("Relevant: False\nReason: the number of items is not the same as", NOT_RELEVANT),
+    ("Relevant: True\nReason: the Gamma function is used to find", RELEVANT),
+    ("Relevant: False\nReason: it does", NOT_RELEVANT),  # cut off by the token budget after the verdict
+    ("Relevant: True", RELEVANT),
+    ("Relevant: False \nReason: There is no relevant connection", NOT_RELEVANT),
+    ("**Relevant:** True\nReason: yes", RELEVANT),
+    ("relevant: false", NOT_RELEVANT),
+    ("Yes, that is correct.", RELEVANT),
+    ("Not relevant. Reason: it is about geometry.", NOT_RELEVANT),
+    ("False", NOT_RELEVANT),
+    ("Relevant: False\nReason: it is relevant to a different problem", NOT_RELEVANT),  # a reason's words are no verdict
+    ("Relevant: True\nReason: not relevant to the wrong step", RELEVANT),
+    ("Relevant - the principle counts boxes", RELEVANT),
+    ("This theorem is irrelevant here, though relevant elsewhere", NOT_RELEVANT),
+    ("Relevant: True\nReason: it applies.", RELEVANT),
+    ("Relevant: False\nReason: Not a", NOT_RELEVANT),
+    ("Relevant: True\nReason: the triangle formed", RELEVANT),
+    ("Relevant: False\nReason: using the formula", NOT_RELEVANT),
+    ("Relevant: False\nReason: the Binomial", NOT_RELEVANT),
+    ("Relevant: True\nReason: Vieta's formulas", RELEVANT),
+    ("The Catalan numbers have numerous applications in combinatorial mathematics.", UNPARSED),
+    ("", UNPARSED),
+]
+
+
+def test_verdicts_of_the_embedded_model_parse_at_least_nine_in_ten():
+    labels = [parse_verdict(text).label for text, _ in SMOLLM_VERDICTS]
+    assert labels == [expected for _, expected in SMOLLM_VERDICTS]
+    assert sum(label != UNPARSED for label in labels) / len(labels) >= 0.9
+    assert parse_verdict("Relevant: False\nReason: it is about geometry.").reason == "it is about geometry."
+    assert parse_verdict("42 %").label == UNPARSED
+
+
+def test_the_llm_is_shown_a_theorem_s_statement_without_its_proof():
+    text = "\\section{Euclid's Lemma}\nLet p be prime and p | ab. Then p | a or p | b.\n\\begin{proof}\nBy Bezout ...\n\\end{proof}"
+    assert P.shown_theorem(text, 4000) == "\\section{Euclid's Lemma}\nLet p be prime and p | ab. Then p | a or p | b."
+    assert P.shown_theorem(text, 10) == "\\section{E" and P.shown_theorem("no proof here", 100) == "no proof here"
+
+
+def test_candidate_theorems_are_name_and_statement_blocks():
+    text = (
+        "Theorem 3: Factor theorem. A polynomial has root a exactly when x - a divides it.\nPreconditions: p is a polynomial.\n"
+        "Why they hold: it is.\nSubject: Algebra\nTheorem 4: Remainder theorem. p(a) is the remainder of p(x) / (x - a).\n"
+        "Theorem 5: Factor theorem. A polynomial has root a exactly when x - a divides it."
+    )
+    assert parse_candidate_theorems(text) == [
+        "Factor theorem. A polynomial has root a exactly when x - a divides it.",
+        "Remainder theorem. p(a) is the remainder of p(x) / (x - a).",
+    ]  # repeats dropped
+    assert len(parse_candidate_theorems(text, limit=1)) == 1
+    assert parse_candidate_theorems("Use the pigeonhole principle on the colours.") == ["Use the pigeonhole principle on the colours."]
+    assert parse_candidate_theorems("??") == [] and parse_candidate_theorems(None) == []
 
 
 def test_step_and_sentence_parsers_reject_unusable_output():
@@ -54,16 +133,96 @@ def test_step_and_sentence_parsers_reject_unusable_output():
 
 def test_negatives_never_hold_the_positive_and_are_deduplicated(tiny_corpus):
     text_of = lambda d: {"dup-of-bayes": tiny_corpus["bayes"].full_text}.get(d) or tiny_corpus[d].full_text  # noqa: E731
-    chosen = select_negatives(["bayes", "pigeonhole", "bayes", "dup-of-bayes", "pythagoras", "fermat-little"], "pigeonhole", text_of, limit=2)
+    chosen = select_negatives(
+        ["bayes", "pigeonhole", "bayes", "dup-of-bayes", "pythagoras", "fermat-little"], "pigeonhole", text_of, limit=2
+    )
     assert chosen == ["bayes", "pythagoras"]
-    [mined] = mined_negatives(["pigeonhole items containers"], ["pigeonhole"], [BM25Retriever(tiny_corpus)], text_of, limit=12)
+    assert select_negatives(["bayes", "pythagoras"], "pigeonhole", text_of, other_positive_ids=["dup-of-bayes"]) == ["pythagoras"]
+    bm25 = BM25Retriever(tiny_corpus)
+    [mined] = mined_negatives(["pigeonhole items containers"], ["pigeonhole"], [(bm25, MiningWindow(1, 12))], text_of, limit=12)
     assert "pigeonhole" not in mined and len(mined) == len(set(mined)) == 3
 
 
+def test_lexical_negatives_come_from_the_rank_window_drawn_with_a_seed(tiny_corpus):
+    bm25, text_of = BM25Retriever(tiny_corpus), (lambda d: tiny_corpus[d].full_text)
+    ranked = [doc_id for doc_id, _ in bm25.search(["theorem"], top_k=4, exclude=[frozenset({"pigeonhole"})])[0]]
+    window = MiningWindow(2, 3)  # ranks 2-3 after the positive is set aside: never the top one
+    [mined] = mined_negatives(["theorem"], ["pigeonhole"], [(bm25, window)], text_of)
+    assert mined == ranked[1:3]
+    draws = {
+        tuple(mined_negatives(["theorem"], ["pigeonhole"], [(bm25, MiningWindow(1, 3, samples=1))], text_of, seed=seed)[0])
+        for seed in range(20)
+    }
+    assert len(draws) > 1 and all(len(d) == 1 and d[0] in ranked[:3] for d in draws)
+    assert mined_negatives(["theorem"], ["pigeonhole"], [(bm25, MiningWindow(1, 3, samples=1))], text_of, seed=7) == mined_negatives(
+        ["theorem"], ["pigeonhole"], [(bm25, MiningWindow(1, 3, samples=1))], text_of, seed=7
+    )
+
+
+def _row(query, positive, query_type="question", sample="p#0", negatives=()):
+    return {
+        "query": query,
+        "positive_id": positive,
+        "problem_id": "p",
+        "sample_id": sample,
+        "query_type": query_type,
+        "reflection_negative_ids": list(negatives),
+    }
+
+
+def test_a_positive_of_a_query_is_never_its_negative_in_another_row(tmp_path, tiny_corpus, tiny_corpus_rows):
+    corpus_file = tmp_path / "corpus.jsonl"
+    corpus_file.write_text("".join(json.dumps(r) + "\n" for r in tiny_corpus_rows))
+    rows = [
+        _row("How many socks?", "pigeonhole", sample="p#0", negatives=["bayes", "pythagoras"]),
+        _row("How many  socks?", "bayes", sample="p#1", negatives=["pigeonhole", "fermat-little"]),  # same text, another positive
+        _row("how many socks?", "pigeonhole", sample="p#2", negatives=["fermat-little"]),  # a repeat of the first pair
+        _row("pigeonhole principle items", "pigeonhole", "lexical", sample="p#0"),
+        _row("pigeonhole principle items", "bayes", "lexical", sample="p#1"),
+    ]
+    dedup = DeduplicateQueries(output_dir=str(tmp_path / "run"))
+    dedup.load()
+    kept = next(dedup.process(rows))
+    assert [(r["sample_id"], r["query_type"]) for r in kept] == [
+        ("p#0", "lexical"),
+        ("p#0", "question"),
+        ("p#1", "lexical"),
+        ("p#1", "question"),
+    ]
+    negatives = SelectHardNegatives(corpus=str(corpus_file), lexical_miners=["bm25"], bm25_negative_ranks=[1, 4])
+    negatives.load()
+    for row in next(negatives.process(kept)):
+        positives_of_query = {r["positive_id"] for r in kept if r["query"].lower().split() == row["query"].lower().split()}
+        assert not positives_of_query & set(row["negative_ids"]), row
+        assert row["negative_ids"]
+    stats = json.loads((tmp_path / "run" / "run" / "dedup" / "all.json").read_text())
+    assert stats == {"duplicates_dropped": 1}
+
+
+def test_filler_short_and_theorem_naming_queries_are_recognised():
+    assert is_filler("I'm ready to assist you.") and is_filler("Sure! Here is a query about sets.") and is_filler("det formula")
+    assert is_filler("I cannot help with that request.") and not is_filler("polygon interior angle sum formula")
+    assert names_theorem("Use the pigeonhole principle here", "Pigeonhole principle")
+    assert names_theorem("what does Bayes theorem say?", "Bayes' theorem") and not names_theorem("what does Bayes say?", "Bayes' theorem")
+    assert theorem_title(Document("d", "\\section{Sum of Geometric Sequence}\nTags: Algebra", "")) == "Sum of Geometric Sequence"
+    assert theorem_title(Document("d", "no heading", "")) == "" and not names_theorem("anything", "")
+
+
+def test_the_round_trip_cutoff_scales_with_a_small_corpus():
+    assert round_trip_cutoff(20, 0.0, 354) == 20  # the paper's filter
+    assert round_trip_cutoff(20, 0.01, 354) == 4 and round_trip_cutoff(20, 0.01, 23_839) == 20 and round_trip_cutoff(20, 0.001, 10) == 1
+
+
+def test_gold_answers_come_from_the_field_or_its_last_box():
+    assert gold_answer("3") == "3" and gold_answer("so $x = \\boxed{\\frac{1}{2}}$, not \\boxed{2}") == "2"
+    assert gold_answer("  ") is None and gold_answer(None) is None and gold_answer("an empty \\boxed{}") is None
+
+
 def test_relaxed_filters_name_only_looser_settings():
-    assert relaxed_filters({"require_correct_answer": True, "lexical_round_trip_top_n": 5}) == []
-    assert relaxed_filters({"require_correct_answer": False, "keep_top_theorem_if_none_relevant": True, "lexical_round_trip_top_n": 50}) == [
-        "keep_top_theorem_if_none_relevant", "lexical_round_trip_top_n", "require_correct_answer"]
+    assert relaxed_filters({"require_correct_answer": True, "lexical_round_trip_top_n": 5, "lexical_round_trip_fraction": 0.5}) == []
+    assert relaxed_filters(
+        {"require_correct_answer": False, "keep_top_theorem_if_none_relevant": True, "lexical_round_trip_top_n": 50}
+    ) == ["keep_top_theorem_if_none_relevant", "lexical_round_trip_top_n", "require_correct_answer"]
 
 
 def test_checkpoints_ignore_other_settings_and_half_written_files(tmp_path):
@@ -75,31 +234,57 @@ def test_checkpoints_ignore_other_settings_and_half_written_files(tmp_path):
     assert store.load("math/1") is None
 
 
-def _sample(positive_id, corpus):
-    return {"sample_id": f"p#{positive_id}", "problem_id": "p", "problem": "How many socks make a pair?", "partial_solution": "Step 1: Two colours.",
-            "partial_steps": ["Two colours."], "positive": corpus[positive_id].full_text, "positive_id": positive_id,
-            "filters": json.dumps({"require_correct_answer": True})}
+def _sample(positive_id, corpus, steps=("Two colours.",)):
+    return {
+        "sample_id": f"p#{positive_id}",
+        "problem_id": "p",
+        "problem": f"How many socks make a pair? ({positive_id})",
+        "partial_solution": P.format_steps(steps) if steps else "",
+        "partial_steps": list(steps),
+        "positive": corpus[positive_id].full_text,
+        "positive_id": positive_id,
+        "filters": {"require_correct_answer": True},
+    }
 
 
-def test_query_synthesis_and_the_lexical_round_trip(tmp_path, tiny_corpus, tiny_corpus_rows):
+def test_query_synthesis_filters_and_the_lexical_round_trip(tmp_path, tiny_corpus, tiny_corpus_rows):
     corpus_file = tmp_path / "corpus.jsonl"
     corpus_file.write_text("".join(json.dumps(r) + "\n" for r in tiny_corpus_rows))
     rules = [
-        (P.TASK_LLMQ, "", "Which fact forces two socks of one colour?"),
+        (P.TASK_LLMQ, "(pigeonhole)", "Which fact forces two socks of one colour?"),
+        (P.TASK_LLMQ, "(bayes)", "I'm ready to assist you."),  # boilerplate: dropped
+        (P.TASK_LLMQ, "(pythagoras)", "Apply the Pythagorean theorem to the socks."),  # names its theorem: dropped
         (P.TASK_LEXICAL, "Pigeonhole", "pigeonhole principle containers items"),  # finds its theorem
         (P.TASK_LEXICAL, "Bayes", "right triangle hypotenuse"),  # finds another theorem: filtered out
+        (P.TASK_LEXICAL, "Pythagorean", "ok"),  # too short
     ]
-    step = SynthesizeQueries(llm=ScriptedLLM(rules=rules), corpus=str(corpus_file), output_dir=str(tmp_path / "run"), lexical_round_trip_top_n=1)
+    step = SynthesizeQueries(
+        llm=ScriptedLLM(rules=rules), corpus=str(corpus_file), output_dir=str(tmp_path / "run"), lexical_round_trip_top_n=1
+    )
     step.load()
-    rows = next(step.process([_sample("pigeonhole", tiny_corpus), _sample("bayes", tiny_corpus)]))
+    samples = [_sample("pigeonhole", tiny_corpus), _sample("bayes", tiny_corpus), _sample("pythagoras", tiny_corpus, steps=())]
+    rows = next(step.process(samples))
     kinds = {(r["positive_id"], r["query_type"]): r for r in rows}
-    assert set(kinds) == {("pigeonhole", t) for t in ("cot", "question", "llmq", "lexical")} | {("bayes", t) for t in ("cot", "question", "llmq")}
+    assert set(kinds) == (
+        {("pigeonhole", t) for t in ("cot", "question", "llmq", "lexical")}
+        | {("bayes", "cot"), ("bayes", "question")}
+        | {("pythagoras", "question")}
+    )  # no steps before the query: no q_CoT, only q_question
     assert kinds[("pigeonhole", "lexical")]["lexical_bm25_rank"] == 1
-    assert kinds[("pigeonhole", "cot")]["query"] == "How many socks make a pair?\n\nStep 1: Two colours."
-    assert kinds[("pigeonhole", "question")]["query"] == "How many socks make a pair?"
-    stats = json.loads((tmp_path / "run" / "run" / "queries" / "p_bayes.json").read_text())
-    assert stats["lexical_round_trip_rejected"] == 1
-    assert json.loads(kinds[("bayes", "cot")]["filters"])["lexical_round_trip_top_n"] == 1
+    assert kinds[("pigeonhole", "cot")]["query"] == "How many socks make a pair? (pigeonhole)\n\nStep 1: Two colours."
+    assert kinds[("pigeonhole", "question")]["query"] == "How many socks make a pair? (pigeonhole)"
+    stats = {
+        s["positive_id"]: json.loads((tmp_path / "run" / "run" / "queries" / f"p_{s['positive_id']}.json").read_text()) for s in samples
+    }
+    assert stats["bayes"]["lexical_round_trip_rejected"] == 1 and stats["bayes"]["llmq_filler"] == 1
+    assert stats["pythagoras"]["llmq_names_theorem"] == 1 and stats["pythagoras"]["lexical_filler"] == 1
+    assert stats["pythagoras"]["cot_same_as_question"] == 1 and stats["pigeonhole"]["cot_same_as_question"] == 0
+    filters = kinds[("bayes", "cot")]["filters"]
+    assert (
+        filters["lexical_round_trip_top_n"] == 1
+        and filters["require_correct_answer"] is True
+        and filters["drop_llmq_naming_theorem"] is True
+    )
 
 
 def test_length_batches_bound_padding_and_batch_size():

@@ -19,7 +19,7 @@ import yaml
 from conftest import TINY_DOCUMENTS, write_jsonl
 from generation_scripted_llm import ScriptedLLM
 from helpers import run_rader
-from test_generation_pipeline import PIPELINE_RULES, SETTINGS
+from generation_scripted_llm import PIPELINE_RULES, PIPELINE_SETTINGS
 from test_training_retriever import FAST
 from typer.testing import CliRunner
 
@@ -86,7 +86,7 @@ def dataset_dir(workdir: Path, corpus: Path, offline_env) -> Path:
     def llm() -> ScriptedLLM:
         return ScriptedLLM(rules=PIPELINE_RULES)
 
-    pipeline = build_pipeline(SETTINGS, llm, output_dir=str(out), problems=str(problems), corpus=str(corpus))
+    pipeline = build_pipeline(PIPELINE_SETTINGS, llm, output_dir=str(out), problems=str(problems), corpus=str(corpus))
     pipeline.run(use_cache=False)
     return out
 

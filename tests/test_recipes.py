@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.math_recipes import RECIPES, RECIPES_DIR, recipe_yaml
+from pipelines.math_recipes import PAPER_EMBEDDER, RECIPES, RECIPES_DIR, recipe_yaml
 from rader_hub.errors import ConfigError
-from rader_hub.generation.recipe import validate_recipe
+from rader_hub.generation.recipe import load_recipe, parse_runtime_parameters, validate_recipe
 
 DISTILABEL = Path(sys.executable).with_name("distilabel")
 
@@ -55,6 +55,7 @@ def test_wrong_type_is_rejected_with_its_name(tmp_path):
         validate_recipe(path)
 
 
+@pytest.mark.slow
 def test_rader_generate_check_reports_the_key(tmp_path):
     path = _edited(tmp_path, lambda steps: steps["load_problems"].update(num_problem=2))
     rader = shutil.which("rader", path=str(Path(sys.executable).parent))
@@ -64,13 +65,95 @@ def test_rader_generate_check_reports_the_key(tmp_path):
     assert ok.returncode == 0, ok.stderr
 
 
+@pytest.mark.parametrize(
+    ("param", "message"),
+    [
+        ("mcts_search.rolouts=1", "--param mcts_search.rolouts: 'rolouts' is not a runtime parameter (did you mean 'rollouts'?)"),
+        (
+            "mcts_search.rollouts=abc",
+            "--param mcts_search.rollouts: Input should be a valid integer, unable to parse string as an integer (got 'abc')",
+        ),
+        ("mcts_serch.rollouts=1", "--param mcts_serch.rollouts: no step named 'mcts_serch' (did you mean 'mcts_search'?)"),
+        ("mcts_search.output_dir=x", "--param mcts_search.output_dir: 'output_dir' is not a runtime parameter: set it in the recipe file"),
+        ("mcts_search.judge_input=summaries", "--param mcts_search.judge_input: Input should be 'summary' or 'theorem' (got 'summaries')"),
+        ("mcts_search.llm.temprature=1", "(did you mean 'llm.generation_kwargs.temperature'?)"),
+        ("mcts_search.llm.generation_kwargs.temperature=hot", "Input should be a valid number"),
+        ("rollouts=2", "--param 'rollouts=2': expected STEP.FIELD=VALUE"),
+    ],
+)
+def test_params_are_checked_against_the_runtime_parameters_and_their_types(param, message):
+    with pytest.raises(ConfigError) as error:
+        parse_runtime_parameters(load_recipe(RECIPES_DIR / "math.yaml"), [param])
+    assert message in str(error.value)
+
+
+def test_valid_params_become_distilabel_runtime_parameters():
+    params = [
+        "mcts_search.rollouts=2",
+        "mcts_search.llm.generation_kwargs.temperature=0.5",
+        "hard_negatives.bm25_negative_ranks=[1, 20]",
+        "load_problems.source=my/problems",
+        "mcts_search.corpus_split=null",
+    ]
+    assert parse_runtime_parameters(load_recipe(RECIPES_DIR / "math.yaml"), params) == {
+        "mcts_search": {"rollouts": 2, "llm": {"generation_kwargs": {"temperature": 0.5}}, "corpus_split": None},
+        "hard_negatives": {"bm25_negative_ranks": [1, 20]},
+        "load_problems": {"source": "my/problems"},
+    }
+
+
+@pytest.mark.slow
+def test_rader_generate_rejects_a_bad_param_in_one_line_before_running(tmp_path):
+    rader = shutil.which("rader", path=str(Path(sys.executable).parent))
+    for param in ("mcts_search.rolouts=1", "mcts_search.rollouts=abc"):
+        for check in (["--check"], []):
+            done = subprocess.run(
+                [rader, "generate", str(RECIPES_DIR / "math.yaml"), "--param", param, *check],
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert done.returncode == 2 and done.stderr.startswith("error: --param ") and done.stderr.count("\n") == 1, done.stderr[-500:]
+            assert not (tmp_path / "outputs").exists()  # nothing ran
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["math-vllm", "math-openai"])
 def test_gpu_and_server_recipes_load_in_distilabel(name):
-    done = subprocess.run([str(DISTILABEL), "pipeline", "info", "--config", str(RECIPES_DIR / f"{name}.yaml")],
-                          capture_output=True, text=True, timeout=180, env={**os.environ, "COLUMNS": "400"})
+    done = subprocess.run(
+        [str(DISTILABEL), "pipeline", "info", "--config", str(RECIPES_DIR / f"{name}.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "COLUMNS": "400"},
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "mcts_search (RetrievalMCTSSearch)" in done.stdout and "synthesize_queries (SynthesizeQueries)" in done.stdout
     assert "llm.base_url" in done.stdout if name == "math-openai" else "llm.generation_kwargs" in done.stdout
+    # The paper's data and the dense retriever inside the search, named and changeable with --param.
+    assert "xlangai/BRIGHT" in done.stdout and "theoremqa_theorems" in done.stdout and PAPER_EMBEDDER in done.stdout
+    assert "MATH-lighteval" in done.stdout
+    for parameter in ("corpus", "corpus_config", "corpus_split", "retriever", "embedder", "source"):
+        assert f"│ {parameter} " in done.stdout
+
+
+def test_paper_recipe_searches_bright_with_a_dense_retriever_over_all_of_math():
+    steps = {entry["step"]["name"]: entry["step"] for entry in load_recipe(RECIPES_DIR / "math-vllm.yaml")["pipeline"]["steps"]}
+    assert (steps["load_problems"]["source"], steps["load_problems"]["source_split"], steps["load_problems"]["num_problems"]) == (
+        "DigitalLearningGmbH/MATH-lighteval",
+        "train",
+        0,
+    )
+    for name in ("mcts_search", "synthesize_queries", "hard_negatives"):
+        assert (steps[name]["corpus"], steps[name]["corpus_config"], steps[name]["corpus_split"]) == (
+            "xlangai/BRIGHT",
+            "documents",
+            "theoremqa_theorems",
+        )
+    assert (steps["mcts_search"]["retriever"], steps["mcts_search"]["embedder"]) == ("dense", PAPER_EMBEDDER)
+    assert (steps["hard_negatives"]["bm25_negative_ranks"], steps["hard_negatives"]["bm25_negative_samples"]) == ([31, 50], 10)
+    assert steps["mcts_search"]["require_correct_answer"] and not steps["mcts_search"]["keep_top_theorem_if_none_relevant"]
 
 
 def test_openai_recipe_takes_endpoint_and_model_as_runtime_parameters():

@@ -267,8 +267,7 @@ def test_a_restarted_search_engine_is_reindexed(argilla, annotator, client, sour
 
 def test_recipe_step_pushes_the_runs_judged_pairs(argilla, client, tmp_path, tiny_corpus_rows, monkeypatch):
     from distilabel.constants import STEP_ATTR_NAME
-    from generation_scripted_llm import ScriptedLLM
-    from test_generation_pipeline import PIPELINE_RULES, SETTINGS
+    from generation_scripted_llm import PIPELINE_RULES, PIPELINE_SETTINGS, ScriptedLLM
 
     from pipelines.math_recipes import build_pipeline
     from rader_hub.generation.steps import PushToArgilla
@@ -281,7 +280,7 @@ def test_recipe_step_pushes_the_runs_judged_pairs(argilla, client, tmp_path, tin
     monkeypatch.setenv("DISTILABEL_CACHE_DIR", str(tmp_path / "distilabel-cache"))
 
     def run(out: Path, api_url: str) -> None:
-        pipeline = build_pipeline(SETTINGS, lambda: ScriptedLLM(rules=PIPELINE_RULES), output_dir=str(out), problems=str(problems), corpus=str(corpus))
+        pipeline = build_pipeline(PIPELINE_SETTINGS, lambda: ScriptedLLM(rules=PIPELINE_RULES), output_dir=str(out), problems=str(problems), corpus=str(corpus))
         with pipeline:
             push = PushToArgilla(name="push_to_argilla", dataset_name="review-pipeline")
             pipeline.dag.get_step("save_dataset")[STEP_ATTR_NAME] >> push

@@ -29,6 +29,29 @@ def extract_boxed(text: str) -> str | None:
     return None
 
 
+# Official RaDeR also ends a step on "the answer is ..." (rstar_utils.reach_terminal_ost_step).
+_STATED = re.compile(r"\b(?:final\s+)?answer\s*(?:is|:|=)\s*(?:also\s+)?\$*\s*([^\s$][^\n$]*?)\s*\$*\s*(?:[.;,](?:\s|$)|\n|$)", re.I)
+
+
+def extract_answer(text: str) -> str | None:
+    """The final answer a step or solution states: its last ``\\boxed{}``, else the last
+    "the answer is X" / "final answer: X" (as the official code reads answers), else None."""
+    boxed = extract_boxed(text)
+    if boxed is not None:
+        return boxed
+    stated = [match.group(1).strip() for match in _STATED.finditer(text)]
+    stated = [answer for answer in stated if _looks_like_an_answer(answer)]
+    return stated[-1] if stated else None
+
+
+def _looks_like_an_answer(text: str) -> bool:
+    """A number, a formula or a word or two ("yes", "no solution"), not prose."""
+    return 0 < len(text) <= 40 and (bool(_MATHY.search(text)) or len(text.split()) <= 2)
+
+
+_MATHY = re.compile(r"[\d\\^/=()\[\]{}√π]")
+
+
 def _normalise(answer: str) -> str:
     return re.sub(r"\s+|\\[,;!]|\$|\\text\{\s*\}", "", answer).rstrip(".").lower()
 

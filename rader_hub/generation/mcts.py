@@ -2,25 +2,43 @@
 
 All problems of a batch are searched together: every round, the nodes that the problems' searches
 wait on are turned into prompts and sent to the generator in one call (then one more for the
-summaries of the theorems self-reflection kept). Small-model calls dominate the cost, and large
-calls are what batched inference (one decoding batch on CPU, vLLM continuous batching) needs.
+prompts that need the first call's completions: self-reflection on fresh theorem summaries, or
+summaries of the theorems it kept). Small-model calls dominate the cost, and large calls are what
+batched inference (one decoding batch on CPU, vLLM continuous batching) needs.
+
+The tree has the official search's shape (Debrup-61/RaDeR, ``run_src/MCTS_for_reasoning.py``):
+the root expands to OST, CRS and QG children; an OST node to OST and QG; a QG node to one RT child
+per retrieved theorem that self-reflection keeps (theorems already on the path are not retrieved
+again); an RT node to OST and CRS (never directly to a new query). A QG whose theorems are all
+rejected falls back to OST and CRS children. Unvisited children are tried in random order, seeded
+per problem. QG nodes are never part of a prompt's partial solution (:meth:`Node.steps`).
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Protocol
 
 from tqdm.auto import tqdm
 
 from rader_hub.generation import prompts
-from rader_hub.generation.answers import answers_match, extract_boxed
-from rader_hub.generation.parsing import NOT_RELEVANT, RELEVANT, parse_query, parse_solution, parse_step, parse_summary, parse_verdict
+from rader_hub.generation.answers import answers_match, extract_answer
+from rader_hub.generation.parsing import (
+    NOT_RELEVANT,
+    RELEVANT,
+    parse_candidate_theorems,
+    parse_solution,
+    parse_step,
+    parse_summary,
+    parse_verdict,
+)
 from rader_hub.generation.tree import Action, Judgement, Node, backpropagate, select_child
 from rader_hub.retrieval.base import Retriever
 
@@ -34,9 +52,18 @@ class TextGenerator(Protocol):
     def __call__(self, prompts: list[prompts.Messages], max_new_tokens: list[int]) -> list[str | None]: ...
 
 
+class JudgeInput(str, Enum):
+    """What self-reflection reads of a retrieved theorem."""
+
+    summary = "summary"  # its self-summary (the official code: summarise, then judge the summary)
+    theorem = "theorem"  # its text, cut to ``theorem_chars``
+
+
 @dataclass(frozen=True)
 class SearchConfig:
-    """Every parameter of the search; defaults are the paper's (METHOD.md section 1)."""
+    """Every parameter of the search. Defaults are the paper's (METHOD.md section 1) and, where
+    the paper leaves room, the official implementation's (Debrup-61/RaDeR, run_src/): this is
+    the one place that holds them."""
 
     rollouts: int = 16
     max_depth: int = 6
@@ -46,14 +73,35 @@ class SearchConfig:
     exploration_weight: float = 2.0
     step_tokens: int = 256
     solution_tokens: int = 1024
-    query_tokens: int = 256
-    judge_tokens: int = 128
-    summary_tokens: int = 256
+    query_tokens: int = 1024
+    judge_tokens: int = 200
+    summary_tokens: int = 512
     theorem_chars: int = 4000
+    # Candidate theorems kept from one QG completion, each its own QG child and query
+    # (official: every theorem the LLM lists; 0 = no cap).
+    qg_candidates: int = 0
+    # QG nodes allowed on one path (official: max_depth // 2).
+    max_queries_per_path: int = 3
+    # Theorems already retrieved onto a path are not retrieved again below it (official).
+    exclude_path_theorems: bool = True
+    judge_input: JudgeInput = JudgeInput.summary
+    # An OST node's children are OST and QG steps; the official search adds a CRS child only
+    # when those fail. True adds one at every OST node.
+    crs_after_ost: bool = False
+    # A node whose expansion yields no child (a QG whose theorems were all rejected, or output
+    # that could not be parsed) is expanded once more with fall-back actions: OST and CRS after
+    # a QG, CRS otherwise (official). False makes it a dead end (reward 0).
+    fallback_children: bool = True
+    # At the depth limit only a CRS child is made, so every trajectory ends with a solution
+    # (official: any action, and a step at the limit without an answer gets reward 0).
+    complete_at_max_depth: bool = False
     # Relaxation (off in the paper): when self-reflection rejects every retrieved theorem, keep
-    # the top-ranked one as a child anyway (marked kept_by_relaxation; never a negative).
+    # the top-ranked rejected one as a child anyway (marked kept_by_relaxation; never a negative).
     keep_top_theorem_if_none_relevant: bool = False
     seed: int = 0
+
+
+PAPER_SEARCH = SearchConfig()
 
 
 @dataclass(frozen=True)
@@ -68,6 +116,8 @@ class SearchResult:
     problem: Problem
     root: Node
     stats: Counter = field(default_factory=Counter)
+    # Theorem id -> its self-summary, made once per problem and reused when it is retrieved again.
+    summaries: dict[str, str] = field(default_factory=dict)
 
 
 class _ProblemSearch:
@@ -103,6 +153,8 @@ class RetrievalMCTS:
         self.config = config
         self.theorem_text = theorem_text or (lambda doc_id: retriever.corpus[doc_id].full_text)
         self.show_progress = show_progress
+        self._bar: tqdm | None = None
+        self._round = 0
 
     # -- search ---------------------------------------------------------------------------
     def search(self, problems: Sequence[Problem], on_finished: Callable[[SearchResult], None] | None = None) -> list[SearchResult]:
@@ -113,7 +165,7 @@ class RetrievalMCTS:
         batch of LLM calls. ``on_finished`` sees each problem as soon as its last rollout ends.
         """
         searches = [_ProblemSearch(problem, self.config.seed) for problem in problems]
-        bar = tqdm(total=self.config.rollouts * len(searches), desc="MCTS rollouts", unit="rollout", disable=not self.show_progress)
+        bar = self._progress_bar(self.config.rollouts * len(searches))
         waiting = list(searches)
         while waiting:
             waiting = [search for search in waiting if self._advance(search, bar, on_finished)]
@@ -121,6 +173,15 @@ class RetrievalMCTS:
                 self._expand([(search.result, search.cursor) for search in waiting])
         bar.close()
         return [search.result for search in searches]
+
+    def _progress_bar(self, total: int) -> tqdm:
+        """Rollouts done, with the round and the nodes it expands as a postfix, so a first rollout
+        that takes many rounds still shows progress. The width falls back to $COLUMNS or 80 where
+        the terminal reports none (tqdm would draw an empty line)."""
+        self._bar = tqdm(total=total, desc="MCTS rollouts", unit="rollout", disable=not self.show_progress,
+                         ncols=shutil.get_terminal_size().columns)
+        self._round = 0
+        return self._bar
 
     def _advance(self, search: _ProblemSearch, bar: tqdm, on_finished: Callable[[SearchResult], None] | None) -> bool:
         """Walk one problem's search to the next node that needs expanding; False once its rollouts are done.
@@ -140,16 +201,16 @@ class RetrievalMCTS:
                     if on_finished is not None:
                         on_finished(result)
                     return False
-                node = self._select(result.root)
+                node = self._select(result.root, search.rng)
             else:
                 node = search.rng.choice(node.children)
         search.cursor = node
         return True
 
-    def _select(self, root: Node) -> Node:
+    def _select(self, root: Node, rng: random.Random) -> Node:
         node = root
         while node.expanded and not node.terminal:
-            node = select_child(node, self.config.exploration_weight)
+            node = select_child(node, self.config.exploration_weight, rng)
         return node
 
     def _reward(self, leaf: Node, result: SearchResult) -> float:
@@ -162,106 +223,110 @@ class RetrievalMCTS:
 
     # -- expansion ------------------------------------------------------------------------
     def _expand(self, pending: list[tuple[SearchResult, Node]]) -> None:
+        """Create the children of every pending node: one generator call for the first prompts
+        of all nodes, one more for the prompts that need their completions (the summaries of
+        the theorems self-reflection kept, or the verdicts on fresh summaries)."""
+        if self._bar is not None:
+            self._round += 1
+            self._bar.set_postfix_str(f"round {self._round}: {len(pending)} nodes")
         requests: list[_Request] = []
-        retrieval_nodes = [(result, node) for result, node in pending if node.action is Action.QG]
+        followups: list[_Request] = []
+        retrievals = [(result, node) for result, node in pending if node.action is Action.QG and not node.fallback]
         for result, node in pending:
-            if node.action is not Action.QG:
+            if node.action is not Action.QG or node.fallback:
                 requests.extend(self._reasoning_requests(result, node))
-        summaries: list[_Request] = []
-        if retrieval_nodes:
-            requests.extend(self._judge_requests(retrieval_nodes, summaries))
+        if retrievals:
+            requests.extend(self._retrieval_requests(retrievals, followups))
         self._run(requests)
-        self._run(summaries)
+        self._run(followups)
         for result, node in pending:
+            self._finish_expansion(result, node)
+
+    def _finish_expansion(self, result: SearchResult, node: Node) -> None:
+        """A node with children is expanded. One without gets a fall-back expansion next round,
+        or, if it had it already (or fall-backs are off), becomes a reward-0 dead end."""
+        if node.children:
             node.expanded = True
-            if not node.children:  # every child failed to parse, or no theorem was kept
-                node.terminal = True
-                result.stats["dead_ends"] += 1
+        elif self.config.fallback_children and not node.fallback:
+            node.fallback = True
+            result.stats["fallback_expansions"] += 1
+        else:
+            node.expanded = node.terminal = True
+            result.stats["dead_ends"] += 1
+
+    def _child_actions(self, node: Node) -> list[Action]:
+        """Which actions follow ``node`` (the official search's successors), within the depth limit."""
+        cfg, child_depth = self.config, node.depth + 1
+        if node.fallback:
+            actions = [Action.OST, Action.CRS] if node.action is Action.QG else [Action.CRS]
+        elif node.action is Action.RT:  # a retrieved theorem is used before any new query
+            actions = [Action.OST, Action.CRS]
+        elif node.action is Action.OST:
+            actions = [Action.OST, Action.QG] + ([Action.CRS] if cfg.crs_after_ost else [])
+        else:  # the root
+            actions = [Action.OST, Action.CRS, Action.QG]
+        if child_depth >= cfg.max_depth and cfg.complete_at_max_depth:
+            actions = [Action.CRS]
+        # A query needs room below it for its theorem and a step that uses it.
+        if child_depth + 2 > cfg.max_depth or node.queries_on_path() >= cfg.max_queries_per_path:
+            actions = [action for action in actions if action is not Action.QG]
+        return actions
 
     def _reasoning_requests(self, result: SearchResult, node: Node) -> list[_Request]:
         cfg, problem, steps = self.config, result.problem.problem, node.steps()
         child_depth = node.depth + 1
-        requests = []
 
-        def child_maker(action: Action) -> Callable[[str | None], None]:
+        def add_step(action: Action) -> Callable[[str | None], None]:
             def make(text: str | None) -> None:
-                parsed = parse_solution(text) if action is Action.CRS else parse_query(text) if action is Action.QG else parse_step(text)
+                parsed = parse_solution(text) if action is Action.CRS else parse_step(text)
                 if parsed is None:
                     result.stats[f"parse_failures_{action.value}"] += 1
                     return
                 child = node.add_child(Node(action, parsed, child_depth))
-                if action is not Action.QG:
-                    child.answer = extract_boxed(parsed)
-                    child.terminal = action is Action.CRS or child.answer is not None or child_depth >= cfg.max_depth
+                child.answer = extract_answer(parsed)
+                child.terminal = action is Action.CRS or child.answer is not None or child_depth >= cfg.max_depth
 
             return make
 
-        # Retrieval first: among unvisited siblings UCT takes the earliest, so every problem's
-        # search tries a QG/RT branch early (the point of this data), then OST, then CRS.
-        if child_depth < cfg.max_depth:  # the last step must finish the solution
-            if child_depth + 2 <= cfg.max_depth:  # room for QG, RT and a final step
-                for _ in range(cfg.qg_children):
-                    requests.append(_Request(prompts.generate_query(problem, steps), cfg.query_tokens, child_maker(Action.QG)))
-            for _ in range(cfg.ost_children):
-                requests.append(_Request(prompts.one_step_thought(problem, steps), cfg.step_tokens, child_maker(Action.OST)))
-        requests.append(_Request(prompts.complete_remaining_steps(problem, steps), cfg.solution_tokens, child_maker(Action.CRS)))
+        def add_queries(text: str | None) -> None:
+            candidates = parse_candidate_theorems(text, cfg.qg_candidates)
+            if not candidates:
+                result.stats["parse_failures_QG"] += 1
+            for query in candidates:
+                node.add_child(Node(Action.QG, query, child_depth))
+            result.stats["qg_candidates"] += len(candidates)
+
+        requests = []
+        for action in self._child_actions(node):
+            if action is Action.OST:
+                requests += [_Request(prompts.one_step_thought(problem, steps), cfg.step_tokens, add_step(Action.OST))] * cfg.ost_children
+            elif action is Action.CRS:
+                requests.append(_Request(prompts.complete_remaining_steps(problem, steps), cfg.solution_tokens, add_step(Action.CRS)))
+            else:
+                prompt = prompts.generate_query(problem, steps, cfg.qg_candidates)
+                requests += [_Request(prompt, cfg.query_tokens, add_queries)] * cfg.qg_children
         result.stats["expansions"] += 1
         return requests
 
-    def _judge_requests(self, retrieval_nodes: list[tuple[SearchResult, Node]], summaries: list[_Request]) -> list[_Request]:
-        """RT: retrieve for every QG node at once, then ask self-reflection about each theorem."""
+    def _retrieval_requests(self, retrievals: list[tuple[SearchResult, Node]], followups: list[_Request]) -> list[_Request]:
+        """RT: retrieve for every QG node at once; then summaries and self-reflection on each theorem."""
         cfg = self.config
-        rankings = self.retriever.search([node.text for _, node in retrieval_nodes], top_k=cfg.top_k)
-        requests = []
-        for (result, node), ranking in zip(retrieval_nodes, rankings):
+        exclude = [node.theorem_ids() if cfg.exclude_path_theorems else frozenset() for _, node in retrievals]
+        rankings = self.retriever.search([node.text for _, node in retrievals], top_k=cfg.top_k, exclude=exclude)
+        requests: list[_Request] = []
+        for (result, node), ranking in zip(retrievals, rankings):
             result.stats["retrievals"] += 1
-            steps = node.steps()[:-1]  # the partial solution the judge sees: steps before the QG node
-            verdicts: dict[int, Judgement] = {}
-
-            def judged(text: str | None, rank: int, doc_id: str, score: float, result=result, node=node, verdicts=verdicts, total=len(ranking)) -> None:
-                verdict = parse_verdict(text)
-                if verdict.label not in (RELEVANT, NOT_RELEVANT):
-                    result.stats["parse_failures_judge"] += 1
-                verdicts[rank] = Judgement(doc_id, rank, score, verdict.label, verdict.reason, kept=verdict.label == RELEVANT)
-                if len(verdicts) == total:
-                    self._keep_theorems(result, node, [verdicts[r] for r in sorted(verdicts)], summaries)
-
-            for rank, (doc_id, score) in enumerate(ranking, start=1):
-                theorem = self.theorem_text(doc_id)[: cfg.theorem_chars]
-                requests.append(
-                    _Request(
-                        prompts.judge_theorem(result.problem.problem, steps, theorem),
-                        cfg.judge_tokens,
-                        lambda text, rank=rank, doc_id=doc_id, score=score, judged=judged: judged(text, rank, doc_id, score),
-                    )
-                )
+            retrieval = _Retrieval(self, result, node, ranking)
+            if cfg.judge_input is JudgeInput.summary:  # summarise every theorem first, then judge the summaries
+                requests += retrieval.summary_requests([doc_id for doc_id, _ in ranking],
+                                                       then=lambda r=retrieval: followups.extend(r.judge_requests()))
+            else:  # judge the theorems' text, then summarise the kept ones
+                requests += retrieval.judge_requests(then=lambda r=retrieval: followups.extend(r.summary_requests(r.kept_ids())))
         return requests
 
-    def _keep_theorems(self, result: SearchResult, node: Node, judgements: list[Judgement], summaries: list[_Request]) -> None:
-        if judgements and not any(j.kept for j in judgements) and self.config.keep_top_theorem_if_none_relevant:
-            top = judgements[0]
-            judgements[0] = Judgement(top.doc_id, top.rank, top.score, top.verdict, top.reason, kept=True, kept_by_relaxation=True)
-        node.judgements = judgements
-        for judgement in judgements:
-            result.stats["theorems_judged"] += 1
-            if not judgement.kept:
-                result.stats["theorems_rejected"] += 1
-                continue
-            result.stats["theorems_kept"] += 1
-            result.stats["theorems_kept_by_relaxation"] += int(judgement.kept_by_relaxation)
-            theorem = self.theorem_text(judgement.doc_id)[: self.config.theorem_chars]
-
-            def summarized(text: str | None, judgement=judgement) -> None:
-                summary = parse_summary(text)
-                if summary is None:
-                    result.stats["parse_failures_summary"] += 1
-                    return
-                child = Node(Action.RT, summary, node.depth + 1, theorem_id=judgement.doc_id, verdict=judgement.verdict,
-                             reason=judgement.reason, kept_by_relaxation=judgement.kept_by_relaxation)
-                child.terminal = child.depth >= self.config.max_depth
-                node.add_child(child)
-
-            summaries.append(_Request(prompts.summarize_theorem(theorem), self.config.summary_tokens, summarized))
+    def theorem(self, doc_id: str) -> str:
+        """A theorem's text as the LLM is shown it."""
+        return prompts.shown_theorem(self.theorem_text(doc_id), self.config.theorem_chars)
 
     def _run(self, requests: list[_Request]) -> None:
         """One generator call carrying every prompt, each with its own token budget."""
@@ -272,3 +337,113 @@ class RetrievalMCTS:
         logger.debug("generated %d completions in %.1f s", len(requests), time.perf_counter() - started)
         for request, output in zip(requests, outputs):
             request.on_result(output)
+
+
+class _Retrieval:
+    """One QG node's retrieved theorems on their way to becoming RT children: each is summarised
+    (once per problem) and judged; relevant ones become children, the rest stay on record."""
+
+    def __init__(self, search: RetrievalMCTS, result: SearchResult, node: Node, ranking: list[tuple[str, float]]) -> None:
+        self.search, self.result, self.node, self.ranking = search, result, node, ranking
+        self.judgements: dict[str, Judgement] = {}
+
+    def text_for_judge(self, doc_id: str) -> str:
+        if self.search.config.judge_input is JudgeInput.summary:
+            return self.result.summaries.get(doc_id) or self.search.theorem(doc_id)
+        return self.search.theorem(doc_id)
+
+    def summary_requests(self, doc_ids: Sequence[str], then: Callable[[], None] | None = None) -> list[_Request]:
+        """Summaries of ``doc_ids`` not yet summarised for this problem; once all are known,
+        ``then`` runs (by default: the kept theorems become children)."""
+        missing = list(dict.fromkeys(doc_id for doc_id in doc_ids if doc_id not in self.result.summaries))
+        done: set[str] = set()
+
+        def summarized(text: str | None, doc_id: str) -> None:
+            summary = parse_summary(text)
+            if summary is None:
+                self.result.stats["parse_failures_summary"] += 1
+            else:
+                self.result.summaries[doc_id] = summary
+            done.add(doc_id)
+            if len(done) == len(missing):
+                self._after_summaries(then)
+
+        if not missing:
+            self._after_summaries(then)
+            return []
+        budget = self.search.config.summary_tokens
+        return [_Request(prompts.summarize_theorem(self.search.theorem(doc_id)), budget, lambda text, d=doc_id: summarized(text, d))
+                for doc_id in missing]
+
+    def _after_summaries(self, then: Callable[[], None] | None) -> None:
+        if then is not None:
+            then()
+        else:
+            self.add_children()
+
+    def judge_requests(self, then: Callable[[], None] | None = None) -> list[_Request]:
+        """Self-reflection on every retrieved theorem; ``then`` runs once all verdicts are in."""
+        result, node = self.result, self.node
+        steps = node.steps()  # the partial solution the judge sees (QG nodes are never part of it)
+
+        def judged(text: str | None, rank: int, doc_id: str, score: float) -> None:
+            verdict = parse_verdict(text)
+            self.judgements[doc_id] = Judgement(doc_id, rank, score, verdict.label, verdict.reason, kept=verdict.label == RELEVANT)
+            if len(self.judgements) == len(self.ranking):
+                self._record_judgements()
+                if then is not None:
+                    then()
+                else:
+                    self.add_children()
+
+        if not self.ranking:
+            self._record_judgements()
+            return []
+        budget = self.search.config.judge_tokens
+        return [
+            _Request(prompts.judge_theorem(result.problem.problem, steps, self.text_for_judge(doc_id)), budget,
+                     lambda text, rank=rank, doc_id=doc_id, score=score: judged(text, rank, doc_id, score))
+            for rank, (doc_id, score) in enumerate(self.ranking, start=1)
+        ]
+
+    def _record_judgements(self) -> None:
+        judgements = [self.judgements[doc_id] for doc_id, _ in self.ranking]
+        rejected = [index for index, j in enumerate(judgements) if j.verdict == NOT_RELEVANT]
+        if rejected and not any(j.kept for j in judgements) and self.search.config.keep_top_theorem_if_none_relevant:
+            top = judgements[rejected[0]]
+            judgements[rejected[0]] = Judgement(top.doc_id, top.rank, top.score, top.verdict, top.reason, kept=True,
+                                                kept_by_relaxation=True)
+        self.node.judgements = judgements
+        stats = self.result.stats
+        for judgement in judgements:
+            stats["theorems_judged"] += 1
+            if judgement.verdict not in (RELEVANT, NOT_RELEVANT):
+                stats["parse_failures_judge"] += 1
+                stats["theorems_unparsed"] += 1
+            elif judgement.kept:
+                stats["theorems_kept"] += 1
+                stats["theorems_kept_by_relaxation"] += int(judgement.kept_by_relaxation)
+            else:
+                stats["theorems_rejected"] += 1
+
+    def kept_ids(self) -> list[str]:
+        return [judgement.doc_id for judgement in self.node.judgements if judgement.kept]
+
+    def add_children(self) -> None:
+        """Each kept theorem becomes an RT child whose text is its summary (or its own text, cut,
+        when no summary could be parsed)."""
+        for judgement in self.node.judgements:
+            if not judgement.kept:
+                continue
+            summary = self.result.summaries.get(judgement.doc_id) or self.search.theorem(judgement.doc_id)
+            child = Node(
+                Action.RT,
+                summary,
+                self.node.depth + 1,
+                theorem_id=judgement.doc_id,
+                verdict=judgement.verdict,
+                reason=judgement.reason,
+                kept_by_relaxation=judgement.kept_by_relaxation,
+            )
+            child.terminal = child.depth >= self.search.config.max_depth
+            self.node.add_child(child)

@@ -54,7 +54,7 @@ def parse_query(text: str | None, max_chars: int = 1500) -> str | None:
     return body[:max_chars].strip()
 
 
-def parse_sentence(text: str | None, max_chars: int = 400) -> str | None:
+def parse_sentence(text: str | None, max_chars: int = 400, min_words: int = _MIN_WORDS) -> str | None:
     """A single-sentence query: the first sentence, without quotes or a label."""
     body = clean(text)
     if not body:
@@ -62,7 +62,7 @@ def parse_sentence(text: str | None, max_chars: int = 400) -> str | None:
     first_line = next((line.strip() for line in body.splitlines() if line.strip()), "")
     match = re.match(r"(.+?[.?!])[\"'”]?(?:\s|$)", first_line)
     sentence = (match.group(1) if match else first_line).strip().strip("\"'“”").strip()
-    if len(sentence.split()) < _MIN_WORDS:
+    if len(sentence.split()) < min_words:
         return None
     return sentence[:max_chars]
 
@@ -78,7 +78,11 @@ class Verdict:
     reason: str
 
 
-_VERDICT_PATTERNS = [
+VERDICT_LABELS = (RELEVANT, NOT_RELEVANT, UNPARSED)
+_REASON = re.compile(r"\breason\s*[:\-]", re.I)
+# The requested format: 'Relevant: yes' / 'Relevant: no' (true/false as the official prompts use).
+_LABELLED = re.compile(r"\brelevan(?:t|ce)\s*[:=\-]?\s*\**\s*(yes|no|true|false)\b", re.I)
+_VERDICT_WORDS = [
     (re.compile(r"\bnot\s+relevant\b|\birrelevant\b|\bnot\s+useful\b", re.I), NOT_RELEVANT),
     (re.compile(r"\brelevant\b|\buseful\b", re.I), RELEVANT),
     (re.compile(r"\b(?:no|false)\b", re.I), NOT_RELEVANT),
@@ -87,18 +91,50 @@ _VERDICT_PATTERNS = [
 
 
 def parse_verdict(text: str | None) -> Verdict:
-    """Self-reflection verdict: the earliest verdict word wins ('not relevant' before 'relevant').
+    """Self-reflection verdict, read from the text before 'Reason:' (a reason's words are no verdict).
 
-    The reason is the text after 'Reason:' if present, else what follows the verdict word.
+    'Relevant: yes/no/true/false' wins; otherwise the earliest verdict word ('not relevant' before
+    'relevant'); otherwise UNPARSED. The reason is the text after 'Reason:' if present.
     """
     body = clean(text)
+    reason_at = _REASON.search(body)
+    head = body[: reason_at.start()] if reason_at else body
+    reason = body[reason_at.end() :] if reason_at else body
+    reason = " ".join(reason.split())[:300]
+    labelled = _LABELLED.search(head)
+    if labelled:
+        return Verdict(RELEVANT if labelled.group(1).lower() in ("yes", "true") else NOT_RELEVANT, reason)
     best: tuple[int, int, str] | None = None  # (position, pattern priority, label)
-    for priority, (pattern, label) in enumerate(_VERDICT_PATTERNS):
-        match = pattern.search(body)
+    for priority, (pattern, label) in enumerate(_VERDICT_WORDS):
+        match = pattern.search(head)
         if match and (best is None or (match.start(), priority) < best[:2]):
             best = (match.start(), priority, label)
     if best is None:
-        return Verdict(UNPARSED, body[:300])
-    reason_match = re.search(r"reason\s*[:\-]\s*(.+)", body, re.I | re.S)
-    reason = reason_match.group(1) if reason_match else body
-    return Verdict(best[2], " ".join(reason.split())[:300])
+        return Verdict(UNPARSED, " ".join(body.split())[:300])
+    return Verdict(best[2], reason)
+
+
+_CANDIDATE = re.compile(r"(?:^|\n)\s*\**\s*theorem\s*\d*\s*\**\s*[:.)\-]\s*", re.I)
+_CANDIDATE_END = re.compile(r"\n\s*\**\s*(?:preconditions?|why they hold|subject)\b", re.I)
+
+
+def parse_candidate_theorems(text: str | None, limit: int = 0, max_chars: int = 1500) -> list[str]:
+    """QG output: the candidate theorems' 'name. statement' parts, each a retrieval query.
+
+    Blocks start at 'Theorem N:'; a block's preconditions, why they hold and subject are not part
+    of its query (the official code retrieves with name and statement). Output without any
+    'Theorem' label counts as one candidate. ``limit`` > 0 keeps the first ``limit``; repeated
+    candidates are dropped.
+    """
+    body = (text or "").replace("```", "").strip()
+    starts = [match.end() for match in _CANDIDATE.finditer(body)]
+    blocks = [body[start:end] for start, end in zip(starts, [m.start() for m in _CANDIDATE.finditer(body)][1:] + [len(body)])]
+    if not starts:
+        blocks = [body]
+    queries: list[str] = []
+    for block in blocks:
+        end = _CANDIDATE_END.search(block)
+        query = parse_query(block[: end.start()] if end else block, max_chars)
+        if query is not None and query.lower() not in (q.lower() for q in queries):
+            queries.append(query)
+    return queries[:limit] if limit > 0 else queries

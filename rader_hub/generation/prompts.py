@@ -1,9 +1,16 @@
-"""Chat prompts for the MCTS actions, self-reflection, self-summarization and query synthesis.
+"""Few-shot chat prompts for the MCTS actions, self-reflection, self-summarization and query synthesis.
 
-Each builder returns OpenAI-style messages, the input format of every distilabel LLM. Each user
-message puts its context first (problem, steps so far, theorem) and its instruction last: prompts
-about the same partial solution then begin with the same tokens, which the local LLM prefills only
-once (:mod:`rader_hub.generation.prefix_cache`).
+Each builder returns OpenAI-style messages, the input format of every distilabel LLM: the system
+message, worked examples as earlier user/assistant turns (as the paper's appendix and the
+official prompts show each task by example), then the real request. The examples of a task never
+change, so every prompt of that task begins with the same tokens, which the local LLM prefills
+only once (:mod:`rader_hub.generation.prefix_cache`); the request puts its context (problem,
+steps so far, theorem) before its instruction, so prompts about the same partial solution share
+more of their beginning still.
+
+The examples are written for this project. Each shows the exact reply format the parsers in
+:mod:`rader_hub.generation.parsing` read: a verdict word first, ``\\boxed{}`` for final answers,
+``Theorem N:`` blocks for candidate theorems.
 """
 
 from __future__ import annotations
@@ -14,68 +21,172 @@ Messages = list[dict[str, str]]
 
 SYSTEM = "You are a careful mathematician who solves problems step by step."
 
-# The first sentence of each instruction names its task (the scripted test LLM keys on it). No
-# separate "TASK:" heading: placed after the context, SmolLM2 copied it into 11 of 54 answers.
-TASK_OST = "Write only the next single reasoning step."
-TASK_CRS = "Complete all remaining steps of the solution"
-TASK_QG = "Write a hypothetical theorem that would help with the current sub-problem"
-TASK_JUDGE = "Is this theorem relevant for solving the next step of the problem?"
-TASK_SUMMARY = "Rewrite this theorem in plain language"
-TASK_LLMQ = "Write one sentence that states the information need of the current sub-problem"
+# The first words of each instruction name its task (the scripted test LLM keys on them).
+TASK_OST = "Write only the next step of the solution."
+TASK_CRS = "Finish the solution"
+TASK_QG = "Name theorems that would help with the next step"
+TASK_JUDGE = "Is this theorem relevant to the next step of the solution?"
+TASK_SUMMARY = "Restate this theorem in plain words"
+TASK_LLMQ = "Write one search question for the idea the next step needs"
 TASK_LEXICAL = "Write one short search query that a person would type to find this theorem."
 
+# How a retrieved theorem (its summary) appears among the steps of a partial solution.
+THEOREM_STEP = "Useful theorem: {summary}"
+NO_STEPS = "(none yet)"
 
-def _chat(context: str, instruction: str) -> Messages:
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": f"{context}\n\n{instruction}"}]
+OST_INSTRUCTION = f"{TASK_OST} If it reaches the final answer, end it with \\boxed{{answer}}."
+# Measured on SmolLM2-135M (24 completions, 96 tokens): this wording gave a final answer in 20,
+# "in a few short steps and end with ... \\boxed{answer}" in 14.
+CRS_INSTRUCTION = f"{TASK_CRS} in at most three sentences. The last sentence must be 'The answer is \\boxed{{...}}.'"
+# The official field format ('Relevant: True/False'), verdict first so a short budget never cuts it
+# off. Measured on SmolLM2-135M: 'yes'/'no' labels gave 'yes' to 47 of 48 theorems whatever the
+# order; 'False'/'True' gave both verdicts, 93-97% of them parseable.
+JUDGE_INSTRUCTION = f"{TASK_JUDGE} Reply 'Relevant: False' or 'Relevant: True' first, then 'Reason:' and one sentence."
+SUMMARY_INSTRUCTION = f"{TASK_SUMMARY}: its name, a dash, then what it says in one or two sentences, without LaTeX."
+LLMQ_INSTRUCTION = f"{TASK_LLMQ}. Do not name the theorem and do not reuse its wording."
 
 
 def format_steps(steps: Sequence[str]) -> str:
     """Steps so far as a numbered list ('(none yet)' at the root)."""
     if not steps:
-        return "(none yet)"
+        return NO_STEPS
     return "\n".join(f"Step {index}: {step}" for index, step in enumerate(steps, start=1))
 
 
+def shown_theorem(text: str, max_chars: int) -> str:
+    """A theorem as the LLM is shown it: its statement, without a ProofWiki proof (the official
+    code keeps what precedes ``\\begin{proof}``), cut to ``max_chars``."""
+    return text.split("\\begin{proof}", 1)[0].strip()[:max_chars]
+
+
+def theorem_step(summary: str) -> str:
+    """A retrieved theorem as a step of the partial solution (what later prompts and q_CoT see)."""
+    return THEOREM_STEP.format(summary=summary)
+
+
 def _context(problem: str, steps: Sequence[str]) -> str:
-    return f"Problem: {problem}\n\nSteps so far:\n{format_steps(steps)}"
+    return f"Problem: {problem}\n\nSolution so far:\n{format_steps(steps)}"
+
+
+def _chat(examples: Sequence[tuple[str, str]], request: str) -> Messages:
+    messages = [{"role": "system", "content": SYSTEM}]
+    for user, assistant in examples:
+        messages += [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
+    messages.append({"role": "user", "content": request})
+    return messages
+
+
+# -- worked examples (our own problems; short, so small models can afford them) -------------------
+_RECTANGLE = "A rectangle has perimeter 20 and one side of length 6. What is its area?"
+_HEXAGON = "What is the sum of the interior angles of a hexagon, in degrees?"
+_LADDER = "A 5 m ladder leans against a wall with its foot 3 m from the wall. How high up the wall does it reach?"
+_COMMITTEE = "In how many ways can a committee of 2 people be chosen from 6 people?"
+_ANGLES_SUMMARY = "Polygon angle sum - The interior angles of a polygon with n sides add up to (n - 2) times 180 degrees."
+_PYTHAGORAS_SUMMARY = "Pythagorean theorem - In a right triangle the squares of the two legs add up to the square of the hypotenuse."
+_LADDER_CONTEXT = _context(_LADDER, ["The ladder, the wall and the ground form a right triangle."])
+
+_OST_EXAMPLES = [
+    (f"{_context(_RECTANGLE, [])}\n\n{OST_INSTRUCTION}", "The other side is (20 - 2 * 6) / 2 = 4."),
+    (
+        f"{_context(_RECTANGLE, ['The other side is (20 - 2 * 6) / 2 = 4.'])}\n\n{OST_INSTRUCTION}",
+        "The area is 6 * 4 = 24, so the answer is \\boxed{24}.",
+    ),
+]
+_CRS_EXAMPLES = [
+    (
+        f"{_context(_HEXAGON, [theorem_step(_ANGLES_SUMMARY)])}\n\n{CRS_INSTRUCTION}",
+        "A hexagon has n = 6 sides. Its angles add up to (6 - 2) * 180 = 720 degrees. The answer is \\boxed{720}.",
+    ),
+    (
+        f"{_LADDER_CONTEXT}\n\n{CRS_INSTRUCTION}",
+        "The ladder is the hypotenuse, so the height is the square root of 5^2 - 3^2 = 16, which is 4. The answer is \\boxed{4}.",
+    ),
+]
+_QG_REPLY = (
+    "Theorem 1: Pythagorean theorem. In a right triangle with legs a and b and hypotenuse c, a^2 + b^2 = c^2.\n"
+    "Preconditions: the triangle has a right angle.\n"
+    "Why they hold: the wall stands at a right angle to the ground.\n"
+    "Subject: Geometry\n"
+    "Theorem 2: Distance formula. The distance between points (x1, y1) and (x2, y2) is sqrt((x2 - x1)^2 + (y2 - y1)^2).\n"
+    "Preconditions: the points are given by coordinates.\n"
+    "Why they hold: the foot and the top of the ladder can be placed on axes.\n"
+    "Subject: Analytic geometry"
+)
+_JUDGE_EXAMPLES = [
+    (
+        f"{_LADDER_CONTEXT}\n\nTheorem: {_PYTHAGORAS_SUMMARY}\n\n{JUDGE_INSTRUCTION}",
+        "Relevant: True\nReason: the height is a leg of a right triangle whose hypotenuse is the ladder.",
+    ),
+    (
+        f"{_context(_COMMITTEE, [])}\n\nTheorem: {_PYTHAGORAS_SUMMARY}\n\n{JUDGE_INSTRUCTION}",
+        "Relevant: False\nReason: choosing people is counting, not geometry.",
+    ),
+]
+_SUMMARY_EXAMPLES = [
+    (
+        "Theorem: \\section{Sum of Geometric Sequence} Let $r \\ne 1$. Then $\\ds \\sum_{k = 0}^{n - 1} r^k = \\frac {1 - r^n} {1 - r}$."
+        f"\n\n{SUMMARY_INSTRUCTION}",
+        "Sum of Geometric Sequence - Adding 1, r, r squared and so on up to r to the power n - 1 gives (1 - r^n) / (1 - r), "
+        "when r is not 1.",
+    ),
+]
+_LLMQ_EXAMPLES = [
+    (
+        f"{_LADDER_CONTEXT}\n\nTheorem: {_PYTHAGORAS_SUMMARY}\n\n{LLMQ_INSTRUCTION}",
+        "How do the lengths of the three sides of a triangle with one square corner relate to each other?",
+    ),
+    (
+        f"{_context(_HEXAGON, [])}\n\nTheorem: {_ANGLES_SUMMARY}\n\n{LLMQ_INSTRUCTION}",
+        "What do the corner measures of a closed shape with straight edges total, given how many edges it has?",
+    ),
+]
+_LEXICAL_EXAMPLES = [
+    (f"Theorem: {_ANGLES_SUMMARY}\n\n{TASK_LEXICAL}", "polygon interior angle sum formula"),
+]
 
 
 def one_step_thought(problem: str, steps: Sequence[str]) -> Messages:
-    return _chat(
-        _context(problem, steps),
-        f"{TASK_OST} If this step reaches the final answer, write the answer as \\boxed{{...}}.",
-    )
+    """OST: the next single step; a step with a ``\\boxed{}`` answer ends the trajectory."""
+    return _chat(_OST_EXAMPLES, f"{_context(problem, steps)}\n\n{OST_INSTRUCTION}")
 
 
 def complete_remaining_steps(problem: str, steps: Sequence[str]) -> Messages:
-    return _chat(_context(problem, steps), f"{TASK_CRS} and end with the final answer as \\boxed{{...}}.")
+    """CRS: the rest of the solution, ending with a ``\\boxed{}`` answer."""
+    return _chat(_CRS_EXAMPLES, f"{_context(problem, steps)}\n\n{CRS_INSTRUCTION}")
 
 
-def generate_query(problem: str, steps: Sequence[str]) -> Messages:
-    return _chat(
-        _context(problem, steps),
-        f"{TASK_QG}, as a retrieval query: the theorem's name, its statement, its preconditions and why "
-        "they hold here, and its subject.",
+def _qg_instruction(candidates: int) -> str:
+    how_many = f"up to {candidates}" if candidates > 0 else "as many as are truly useful"
+    return (
+        f"{TASK_QG} ({how_many}), without solving the problem. For each write 'Theorem N:' with its name and "
+        "statement, then 'Preconditions:', 'Why they hold:' and 'Subject:'."
     )
+
+
+def generate_query(problem: str, steps: Sequence[str], candidates: int = 2) -> Messages:
+    """QG: candidate theorems (hypothetical documents); each becomes its own retrieval query."""
+    example = (
+        f"{_LADDER_CONTEXT}\n\n{_qg_instruction(candidates)}",
+        _QG_REPLY,
+    )
+    return _chat([example], f"{_context(problem, steps)}\n\n{_qg_instruction(candidates)}")
 
 
 def judge_theorem(problem: str, steps: Sequence[str], theorem: str) -> Messages:
-    return _chat(
-        f"{_context(problem, steps)}\n\nTheorem: {theorem}",
-        f"{TASK_JUDGE} Answer 'relevant' or 'not relevant', then write 'Reason:' and one short sentence.",
-    )
+    """Self-reflection: the verdict word first (so a short budget never cuts it off), then a reason."""
+    return _chat(_JUDGE_EXAMPLES, f"{_context(problem, steps)}\n\nTheorem: {theorem}\n\n{JUDGE_INSTRUCTION}")
 
 
 def summarize_theorem(theorem: str) -> Messages:
-    return _chat(f"Theorem: {theorem}", f"{TASK_SUMMARY}, without heavy LaTeX, in a few sentences.")
+    """Self-summarization: the theorem in plain language, as later steps will read it."""
+    return _chat(_SUMMARY_EXAMPLES, f"Theorem: {theorem}\n\n{SUMMARY_INSTRUCTION}")
 
 
 def reasoning_query(problem: str, steps: Sequence[str], theorem: str) -> Messages:
-    return _chat(
-        f"{_context(problem, steps)}\n\nHelpful theorem: {theorem}",
-        f"{TASK_LLMQ}, as a search query. Do not reuse the theorem's words or name.",
-    )
+    """q_llmq: one sentence stating the information need, with little lexical overlap with the theorem."""
+    return _chat(_LLMQ_EXAMPLES, f"{_context(problem, steps)}\n\nTheorem: {theorem}\n\n{LLMQ_INSTRUCTION}")
 
 
 def lexical_query(theorem: str) -> Messages:
-    return _chat(f"Theorem: {theorem}", TASK_LEXICAL)
+    """q_lexical: a short keyword query written from the theorem alone."""
+    return _chat(_LEXICAL_EXAMPLES, f"Theorem: {theorem}\n\n{TASK_LEXICAL}")

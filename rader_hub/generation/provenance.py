@@ -1,13 +1,21 @@
-"""The paper's sample filters, and how a recipe's settings differ from them.
+"""What every output row records about how it was made: filters, software and model versions.
 
-Every output row records the filter settings it was produced under and the names of those that
-differ from the paper (``relaxed_filters``), so relaxed data can never pass for paper-faithful data.
+Every row records the filter settings it was produced under (``filters``, a struct) and the names
+of those looser than the paper's (``relaxed_filters``), so relaxed data can never pass for
+paper-faithful data; and the versions of rader-hub, distilabel and transformers, the generator's
+exact weights (a file hash or a Hub revision), the search seed and the creation time.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
+import importlib.metadata
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+from rader_hub.assets import resolve_generator
 
 PAPER_FILTERS: dict[str, Any] = {
     # Only trajectories whose final answer equals the gold answer give samples.
@@ -18,20 +26,101 @@ PAPER_FILTERS: dict[str, Any] = {
     "lexical_round_trip_top_n": 20,
 }
 
+# The ``filters`` struct: every filter a row may have passed, with its type (pyarrow needs a
+# fixed set of fields). Filters the paper does not have are stricter, never looser.
+FILTER_TYPES: dict[str, type] = {
+    "require_correct_answer": bool,
+    "keep_top_theorem_if_none_relevant": bool,
+    "lexical_round_trip_top_n": int,
+    # A cut-off relative to the corpus size for small corpora (0: off); the stricter one applies.
+    "lexical_round_trip_fraction": float,
+    # The cut-off that applied: the smaller of top_n and fraction x corpus size.
+    "lexical_round_trip_cutoff": int,
+    # q_llmq / q_lexical with fewer words, or boilerplate and refusals, were dropped.
+    "min_query_words": int,
+    # q_llmq naming its positive theorem (its title verbatim) was dropped.
+    "drop_llmq_naming_theorem": bool,
+}
+
+SOFTWARE = ("rader-hub", "distilabel", "transformers")
+
 
 def relaxed_filters(filters: dict[str, Any]) -> list[str]:
     """Names of the filters set looser than the paper's (a flag flipped, a larger cut-off)."""
     relaxed = []
     for name, value in filters.items():
-        paper = PAPER_FILTERS.get(name)
-        if isinstance(paper, bool) or paper is None:
-            loose = name in PAPER_FILTERS and value != paper
-        else:
-            loose = value > paper
+        if name not in PAPER_FILTERS or value is None:
+            continue
+        paper = PAPER_FILTERS[name]
+        loose = value != paper if isinstance(paper, bool) else value > paper
         if loose:
             relaxed.append(name)
     return sorted(relaxed)
 
 
-def filters_json(filters: dict[str, Any]) -> str:
-    return json.dumps(filters, sort_keys=True)
+def filter_struct(filters: dict[str, Any]) -> dict[str, Any]:
+    """``filters`` with every struct field present (None where a step did not apply it)."""
+    unknown = set(filters) - set(FILTER_TYPES)
+    if unknown:
+        raise ValueError(f"unknown filter(s) {sorted(unknown)}: add them to FILTER_TYPES")
+    return {name: filters.get(name) for name in FILTER_TYPES}
+
+
+@lru_cache(maxsize=1)
+def software_versions() -> dict[str, str]:
+    """Installed versions of rader-hub, distilabel and transformers, as ``<name>_version`` keys."""
+    versions = {}
+    for package in SOFTWARE:
+        try:
+            version = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            version = "not installed"
+        versions[f"{package.replace('-', '_')}_version"] = version
+    return versions
+
+
+def created_at() -> str:
+    """Now, in UTC, ISO 8601 to the second."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+@lru_cache(maxsize=8)
+def model_revision(model: str, base_url: str | None = None) -> str:
+    """The exact weights behind a generator name: ``sha256:<hex>`` of a GGUF file (the embedded
+    model included), ``<hub id>@<commit>`` for a Hub model in the local Hugging Face cache, the
+    folder for other local models, ``served by <url>`` for a model behind an API."""
+    if base_url:
+        return f"{model} served by {base_url}"
+    resolved = resolve_generator(model)
+    if resolved.gguf_file:
+        return f"sha256:{_file_sha256(Path(resolved.location) / resolved.gguf_file)}"
+    path = Path(resolved.location)
+    if path.exists():
+        return f"local folder {path.resolve()}"
+    commit = _hub_commit(resolved.location)
+    return f"{resolved.location}@{commit}" if commit else f"{resolved.location}@unresolved"
+
+
+def llm_revision(llm: Any) -> str:
+    """:func:`model_revision` of a distilabel LLM (its ``model``, and ``base_url`` for API models)."""
+    return model_revision(str(getattr(llm, "model", llm.model_name)), getattr(llm, "base_url", None))
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _hub_commit(repo_id: str, revision: str = "main") -> str | None:
+    """The commit a Hub model's ``revision`` resolved to when it was downloaded, read from the
+    local cache (no network call)."""
+    from huggingface_hub import constants
+
+    ref = Path(constants.HF_HUB_CACHE) / f"models--{repo_id.replace('/', '--')}" / "refs" / revision
+    try:
+        return ref.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None

@@ -2,13 +2,18 @@
 
 Every step (and nested object with a ``type_info``, such as an LLM) is checked against the class
 the recipe names: an unknown key or a value of the wrong type raises ConfigError naming the key's
-path, e.g. ``steps[1] (mcts_search).rolouts: unknown key``.
+path, e.g. ``steps[1] (mcts_search).rolouts: unknown key``. ``--param`` options are checked the same
+way against the steps' runtime parameters (:func:`parse_runtime_parameters`).
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
+import json
+import typing
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +76,11 @@ def _class_of(type_info: Any, where: str) -> type[BaseModel]:
     if not isinstance(type_info, dict) or not {"module", "name"} <= set(type_info):
         raise ConfigError(f"{where}.type_info: needs 'module' and 'name'")
     try:
-        cls = getattr(importlib.import_module(type_info["module"]), type_info["name"])
+        with warnings.catch_warnings():
+            # distilabel's RuntimeParameter alias makes pydantic warn at import, on every class
+            # that uses it; errors must stay one line.
+            warnings.filterwarnings("ignore", message=r"The 'default' attribute with value None")
+            cls = getattr(importlib.import_module(type_info["module"]), type_info["name"])
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"{where}.type_info: cannot import {type_info['module']}.{type_info['name']} ({exc})") from exc
     if not (isinstance(cls, type) and issubclass(cls, BaseModel)):
@@ -96,3 +105,96 @@ def _validate_object(obj: dict[str, Any], where: str) -> None:
             raise ConfigError(f"{where}.{key}: {first['msg']} (got {value!r})") from None
         except Exception:  # annotations pydantic cannot build an adapter for are left to distilabel
             continue
+
+
+def parse_runtime_parameters(recipe: dict[str, Any], params: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``--param STEP.FIELD=VALUE`` options as distilabel's nested runtime parameters, each checked
+    like a recipe key before anything runs: the step must exist, FIELD must be one of its runtime
+    parameters (``STEP.llm.FIELD`` for its LLM, ``STEP.llm.generation_kwargs.KEY`` for sampling)
+    and VALUE must have its type. VALUE is read as JSON when it parses (``3``, ``true``,
+    ``[31, 50]``, ``null``), else as a plain string. Raises ConfigError naming the option."""
+    steps = {entry["step"]["name"]: entry["step"] for entry in recipe["pipeline"]["steps"]}
+    parameters: dict[str, dict[str, Any]] = {}
+    for param in params:
+        key, sep, raw = param.partition("=")
+        parts = key.split(".")
+        if not sep or len(parts) < 2 or not all(parts):
+            raise ConfigError(f"--param {param!r}: expected STEP.FIELD=VALUE, e.g. mcts_search.rollouts=2")
+        if parts[0] not in steps:
+            raise ConfigError(f"--param {key}: no step named '{parts[0]}'{_did_you_mean(parts[0], set(steps))}")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw  # plain strings need no quotes
+        value = _checked_value(steps[parts[0]], parts[1:], value, f"--param {key}")
+        target = parameters.setdefault(parts[0], {})
+        for part in parts[1:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = value
+    return parameters
+
+
+def _checked_value(step: dict[str, Any], path: list[str], value: Any, where: str) -> Any:
+    """Walk the step's ``runtime_parameters_info`` along ``path``; validate ``value`` against the
+    type of the field (or generate() argument) it reaches."""
+    owner, infos = step, step.get("runtime_parameters_info") or []
+    for depth, name in enumerate(path):
+        info = next((entry for entry in infos if entry.get("name") == name), None)
+        if info is None:
+            if name in owner.keys() - _SERIALISED_EXTRAS:
+                raise ConfigError(f"{where}: '{name}' is not a runtime parameter: set it in the recipe file")
+            names = {entry["name"] for entry in infos}
+            sampling = next((entry for entry in infos if "keys" in entry), None)
+            close = difflib.get_close_matches(name, [key["name"] for key in sampling["keys"]], n=1) if sampling else []
+            hint = f" (did you mean '{'.'.join(path[:depth])}.{sampling['name']}.{close[0]}'?)" if close else _did_you_mean(name, names)
+            raise ConfigError(f"{where}: '{name}' is not a runtime parameter{hint}")
+        last = depth == len(path) - 1
+        if "keys" in info:  # generation_kwargs: one more level, the generate() arguments
+            keys = {entry["name"] for entry in info["keys"]}
+            if last:
+                raise ConfigError(
+                    f"{where}: name a generation keyword, e.g. {where.split()[-1]}.{sorted(keys)[0]}=... "
+                    f"(keywords: {', '.join(sorted(keys))})"
+                )
+            if depth + 2 != len(path) or path[depth + 1] not in keys:
+                raise ConfigError(
+                    f"{where}: '{path[depth + 1]}' is not a generation keyword of this LLM{_did_you_mean(path[depth + 1], keys)}"
+                )
+            return _validated(_generate_annotation(owner, path[depth + 1], where), value, where)
+        if "runtime_parameters_info" in info:  # a nested object: the LLM, or resources
+            if last:
+                raise ConfigError(f"{where}: '{name}' has fields of its own, e.g. {where}.{info['runtime_parameters_info'][0]['name']}=...")
+            owner, infos = owner.get(name) or {}, info["runtime_parameters_info"]
+            continue
+        if not last:
+            raise ConfigError(f"{where}: '{name}' is a value, not an object")
+        field_info = _class_of(owner.get("type_info"), where).model_fields.get(name) if "type_info" in owner else None
+        return _validated(field_info.annotation if field_info is not None else Any, value, where)
+    raise AssertionError("unreachable: path is never empty")
+
+
+def _generate_annotation(llm: dict[str, Any], keyword: str, where: str) -> Any:
+    cls = _class_of(llm.get("type_info"), where)
+    try:
+        return typing.get_type_hints(cls.generate).get(keyword, Any)
+    except Exception:  # an annotation that cannot be resolved is left to the LLM
+        return Any
+
+
+def _validated(annotation: Any, value: Any, where: str) -> Any:
+    try:
+        return TypeAdapter(annotation).validate_python(value)
+    except ValidationError as exc:
+        raise ConfigError(f"{where}: {exc.errors()[0]['msg']} (got {value!r})") from None
+
+
+def dataset_path(recipe: dict[str, Any]) -> Path | None:
+    """Where the recipe's SaveDataset step writes the dataset (None if it has none)."""
+    from rader_hub.generation.runfiles import RunFolder
+    from rader_hub.generation.steps.save import DATA_FILE
+
+    for entry in recipe["pipeline"]["steps"]:
+        step = entry["step"]
+        if (step.get("type_info") or {}).get("name") == "SaveDataset":
+            return (RunFolder(step.get("output_dir") or "outputs/math").data_dir / DATA_FILE).resolve()
+    return None

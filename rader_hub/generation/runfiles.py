@@ -21,6 +21,11 @@ class RunFolder:
         """Which problems this run selected and which it skipped (written by the loader)."""
         return self.root / RUN / "problems.json"
 
+    @property
+    def search_provenance_file(self) -> Path:
+        """Generator, its revision, seed, retriever and filters of the search (written at load)."""
+        return self.root / RUN / "search_provenance.json"
+
     def stats_file(self, stage: str, key: str) -> Path:
         safe = "".join(char if char.isalnum() or char in "._-" else "_" for char in key)
         return self.root / RUN / stage / f"{safe}.json"

@@ -4,7 +4,8 @@ A trajectory is the path from the root to a terminal node that a rollout reached
 trajectory with reward 1 (or any reward, under the ``require_correct_answer=False`` relaxation)
 that passes through a retrieval node, each RT node gives one sample: its theorem is the positive,
 and the theorems retrieved for the same QG node that self-reflection did not label relevant are
-the negatives. The QG query is kept only as provenance, never as a training query.
+the negatives. A theorem whose verdict could not be parsed is neither: it is only recorded. The
+QG query is kept only as provenance, never as a training query nor in a partial solution.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from rader_hub.generation.mcts import SearchResult
+from rader_hub.generation.parsing import NOT_RELEVANT, UNPARSED
+from rader_hub.generation.prompts import format_steps
 from rader_hub.generation.tree import Action, Node, iter_nodes
 
 
@@ -38,15 +41,15 @@ def extract_samples(
                 continue
             seen.add(id(node))
             query_node = path[position - 1]
-            negatives = [j for j in query_node.judgements if not j.kept]
-            partial = [step.text for step in path[1 : position - 1]]
+            negatives = [j for j in query_node.judgements if j.verdict == NOT_RELEVANT and not j.kept]
+            partial = query_node.parent.steps() if query_node.parent is not None else []
             samples.append(
                 {
                     "sample_id": f"{result.problem.id}#{len(samples)}",
                     "problem_id": result.problem.id,
                     "problem": result.problem.problem,
                     "gold_answer": result.problem.gold_answer,
-                    "partial_solution": "\n".join(f"Step {i}: {step}" for i, step in enumerate(partial, start=1)),
+                    "partial_solution": format_steps(partial) if partial else "",
                     "partial_steps": partial,
                     "qg_query": query_node.text,
                     "positive_id": node.theorem_id,
@@ -58,6 +61,7 @@ def extract_samples(
                     "reflection_negative_ids": [j.doc_id for j in negatives],
                     "reflection_negative_verdicts": [j.verdict for j in negatives],
                     "reflection_negative_reasons": [j.reason for j in negatives],
+                    "unparsed_verdict_ids": [j.doc_id for j in query_node.judgements if j.verdict == UNPARSED],
                     "trajectory": [step.text for step in path[1:]],
                     "trajectory_actions": [step.action.value for step in path[1:]],
                     "final_answer": leaf.answer,

@@ -1,4 +1,4 @@
-"""The end-of-run summary: problems, rollouts, retrievals, kept/rejected theorems, samples per type."""
+"""The end-of-run summary: problems, rollouts, retrievals, verdicts, what was dropped, rows per type."""
 
 from __future__ import annotations
 
@@ -7,6 +7,12 @@ from typing import Any
 
 from rader_hub.files import read_json
 from rader_hub.generation.runfiles import RunFolder
+
+_QUERY_DROPS = ("cot_same_as_question", "llmq_filler", "llmq_names_theorem", "lexical_filler", "lexical_round_trip_rejected")
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
 
 
 def build_summary(run: RunFolder, rows: list[dict[str, Any]], dropped_few_negatives: int) -> dict[str, Any]:
@@ -20,8 +26,12 @@ def build_summary(run: RunFolder, rows: list[dict[str, Any]], dropped_few_negati
     for stats in run.stats("queries"):
         if stats.get("problem_id") in selected:
             queries.update({k: v for k, v in stats.items() if isinstance(v, (int, float))})
+    dedup = Counter()
+    for stats in run.stats("dedup"):
+        dedup.update({k: v for k, v in stats.items() if isinstance(v, (int, float))})
     parse_failures = {k.removeprefix("parse_failures_"): v for k, v in search.items() if k.startswith("parse_failures_")}
     parse_failures.update({k: v for k, v in queries.items() if k.endswith("_unparsed")})
+    judged = search["theorems_judged"]
     return {
         "problems": len(selected),
         "problems_skipped_without_gold_answer": len(problems["skipped_without_gold_answer"]),
@@ -29,15 +39,22 @@ def build_summary(run: RunFolder, rows: list[dict[str, Any]], dropped_few_negati
         "correct_terminals": search["correct_terminals"],
         "terminals": search["terminals"],
         "retrievals": search["retrievals"],
+        "theorems_judged": judged,
         "theorems_kept": search["theorems_kept"],
         "theorems_kept_by_relaxation": search["theorems_kept_by_relaxation"],
         "theorems_rejected": search["theorems_rejected"],
+        # Neither positives nor negatives: recorded in the rows' unparsed_verdict_ids.
+        "theorems_unparsed_verdict": search["theorems_unparsed"],
+        "verdicts_parsed_share": _share(judged - search["theorems_unparsed"], judged),
+        "fallback_expansions": search["fallback_expansions"],
         "samples": search["samples"],
         "parse_failures": parse_failures,
-        "lexical_round_trip_rejected": queries["lexical_round_trip_rejected"],
+        "queries_dropped": {name: queries[name] for name in _QUERY_DROPS},
+        "duplicates_dropped": dedup["duplicates_dropped"],
         "rows_dropped_too_few_negatives": dropped_few_negatives,
         "rows": len(rows),
         "rows_per_query_type": dict(sorted(Counter(row["query_type"] for row in rows).items())),
+        "rows_with_final_answer_share": _share(sum(row.get("final_answer") is not None for row in rows), len(rows)),
     }
 
 

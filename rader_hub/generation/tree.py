@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass, field
 from enum import Enum
+
+from rader_hub.generation.prompts import theorem_step
 
 
 class Action(str, Enum):
@@ -48,6 +51,8 @@ class Node:
     kept_by_relaxation: bool = False
     # QG nodes: every theorem retrieved for the query, kept or not.
     judgements: list[Judgement] = field(default_factory=list)
+    # An expansion that produced no child gets one more, with the fall-back actions.
+    fallback: bool = False
 
     def add_child(self, child: Node) -> Node:
         child.parent = self
@@ -64,8 +69,22 @@ class Node:
         return nodes[::-1]
 
     def steps(self) -> list[str]:
-        """The reasoning steps s_1..s_i of this node's trajectory (the root, the problem, excluded)."""
-        return [node.text for node in self.path()[1:]]
+        """The partial solution up to and including this node, as every prompt and q_CoT see it.
+
+        QG nodes are left out: a retrieval query is never part of a solution (the official code
+        drops them from every context). A retrieved theorem appears as its summary. The root,
+        the problem itself, is not a step.
+        """
+        return [theorem_step(node.text) if node.action is Action.RT else node.text
+                for node in self.path()[1:] if node.action is not Action.QG]
+
+    def theorem_ids(self) -> frozenset[str]:
+        """Theorems already retrieved onto this node's path (excluded from later retrievals)."""
+        return frozenset(node.theorem_id for node in self.path() if node.action is Action.RT and node.theorem_id)
+
+    def queries_on_path(self) -> int:
+        """QG nodes on the path from the root to this node, this node included."""
+        return sum(node.action is Action.QG for node in self.path())
 
 
 def uct(child: Node, parent_visits: int, exploration_weight: float) -> float:
@@ -76,8 +95,12 @@ def uct(child: Node, parent_visits: int, exploration_weight: float) -> float:
     return child.value / child.visits + exploration_weight * exploration
 
 
-def select_child(node: Node, exploration_weight: float) -> Node:
-    """The child with the highest UCT; ties (e.g. several unvisited) go to the earliest child."""
+def select_child(node: Node, exploration_weight: float, rng: random.Random) -> Node:
+    """An unvisited child chosen at random (as the official search does), else the child with the
+    highest UCT (ties go to the earliest child)."""
+    unvisited = [child for child in node.children if child.visits == 0]
+    if unvisited:
+        return rng.choice(unvisited)
     best, best_score = node.children[0], -math.inf
     for child in node.children:
         score = uct(child, node.visits, exploration_weight)

@@ -1,5 +1,6 @@
 """distilabel steps of the generation pipeline, in the order a recipe chains them."""
 
+from rader_hub.generation.steps.dedup import DeduplicateQueries
 from rader_hub.generation.steps.hard_negatives import SelectHardNegatives
 from rader_hub.generation.steps.load_problems import LoadMathProblems
 from rader_hub.generation.steps.queries import SynthesizeQueries
@@ -7,4 +8,7 @@ from rader_hub.generation.steps.review import PushToArgilla
 from rader_hub.generation.steps.save import SaveDataset
 from rader_hub.generation.steps.search import RetrievalMCTSSearch
 
-__all__ = ["LoadMathProblems", "PushToArgilla", "RetrievalMCTSSearch", "SaveDataset", "SelectHardNegatives", "SynthesizeQueries"]
+__all__ = [
+    "DeduplicateQueries", "LoadMathProblems", "PushToArgilla", "RetrievalMCTSSearch", "SaveDataset", "SelectHardNegatives",
+    "SynthesizeQueries",
+]

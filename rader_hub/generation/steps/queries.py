@@ -1,9 +1,7 @@
 """Query synthesis: q_CoT, q_question, q_llmq (LLM) and q_lexical (LLM + BM25 round trip)."""
 
-
-import json
 import logging
-from typing import Any
+from typing import Any, Optional
 
 from distilabel.mixins.runtime_parameters import RuntimeParameter
 from distilabel.models.llms.base import LLM
@@ -11,12 +9,14 @@ from distilabel.steps import Step, StepInput
 from distilabel.typing import StepOutput
 from pydantic import Field, PrivateAttr
 
-from rader_hub.files import write_json_atomic
 from rader_hub.assets import EMBEDDED
+from rader_hub.corpus import Corpus
+from rader_hub.files import write_json_atomic
 from rader_hub.generation import prompts
 from rader_hub.generation.checkpoint import CheckpointStore
 from rader_hub.generation.parsing import parse_sentence
-from rader_hub.generation.provenance import filters_json, relaxed_filters
+from rader_hub.generation.provenance import PAPER_FILTERS, filter_struct, relaxed_filters
+from rader_hub.generation.query_filters import MIN_QUERY_WORDS, is_filler, names_theorem, round_trip_cutoff, theorem_title
 from rader_hub.generation.runfiles import RunFolder
 from rader_hub.generation.steps.common import llm_generator, load_theorems
 from rader_hub.retrieval import BM25Retriever
@@ -32,19 +32,77 @@ def cot_query(problem: str, partial_solution: str) -> str:
 
 
 class SynthesizeQueries(Step):
-    """Turns each sample into up to four rows, one per query type, with ``query`` and ``query_type``."""
+    """Turn each sample into up to four rows, one per query type.
+
+    q_question is the problem; q_CoT the problem and the steps before the QG node (only when there
+    are steps: otherwise it would repeat q_question); q_llmq an LLM-written sentence stating the
+    information need, meant to share few words with the theorem; q_lexical an LLM-written keyword
+    query from the theorem alone, kept only if BM25 ranks the theorem within the round-trip
+    cut-off. Filler (boilerplate, refusals, fragments) and q_llmq that names its theorem are
+    dropped and counted. Each sample's queries are checkpointed under ``output_dir``.
+
+    Attributes:
+        llm: the LLM that writes q_llmq and q_lexical.
+        output_dir: the run folder (checkpoints, per-sample statistics).
+
+    Runtime parameters:
+        - `query_tokens`: token budget of a q_llmq / q_lexical completion.
+        - `theorem_chars`: theorem text shown to the LLM is cut to this length.
+        - `lexical_round_trip_top_n`: paper filter, the rank BM25 must give the theorem (20).
+        - `lexical_round_trip_fraction`: a cut-off relative to the corpus size for small
+            corpora (0: off); the stricter of the two applies.
+        - `min_query_words`: shorter q_llmq / q_lexical are dropped (counted as filler).
+        - `drop_llmq_naming_theorem`: drop a q_llmq that contains its theorem's title.
+        - `corpus`, `corpus_config`, `corpus_split`: the theorem corpus (for BM25 and titles).
+
+    Input columns:
+        - sample_id (`str`), problem_id (`str`), problem (`str`): the sample and its problem.
+        - partial_solution (`str`), partial_steps (`List[str]`): the steps before the QG node.
+        - positive (`str`), positive_id (`str`): the theorem.
+        - filters (`Dict`): the search's filters, extended here.
+
+    Output columns:
+        - query (`str`), query_type (`str`): the query and its type (cot, question, llmq, lexical).
+        - query_generator (`str`): the LLM that wrote q_llmq / q_lexical.
+        - lexical_bm25_rank (`int`): the positive's BM25 rank for a q_lexical.
+        - filters (`Dict`), relaxed_filters (`List[str]`): filter provenance.
+
+    Categories:
+        - text-generation
+
+    Examples:
+        Queries for one sample:
+
+        ```python
+        from rader_hub.generation.llm import LocalTransformersLLM
+        from rader_hub.generation.steps import SynthesizeQueries
+
+        step = SynthesizeQueries(llm=LocalTransformersLLM(), lexical_round_trip_fraction=0.01)
+        step.load()
+        rows = next(step.process([sample]))  # a row of RetrievalMCTSSearch's output
+        ```
+    """
 
     llm: LLM
-    query_tokens: RuntimeParameter[int] = Field(default=64, description="Token budget of a q_llmq / q_lexical query.")
+    query_tokens: RuntimeParameter[int] = Field(default=128, description="Token budget of a q_llmq / q_lexical query.")
     theorem_chars: RuntimeParameter[int] = Field(default=4000, description="Theorem text shown to the LLM is cut to this length.")
     lexical_round_trip_top_n: RuntimeParameter[int] = Field(
-        default=20, description="Paper filter: keep q_lexical only if BM25 ranks its theorem this high or better."
+        default=PAPER_FILTERS["lexical_round_trip_top_n"],
+        description="Paper filter: keep q_lexical only if BM25 ranks its theorem this high or better.",
     )
-    corpus: str = Field(default=EMBEDDED, description="Theorem corpus (for the BM25 round trip).")
-    corpus_config: str | None = None
-    corpus_split: str | None = None
+    lexical_round_trip_fraction: RuntimeParameter[float] = Field(
+        default=0.0, description="Also a cut-off of this fraction of the corpus size (small corpora; 0: off); the stricter applies."
+    )
+    min_query_words: RuntimeParameter[int] = Field(default=MIN_QUERY_WORDS, description="q_llmq / q_lexical with fewer words are dropped.")
+    drop_llmq_naming_theorem: RuntimeParameter[bool] = Field(
+        default=True, description="Drop a q_llmq that contains its theorem's title verbatim."
+    )
+    corpus: RuntimeParameter[str] = Field(default=EMBEDDED, description="Theorem corpus (BM25 round trip, titles).")
+    corpus_config: Optional[RuntimeParameter[str]] = Field(default=None, description="Config of a Hub corpus.")
+    corpus_split: Optional[RuntimeParameter[str]] = Field(default=None, description="Split of a Hub corpus.")
     output_dir: str = Field(default="outputs/math", description="Run folder (checkpoints, dataset, summary).")
 
+    _corpus: Corpus | None = PrivateAttr(None)
     _bm25: BM25Retriever | None = PrivateAttr(None)
     _store: CheckpointStore | None = PrivateAttr(None)
 
@@ -56,13 +114,34 @@ class SynthesizeQueries(Step):
     def outputs(self) -> list[str]:
         return ["query", "query_type", "query_generator", "lexical_bm25_rank", "filters", "relaxed_filters"]
 
+    @property
+    def cutoff(self) -> int:
+        assert self._corpus is not None
+        return round_trip_cutoff(self.lexical_round_trip_top_n, self.lexical_round_trip_fraction, len(self._corpus))
+
+    @property
+    def filters(self) -> dict[str, Any]:
+        return {
+            "lexical_round_trip_top_n": self.lexical_round_trip_top_n,
+            "lexical_round_trip_fraction": self.lexical_round_trip_fraction,
+            "lexical_round_trip_cutoff": self.cutoff,
+            "min_query_words": self.min_query_words,
+            "drop_llmq_naming_theorem": self.drop_llmq_naming_theorem,
+        }
+
     def load(self) -> None:
         super().load()
         self.llm.load()
-        corpus = load_theorems(self.corpus, self.corpus_config, self.corpus_split)
-        self._bm25 = BM25Retriever(corpus)
-        settings = {"llm": self.llm.model_name, "generation_kwargs": self.llm.generation_kwargs, "query_tokens": self.query_tokens,
-                    "theorem_chars": self.theorem_chars, "top_n": self.lexical_round_trip_top_n, "corpus": corpus.fingerprint}
+        self._corpus = load_theorems(self.corpus, self.corpus_config, self.corpus_split)
+        self._bm25 = BM25Retriever(self._corpus)
+        settings = {
+            "llm": self.llm.model_name,
+            "generation_kwargs": self.llm.generation_kwargs,
+            "query_tokens": self.query_tokens,
+            "theorem_chars": self.theorem_chars,
+            "filters": self.filters,
+            "corpus": self._corpus.fingerprint,
+        }
         self._store = CheckpointStore(RunFolder(self.output_dir).checkpoints("queries"), settings)
 
     def unload(self) -> None:
@@ -81,49 +160,75 @@ class SynthesizeQueries(Step):
         for row in inputs:
             queries = done[row["sample_id"]]
             write_json_atomic(run.stats_file("queries", row["sample_id"]), {"problem_id": row["problem_id"], **queries["stats"]})
-            filters = {**_loads(row["filters"]), "lexical_round_trip_top_n": self.lexical_round_trip_top_n}
+            filters = {**(row["filters"] or {}), **self.filters}
+            provenance = {
+                "query_generator": self.llm.model_name,
+                "filters": filter_struct(filters),
+                "relaxed_filters": relaxed_filters(filters),
+            }
             for query in queries["queries"]:
-                rows.append({**row, **query, "query_generator": self.llm.model_name, **_filter_columns(filters)})
+                rows.append({**row, **query, **provenance})
         yield rows
 
     def _synthesize(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        assert self._corpus is not None
         generate = llm_generator(self.llm)
-        llmq_prompts = [prompts.reasoning_query(r["problem"], r["partial_steps"], r["positive"][: self.theorem_chars]) for r in rows]
-        lexical_prompts = [prompts.lexical_query(r["positive"][: self.theorem_chars]) for r in rows]
+        theorems = [prompts.shown_theorem(r["positive"], self.theorem_chars) for r in rows]
+        llmq_prompts = [prompts.reasoning_query(r["problem"], r["partial_steps"], theorem) for r, theorem in zip(rows, theorems)]
+        lexical_prompts = [prompts.lexical_query(theorem) for theorem in theorems]
         outputs = generate(llmq_prompts + lexical_prompts, [self.query_tokens] * (2 * len(rows)))
-        llmq, lexical = [parse_sentence(text) for text in outputs[: len(rows)]], [parse_sentence(text) for text in outputs[len(rows) :]]
+        sentences = [parse_sentence(text, min_words=1) for text in outputs]  # too-short ones are counted as filler below
+        llmq, lexical = sentences[: len(rows)], sentences[len(rows) :]
         ranks = self._round_trip_ranks([q or "" for q in lexical], [r["positive_id"] for r in rows])
-        results = []
-        for row, llm_query, lexical_query, rank in zip(rows, llmq, lexical, ranks):
-            stats = {"llmq_unparsed": int(llm_query is None), "lexical_unparsed": int(lexical_query is None), "lexical_round_trip_rejected": 0}
-            queries = [
-                {"query": cot_query(row["problem"], row["partial_solution"]), "query_type": "cot", "lexical_bm25_rank": None},
-                {"query": row["problem"], "query_type": "question", "lexical_bm25_rank": None},
-            ]
-            if llm_query is not None:
-                queries.append({"query": llm_query, "query_type": "llmq", "lexical_bm25_rank": None})
-            if lexical_query is not None:
-                if rank is not None:
-                    queries.append({"query": lexical_query, "query_type": "lexical", "lexical_bm25_rank": rank})
-                else:
-                    stats["lexical_round_trip_rejected"] = 1
-            results.append({"queries": queries, "stats": stats})
-        return results
+        return [
+            self._queries(row, llm_query, lexical_query, rank) for row, llm_query, lexical_query, rank in zip(rows, llmq, lexical, ranks)
+        ]
+
+    def _queries(self, row: dict[str, Any], llm_query: str | None, lexical_query: str | None, rank: int | None) -> dict[str, Any]:
+        """One sample's queries, and what was dropped on the way (counted in ``stats``)."""
+        assert self._corpus is not None
+        stats = dict.fromkeys(
+            (
+                "cot_same_as_question",
+                "llmq_unparsed",
+                "llmq_filler",
+                "llmq_names_theorem",
+                "lexical_unparsed",
+                "lexical_filler",
+                "lexical_round_trip_rejected",
+            ),
+            0,
+        )
+        queries = [{"query": row["problem"], "query_type": "question", "lexical_bm25_rank": None}]
+        if row["partial_solution"]:
+            queries.append({"query": cot_query(row["problem"], row["partial_solution"]), "query_type": "cot", "lexical_bm25_rank": None})
+        else:
+            stats["cot_same_as_question"] = 1  # no steps before the query: q_CoT would be q_question again
+        title = theorem_title(self._corpus[row["positive_id"]])
+        if llm_query is None:
+            stats["llmq_unparsed"] = 1
+        elif is_filler(llm_query, self.min_query_words):
+            stats["llmq_filler"] = 1
+        elif self.drop_llmq_naming_theorem and names_theorem(llm_query, title):
+            stats["llmq_names_theorem"] = 1
+        else:
+            queries.append({"query": llm_query, "query_type": "llmq", "lexical_bm25_rank": None})
+        if lexical_query is None:
+            stats["lexical_unparsed"] = 1
+        elif is_filler(lexical_query, self.min_query_words):
+            stats["lexical_filler"] = 1
+        elif rank is None:
+            stats["lexical_round_trip_rejected"] = 1
+        else:
+            queries.append({"query": lexical_query, "query_type": "lexical", "lexical_bm25_rank": rank})
+        return {"queries": queries, "stats": stats}
 
     def _round_trip_ranks(self, queries: list[str], positive_ids: list[str]) -> list[int | None]:
-        """Rank (1-based) of the positive in BM25's top n for each query, None if not there."""
+        """Rank (1-based) of the positive in BM25's top ``cutoff`` for each query, None if not there."""
         assert self._bm25 is not None
-        rankings = self._bm25.search(queries, top_k=self.lexical_round_trip_top_n)
+        rankings = self._bm25.search(queries, top_k=self.cutoff)
         ranks = []
         for query, ranking, positive_id in zip(queries, rankings, positive_ids):
             ids = [doc_id for doc_id, score in ranking if score > 0]
             ranks.append(ids.index(positive_id) + 1 if query and positive_id in ids else None)
         return ranks
-
-
-def _loads(text: str) -> dict[str, Any]:
-    return json.loads(text) if text else {}
-
-
-def _filter_columns(filters: dict[str, Any]) -> dict[str, Any]:
-    return {"filters": filters_json(filters), "relaxed_filters": relaxed_filters(filters)}

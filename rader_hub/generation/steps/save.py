@@ -1,8 +1,6 @@
 """The final step: write the dataset as Parquet under the run folder (the distilabel CLI does not)."""
 
 
-import hashlib
-import json
 import logging
 from typing import Any
 
@@ -12,7 +10,9 @@ from distilabel.steps import GlobalStep, StepInput
 from distilabel.typing import StepOutput
 from pydantic import Field, PrivateAttr
 
-from rader_hub.files import atomic_path, write_json_atomic, write_text_atomic
+from rader_hub.files import atomic_path, read_json, write_json_atomic, write_text_atomic
+from rader_hub.generation.checkpoint import settings_hash
+from rader_hub.generation.provenance import FILTER_TYPES, created_at, software_versions
 from rader_hub.generation.runfiles import RunFolder
 from rader_hub.generation.summary import build_summary, format_summary
 
@@ -26,17 +26,37 @@ SCHEMA = [
 ]
 PROVENANCE_EXTRA = [
     "sample_id", "gold_answer", "final_answer", "qg_query", "positive_summary", "kept_by_relaxation",
-    "reflection_negative_verdicts", "reflection_negative_reasons", "trajectory", "trajectory_actions", "lexical_bm25_rank",
+    "reflection_negative_ids", "reflection_negative_verdicts", "reflection_negative_reasons", "trajectory", "trajectory_actions", "lexical_bm25_rank",
+    "unparsed_verdict_ids", "generator_revision", "seed", "rader_hub_version", "distilabel_version", "transformers_version",
+    "created_at",
 ]
 DATA_FILE = "train-00000-of-00001.parquet"
-_LIST_COLUMNS = {"negatives", "negative_ids", "relaxed_filters", "reflection_negative_verdicts", "reflection_negative_reasons", "trajectory", "trajectory_actions"}
+_LIST_COLUMNS = {
+    "negatives",
+    "negative_ids",
+    "relaxed_filters",
+    "reflection_negative_ids",
+    "reflection_negative_verdicts",
+    "reflection_negative_reasons",
+    "trajectory",
+    "trajectory_actions",
+    "unparsed_verdict_ids",
+}
 
 
 def arrow_schema():
     """Explicit types, so an all-empty list column or an all-null column still loads the same."""
     import pyarrow as pa
 
-    special = {"reward": pa.float64(), "kept_by_relaxation": pa.bool_(), "lexical_bm25_rank": pa.int64()}
+    arrow_types = {bool: pa.bool_(), int: pa.int64(), float: pa.float64()}
+    filters = pa.struct([(name, arrow_types[kind]) for name, kind in FILTER_TYPES.items()])
+    special = {
+        "reward": pa.float64(),
+        "kept_by_relaxation": pa.bool_(),
+        "lexical_bm25_rank": pa.int64(),
+        "seed": pa.int64(),
+        "filters": filters,
+    }
     return pa.schema(
         [(name, pa.list_(pa.string()) if name in _LIST_COLUMNS else special.get(name, pa.string())) for name in SCHEMA + PROVENANCE_EXTRA]
     )
@@ -44,12 +64,41 @@ def arrow_schema():
 
 def recipe_hash(recipe: dict[str, Any]) -> str:
     """The hash every row records: of the recipe as run (what recipe.yaml holds)."""
-    return hashlib.sha256(json.dumps(recipe, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return settings_hash(recipe)
 
 
 class SaveDataset(GlobalStep):
-    """Writes ``<output_dir>/data/train-00000-of-00001.parquet`` and ``summary.json``, replacing a
-    previous run's files atomically (a rerun after a crash never duplicates rows)."""
+    """Write the dataset as Parquet, and ``summary.json``, under the run folder.
+
+    Writes ``<output_dir>/data/train-00000-of-00001.parquet`` and ``<output_dir>/summary.json``,
+    replacing a previous run's files atomically (a rerun after a crash never duplicates rows).
+    Every row gets the recipe's name and settings hash, the software versions and the creation
+    time; rows with fewer than ``min_negatives`` hard negatives are dropped and counted.
+
+    Attributes:
+        output_dir: the run folder; the dataset goes to its ``data/`` folder.
+        recipe_name: recorded in every row.
+
+    Runtime parameters:
+        - `min_negatives`: rows with fewer hard negatives are dropped (and counted).
+
+    Input columns:
+        - query (`str`), query_type (`str`), positive (`str`), negatives (`List[str]`), and every
+            column of ``SCHEMA`` and ``PROVENANCE_EXTRA`` the earlier steps made.
+
+    Output columns:
+        - the columns of ``SCHEMA`` then ``PROVENANCE_EXTRA``, in that order.
+
+    Categories:
+        - save
+
+    Examples:
+        ```python
+        from rader_hub.generation.steps import SaveDataset
+
+        save = SaveDataset(output_dir="outputs/math", recipe_name="math")
+        ```
+    """
 
     output_dir: str = Field(default="outputs/math", description="Run folder; the dataset goes to its data/ folder.")
     recipe_name: str = Field(default="math", description="Recorded in every row.")
@@ -72,6 +121,10 @@ class SaveDataset(GlobalStep):
         if self.pipeline is not None:
             self._recipe = self.pipeline.dump()
 
+    def load(self) -> None:
+        super().load()
+        logger.info("the dataset will be written to %s", (RunFolder(self.output_dir).data_dir / DATA_FILE).resolve())
+
     def recipe(self) -> dict[str, Any]:
         """The running pipeline's settings (the recipe as loaded, runtime parameters included)."""
         if self._recipe is None:
@@ -82,23 +135,24 @@ class SaveDataset(GlobalStep):
         return recipe_hash(self.recipe())
 
     def process(self, inputs: StepInput) -> StepOutput:  # type: ignore[override]
-        recipe_hash = self.recipe_hash()
+        made = {"recipe_name": self.recipe_name, "recipe_hash": self.recipe_hash(), **software_versions(), "created_at": created_at()}
         kept = [row for row in inputs if len(row.get("negatives") or []) >= self.min_negatives]
-        rows = [self._row(row, recipe_hash) for row in sorted(kept, key=lambda r: (r["problem_id"], r["sample_id"], r["query_type"]))]
+        rows = [self._row(row, made) for row in sorted(kept, key=lambda r: (r["problem_id"], r["sample_id"], r["query_type"]))]
         run = RunFolder(self.output_dir)
         self._write(run, rows)
         # The recipe travels with the data (and is published with it), so anyone can regenerate and audit it.
         write_text_atomic(run.recipe_file, yaml.safe_dump(self.recipe(), sort_keys=False, allow_unicode=True))
         summary = build_summary(run, rows, dropped_few_negatives=len(inputs) - len(kept))
-        summary["dataset"] = str(run.data_dir / DATA_FILE)
+        summary["provenance"] = {**made, **read_json(run.search_provenance_file, {})}
+        if rows:  # the filters of every step, not only the search's
+            summary["provenance"].update(filters=rows[0]["filters"], relaxed_filters=rows[0]["relaxed_filters"])
+        summary["dataset"] = str((run.data_dir / DATA_FILE).resolve())
         write_json_atomic(run.summary_file, summary)
         logger.info(format_summary(summary))
         yield rows
 
-    def _row(self, row: dict[str, Any], recipe_hash: str) -> dict[str, Any]:
-        out = {column: row.get(column) for column in SCHEMA + PROVENANCE_EXTRA}
-        out["recipe_name"], out["recipe_hash"] = self.recipe_name, recipe_hash
-        return out
+    def _row(self, row: dict[str, Any], made: dict[str, Any]) -> dict[str, Any]:
+        return {column: made[column] if column in made else row.get(column) for column in SCHEMA + PROVENANCE_EXTRA}
 
     def _write(self, run: RunFolder, rows: list[dict[str, Any]]) -> None:
         import pyarrow as pa

@@ -1,21 +1,20 @@
 """The retrieval-augmented MCTS step: problems in, training samples (positive + negatives) out."""
 
-
 import logging
 from dataclasses import asdict, fields
-from typing import Any
+from typing import Any, Literal, Optional
 
-from distilabel.models.llms.base import LLM
 from distilabel.mixins.runtime_parameters import RuntimeParameter
+from distilabel.models.llms.base import LLM
 from distilabel.steps import Step, StepInput
 from distilabel.typing import StepOutput
 from pydantic import Field, PrivateAttr
 
-from rader_hub.files import write_json_atomic
 from rader_hub.assets import EMBEDDED
+from rader_hub.files import write_json_atomic
 from rader_hub.generation.checkpoint import CheckpointStore
-from rader_hub.generation.mcts import Problem, RetrievalMCTS, SearchConfig, SearchResult
-from rader_hub.generation.provenance import filters_json, relaxed_filters
+from rader_hub.generation.mcts import PAPER_SEARCH, JudgeInput, Problem, RetrievalMCTS, SearchConfig, SearchResult
+from rader_hub.generation.provenance import PAPER_FILTERS, filter_struct, llm_revision, relaxed_filters
 from rader_hub.generation.runfiles import RunFolder
 from rader_hub.generation.samples import extract_samples
 from rader_hub.generation.steps.common import llm_generator, load_theorems
@@ -26,18 +25,77 @@ logger = logging.getLogger(__name__)
 SAMPLE_COLUMNS = [
     "sample_id", "problem_id", "problem", "gold_answer", "partial_solution", "partial_steps", "qg_query", "positive_id", "positive",
     "positive_summary", "judge_verdict", "judge_reason", "kept_by_relaxation", "reflection_negative_ids",
-    "reflection_negative_verdicts", "reflection_negative_reasons", "trajectory", "trajectory_actions", "final_answer",
-    "reward",
+    "reflection_negative_verdicts", "reflection_negative_reasons", "unparsed_verdict_ids", "trajectory", "trajectory_actions",
+    "final_answer", "reward",
 ]
-PROVENANCE_COLUMNS = ["generator", "judge", "search_retriever", "filters", "relaxed_filters"]
-PAPER_SEARCH = SearchConfig()  # every search field below defaults to the paper's value held here
+PROVENANCE_COLUMNS = ["generator", "generator_revision", "seed", "judge", "search_retriever", "filters", "relaxed_filters"]
 
 
 class RetrievalMCTSSearch(Step):
-    """Searches every problem of an input batch together and emits one row per sample.
+    """Search every problem of an input batch with retrieval-augmented MCTS; one row per sample.
 
-    Parameters are the paper's by default (METHOD.md): 16 rollouts, depth 6, top-k 5, 2 OST and
-    1 QG children, c = 2. Sampling (temperature, top-k, top-p) is the LLM's ``generation_kwargs``.
+    The LLM solves each problem by MCTS over the actions OST (one step), CRS (the rest of the
+    solution), QG (candidate theorems as retrieval queries) and RT (retrieved theorems that its
+    self-reflection keeps, summarised). Each RT node on a trajectory the filters accept gives a
+    sample: the theorem is the positive, the theorems self-reflection rejected for the same query
+    are its negatives. Defaults are the paper's and, where it leaves room, the official code's
+    (``SearchConfig``). Sampling (temperature, top-k, top-p) is the LLM's ``generation_kwargs``.
+    Each finished problem is checkpointed under ``output_dir``, so a rerun skips it.
+
+    Attributes:
+        llm: the generator, which is also the judge (self-reflection) and the summariser.
+        output_dir: the run folder (checkpoints, per-problem statistics).
+        show_progress: show a progress bar per rollout.
+
+    Runtime parameters:
+        - `rollouts`, `max_depth`, `top_k`, `ost_children`, `qg_children`, `exploration_weight`:
+            the paper's search parameters (16, 6, 5, 2, 1, 2.0).
+        - `step_tokens`, `solution_tokens`, `query_tokens`, `judge_tokens`, `summary_tokens`:
+            token budgets of an OST step, a CRS solution, a QG completion, a verdict, a summary.
+        - `theorem_chars`: theorem text shown to the LLM is cut to this length.
+        - `qg_candidates`: candidate theorems kept from one QG completion (0: all).
+        - `max_queries_per_path`, `exclude_path_theorems`, `judge_input`, `crs_after_ost`,
+            `fallback_children`, `complete_at_max_depth`: the tree's shape (see ``SearchConfig``).
+        - `require_correct_answer`: paper filter, only reward-1 trajectories give samples.
+        - `keep_top_theorem_if_none_relevant`: relaxation, see ``SearchConfig``.
+        - `seed`: seed of the search's random choices (per problem).
+        - `corpus`, `corpus_config`, `corpus_split`: the theorem corpus (file, folder, Hub id or
+            'embedded').
+        - `retriever`: the retriever inside the search: `bm25`, `dense` or `hybrid`.
+        - `embedder`: the embedding model of a dense or hybrid retriever (Hub id, folder or
+            'embedded').
+
+    Input columns:
+        - problem_id (`str`): the problem's id.
+        - problem (`str`): the problem statement.
+        - gold_answer (`str`): its final answer (the reward compares against it).
+
+    Output columns:
+        - sample_id (`str`), positive_id (`str`), positive (`str`): the sample and its theorem.
+        - partial_solution (`str`), partial_steps (`List[str]`): the steps before the QG node.
+        - qg_query (`str`): the query that retrieved the positive (provenance, never training data).
+        - judge_verdict (`str`), judge_reason (`str`): self-reflection on the positive.
+        - reflection_negative_ids (`List[str]`): theorems rejected for the same query.
+        - unparsed_verdict_ids (`List[str]`): theorems whose verdict could not be read (neither).
+        - trajectory (`List[str]`), trajectory_actions (`List[str]`), final_answer (`str`),
+            reward (`float`): the trajectory the sample comes from.
+        - generator, generator_revision, seed, judge, search_retriever, filters, relaxed_filters:
+            provenance.
+
+    Categories:
+        - text-generation
+
+    Examples:
+        Search two embedded problems with the embedded LLM:
+
+        ```python
+        from rader_hub.generation.llm import LocalTransformersLLM
+        from rader_hub.generation.steps import RetrievalMCTSSearch
+
+        search = RetrievalMCTSSearch(llm=LocalTransformersLLM(), rollouts=2, max_depth=4, top_k=3)
+        search.load()
+        rows = next(search.process([{"problem_id": "p1", "problem": "What is 2 + 3?", "gold_answer": "5"}]))
+        ```
     """
 
     llm: LLM
@@ -45,29 +103,57 @@ class RetrievalMCTSSearch(Step):
     max_depth: RuntimeParameter[int] = Field(default=PAPER_SEARCH.max_depth, description="Maximum number of steps in a trajectory.")
     top_k: RuntimeParameter[int] = Field(default=PAPER_SEARCH.top_k, description="Theorems retrieved per RT.")
     ost_children: RuntimeParameter[int] = Field(default=PAPER_SEARCH.ost_children, description="OST children per expansion.")
-    qg_children: RuntimeParameter[int] = Field(default=PAPER_SEARCH.qg_children, description="QG children per expansion.")
+    qg_children: RuntimeParameter[int] = Field(default=PAPER_SEARCH.qg_children, description="QG completions per expansion.")
     exploration_weight: RuntimeParameter[float] = Field(default=PAPER_SEARCH.exploration_weight, description="UCT exploration weight c.")
     step_tokens: RuntimeParameter[int] = Field(default=PAPER_SEARCH.step_tokens, description="Token budget of an OST step.")
     solution_tokens: RuntimeParameter[int] = Field(default=PAPER_SEARCH.solution_tokens, description="Token budget of a CRS completion.")
-    query_tokens: RuntimeParameter[int] = Field(default=PAPER_SEARCH.query_tokens, description="Token budget of a QG query.")
+    query_tokens: RuntimeParameter[int] = Field(default=PAPER_SEARCH.query_tokens, description="Token budget of a QG completion.")
     judge_tokens: RuntimeParameter[int] = Field(default=PAPER_SEARCH.judge_tokens, description="Token budget of a self-reflection verdict.")
     summary_tokens: RuntimeParameter[int] = Field(default=PAPER_SEARCH.summary_tokens, description="Token budget of a theorem summary.")
     theorem_chars: RuntimeParameter[int] = Field(default=PAPER_SEARCH.theorem_chars, description="Theorem text shown to the LLM is cut to this length.")
-    require_correct_answer: RuntimeParameter[bool] = Field(default=True, description="Paper filter: only trajectories with reward 1 give samples.")
-    keep_top_theorem_if_none_relevant: RuntimeParameter[bool] = Field(
-        default=PAPER_SEARCH.keep_top_theorem_if_none_relevant, description="Relaxation: keep the top retrieved theorem when self-reflection rejects all."
+    qg_candidates: RuntimeParameter[int] = Field(
+        default=PAPER_SEARCH.qg_candidates, description="Candidate theorems kept from one QG completion, each its own query (0: all)."
     )
-    seed: RuntimeParameter[int] = Field(default=PAPER_SEARCH.seed, description="Seed of the simulation's random choices.")
-    corpus: str = Field(default=EMBEDDED, description="Theorem corpus: file, folder, Hub id or 'embedded'.")
-    corpus_config: str | None = None
-    corpus_split: str | None = None
-    retriever: str = Field(default="bm25", description="Retriever inside the search: bm25, dense or hybrid.")
-    embedder: str = Field(default=EMBEDDED, description="Embedding model of a dense/hybrid retriever.")
+    max_queries_per_path: RuntimeParameter[int] = Field(
+        default=PAPER_SEARCH.max_queries_per_path, description="QG nodes allowed on one path (official: max_depth // 2)."
+    )
+    exclude_path_theorems: RuntimeParameter[bool] = Field(
+        default=PAPER_SEARCH.exclude_path_theorems, description="Theorems already on a path are not retrieved again below it."
+    )
+    judge_input: RuntimeParameter[Literal["summary", "theorem"]] = Field(
+        default=PAPER_SEARCH.judge_input.value, description="What self-reflection reads: the theorem's summary (official) or its text."
+    )
+    crs_after_ost: RuntimeParameter[bool] = Field(
+        default=PAPER_SEARCH.crs_after_ost, description="Give every OST node a CRS child (official: only when its OST/QG children fail)."
+    )
+    fallback_children: RuntimeParameter[bool] = Field(
+        default=PAPER_SEARCH.fallback_children,
+        description="A node left without children (e.g. a QG whose theorems were all rejected) gets OST/CRS children.",
+    )
+    complete_at_max_depth: RuntimeParameter[bool] = Field(
+        default=PAPER_SEARCH.complete_at_max_depth, description="Only a CRS child at the depth limit, so trajectories end with a solution."
+    )
+    require_correct_answer: RuntimeParameter[bool] = Field(
+        default=PAPER_FILTERS["require_correct_answer"], description="Paper filter: only trajectories with reward 1 give samples."
+    )
+    keep_top_theorem_if_none_relevant: RuntimeParameter[bool] = Field(
+        default=PAPER_SEARCH.keep_top_theorem_if_none_relevant,
+        description="Relaxation: keep the top retrieved theorem when self-reflection rejects all.",
+    )
+    seed: RuntimeParameter[int] = Field(default=PAPER_SEARCH.seed, description="Seed of the search's random choices.")
+    corpus: RuntimeParameter[str] = Field(default=EMBEDDED, description="Theorem corpus: file, folder, Hub id or 'embedded'.")
+    corpus_config: Optional[RuntimeParameter[str]] = Field(default=None, description="Config of a Hub corpus (BRIGHT: 'documents').")
+    corpus_split: Optional[RuntimeParameter[str]] = Field(default=None, description="Split of a Hub corpus (BRIGHT: 'theoremqa_theorems').")
+    retriever: RuntimeParameter[Literal["bm25", "dense", "hybrid"]] = Field(default="bm25", description="Retriever inside the search.")
+    embedder: RuntimeParameter[str] = Field(
+        default=EMBEDDED, description="Embedding model of a dense/hybrid retriever: Hub id, folder or 'embedded'."
+    )
     output_dir: str = Field(default="outputs/math", description="Run folder (checkpoints, dataset, summary).")
     show_progress: bool = True
 
     _search: "RetrievalMCTS | None" = PrivateAttr(None)
     _store: CheckpointStore | None = PrivateAttr(None)
+    _provenance: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @property
     def inputs(self) -> list[str]:
@@ -79,11 +165,15 @@ class RetrievalMCTSSearch(Step):
 
     @property
     def search_config(self) -> SearchConfig:
-        return SearchConfig(**{field.name: getattr(self, field.name) for field in fields(SearchConfig)})
+        values = {field.name: getattr(self, field.name) for field in fields(SearchConfig)}
+        return SearchConfig(**{**values, "judge_input": JudgeInput(values["judge_input"])})
 
     @property
     def filters(self) -> dict[str, Any]:
-        return {"require_correct_answer": self.require_correct_answer, "keep_top_theorem_if_none_relevant": self.keep_top_theorem_if_none_relevant}
+        return {
+            "require_correct_answer": self.require_correct_answer,
+            "keep_top_theorem_if_none_relevant": self.keep_top_theorem_if_none_relevant,
+        }
 
     def load(self) -> None:
         super().load()
@@ -92,11 +182,28 @@ class RetrievalMCTSSearch(Step):
         retriever = build_retriever(self.retriever, corpus, model=self.embedder)
         self._search = RetrievalMCTS(llm_generator(self.llm), retriever, self.search_config, show_progress=self.show_progress)
         settings = {
-            "search": asdict(self.search_config), "filters": self.filters, "llm": self.llm.model_name,
-            "generation_kwargs": self.llm.generation_kwargs, "corpus": corpus.fingerprint, "retriever": self.retriever,
+            "search": asdict(self.search_config),
+            "filters": self.filters,
+            "llm": self.llm.model_name,
+            "generation_kwargs": self.llm.generation_kwargs,
+            "corpus": corpus.fingerprint,
+            "retriever": self.retriever,
             "embedder": self.embedder,
         }
-        self._store = CheckpointStore(RunFolder(self.output_dir).checkpoints("search"), settings)
+        run = RunFolder(self.output_dir)
+        self._store = CheckpointStore(run.checkpoints("search"), settings)
+        corpus_name = ":".join(part for part in (self.corpus, self.corpus_config, self.corpus_split) if part)
+        retriever_name = self.retriever if self.retriever == "bm25" else f"{self.retriever} ({self.embedder})"
+        self._provenance = {
+            "generator": self.llm.model_name,
+            "generator_revision": llm_revision(self.llm),
+            "seed": self.seed,
+            "judge": self.llm.model_name,  # self-reflection is done by the generator itself
+            "search_retriever": f"{retriever_name} over {corpus_name}",
+            "filters": filter_struct(self.filters),
+            "relaxed_filters": relaxed_filters(self.filters),
+        }
+        write_json_atomic(run.search_provenance_file, self._provenance)
 
     def unload(self) -> None:
         self.llm.unload()
@@ -119,17 +226,13 @@ class RetrievalMCTSSearch(Step):
                 done[result.problem.id] = payload
 
             self._search.search(todo, on_finished=checkpoint)
-        provenance = {
-            "generator": self.llm.model_name,
-            "judge": self.llm.model_name,  # self-reflection is done by the generator itself
-            "search_retriever": f"{self.retriever} over {self.corpus}",
-            "filters": filters_json(self.filters),
-            "relaxed_filters": relaxed_filters(self.filters),
-        }
         run = RunFolder(self.output_dir)
         rows = []
         for row in inputs:
             payload = done[row["problem_id"]]
-            write_json_atomic(run.stats_file("search", row["problem_id"]), {"problem_id": row["problem_id"], **payload["stats"], "samples": len(payload["samples"])})
-            rows.extend({**sample, **provenance} for sample in payload["samples"])
+            write_json_atomic(
+                run.stats_file("search", row["problem_id"]),
+                {"problem_id": row["problem_id"], **payload["stats"], "samples": len(payload["samples"])},
+            )
+            rows.extend({**sample, **self._provenance} for sample in payload["samples"])
         yield rows
