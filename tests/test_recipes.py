@@ -78,6 +78,8 @@ def test_rader_generate_check_reports_the_key(tmp_path):
         ("mcts_search.judge_input=summaries", "--param mcts_search.judge_input: Input should be 'summary' or 'theorem' (got 'summaries')"),
         ("mcts_search.llm.temprature=1", "(did you mean 'llm.generation_kwargs.temperature'?)"),
         ("mcts_search.llm.generation_kwargs.temperature=hot", "Input should be a valid number"),
+        ('mcts_search.llm.generation_kwargs={"temprature": 0.5}', "'temprature' is not a generation keyword of this LLM (did you mean"),
+        ("mcts_search.llm.generation_kwargs=0.5", "expected a JSON object of generation keywords"),
         ("rollouts=2", "--param 'rollouts=2': expected STEP.FIELD=VALUE"),
     ],
 )
@@ -94,9 +96,11 @@ def test_valid_params_become_distilabel_runtime_parameters():
         "hard_negatives.bm25_negative_ranks=[1, 20]",
         "load_problems.source=my/problems",
         "mcts_search.corpus_split=null",
+        'synthesize_queries.llm.generation_kwargs={"temperature": 0.7, "top_p": 0.9}',
     ]
     assert parse_runtime_parameters(load_recipe(RECIPES_DIR / "math.yaml"), params) == {
         "mcts_search": {"rollouts": 2, "llm": {"generation_kwargs": {"temperature": 0.5}}, "corpus_split": None},
+        "synthesize_queries": {"llm": {"generation_kwargs": {"temperature": 0.7, "top_p": 0.9}}},
         "hard_negatives": {"bm25_negative_ranks": [1, 20]},
         "load_problems": {"source": "my/problems"},
     }

@@ -149,18 +149,16 @@ def _checked_value(step: dict[str, Any], path: list[str], value: Any, where: str
             hint = f" (did you mean '{'.'.join(path[:depth])}.{sampling['name']}.{close[0]}'?)" if close else _did_you_mean(name, names)
             raise ConfigError(f"{where}: '{name}' is not a runtime parameter{hint}")
         last = depth == len(path) - 1
-        if "keys" in info:  # generation_kwargs: one more level, the generate() arguments
+        if "keys" in info:  # generation_kwargs: the generate() arguments, one (KEY=VALUE) or all ({...})
             keys = {entry["name"] for entry in info["keys"]}
             if last:
-                raise ConfigError(
-                    f"{where}: name a generation keyword, e.g. {where.split()[-1]}.{sorted(keys)[0]}=... "
-                    f"(keywords: {', '.join(sorted(keys))})"
-                )
-            if depth + 2 != len(path) or path[depth + 1] not in keys:
-                raise ConfigError(
-                    f"{where}: '{path[depth + 1]}' is not a generation keyword of this LLM{_did_you_mean(path[depth + 1], keys)}"
-                )
-            return _validated(_generate_annotation(owner, path[depth + 1], where), value, where)
+                if not isinstance(value, dict):
+                    raise ConfigError(f"{where}: expected a JSON object of generation keywords, or name one: "
+                                      f"{where.split()[-1]}.KEY=VALUE (keywords: {', '.join(sorted(keys))})")
+                return {key: _generation_keyword(owner, keys, key, item, f"{where}.{key}") for key, item in value.items()}
+            if depth + 2 != len(path):
+                raise ConfigError(f"{where}: '{path[depth + 1]}' is a generation keyword, not an object")
+            return _generation_keyword(owner, keys, path[depth + 1], value, where)
         if "runtime_parameters_info" in info:  # a nested object: the LLM, or resources
             if last:
                 raise ConfigError(f"{where}: '{name}' has fields of its own, e.g. {where}.{info['runtime_parameters_info'][0]['name']}=...")
@@ -171,6 +169,12 @@ def _checked_value(step: dict[str, Any], path: list[str], value: Any, where: str
         field_info = _class_of(owner.get("type_info"), where).model_fields.get(name) if "type_info" in owner else None
         return _validated(field_info.annotation if field_info is not None else Any, value, where)
     raise AssertionError("unreachable: path is never empty")
+
+
+def _generation_keyword(llm: dict[str, Any], keys: set[str], keyword: str, value: Any, where: str) -> Any:
+    if keyword not in keys:
+        raise ConfigError(f"{where}: '{keyword}' is not a generation keyword of this LLM{_did_you_mean(keyword, keys)}")
+    return _validated(_generate_annotation(llm, keyword, where), value, where)
 
 
 def _generate_annotation(llm: dict[str, Any], keyword: str, where: str) -> Any:
