@@ -9,6 +9,8 @@ import sys
 from conftest import TINY_DOCUMENTS
 
 RADER = [sys.executable, "-m", "rader_hub"]
+# `rader train` options that keep CPU cost tiny: short sequences, small batches.
+FAST_TRAINING = ["--max-seq-length", "32", "--batch-size", "2", "--temperature", "0.05", "--lr", "1e-4"]
 
 
 def run_rader(*args: str, timeout: float = 900, env: dict[str, str] | None = None, cwd: str | None = None) -> subprocess.CompletedProcess[str]:

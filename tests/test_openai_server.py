@@ -103,6 +103,10 @@ def test_openai_recipe_end_to_end_against_the_server(openai_server, tmp_path):
         "mcts_search.step_tokens": 24, "mcts_search.solution_tokens": 32, "mcts_search.query_tokens": 24, "mcts_search.judge_tokens": 8,
         "mcts_search.summary_tokens": 24, "mcts_search.theorem_chars": 400, "synthesize_queries.query_tokens": 16,
         "synthesize_queries.theorem_chars": 400,
+        # The recipe's paper data (MATH, BRIGHT, Qwen3-Embedding) is on the Hub: the embedded problems and corpus stand in.
+        "load_problems.source": "embedded", "mcts_search.corpus": "embedded", "mcts_search.retriever": "bm25",
+        "mcts_search.embedder": "embedded", "synthesize_queries.corpus": "embedded", "hard_negatives.corpus": "embedded",
+        "hard_negatives.embedder": "embedded",
         # SmolLM2 solves nothing and judges nothing relevant: relax the paper's filters, as the embedded recipe does.
         "mcts_search.require_correct_answer": "false", "mcts_search.keep_top_theorem_if_none_relevant": "true",
     }

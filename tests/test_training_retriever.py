@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from conftest import TINY_DOCUMENTS, write_jsonl
-from helpers import run_rader
+from helpers import FAST_TRAINING, run_rader
 from rader_hub.assets import resolve_embedder
 from rader_hub.cli import app
 from rader_hub.corpus import Corpus
@@ -20,16 +20,13 @@ from rader_hub.retrieval import DenseRetriever
 from rader_hub.errors import RaderError
 from rader_hub.training import RetrieverTrainingConfig, train_retriever
 
-# Keep CPU cost tiny: short sequences, small batches, few steps.
-FAST = ["--max-seq-length", "32", "--batch-size", "2", "--temperature", "0.05", "--lr", "1e-4"]
-
 
 @pytest.mark.slow
 def test_trained_model_loads_plainly_with_its_prompts(tmp_path: Path, tiny_data: Path) -> None:
     from sentence_transformers import SentenceTransformer
 
     out = tmp_path / "model"
-    result = run_rader("train", "retriever", "--data", str(tiny_data), "--out", str(out), "--num-negatives", "2", "--max-steps", "2", "--json", *FAST)
+    result = run_rader("train", "retriever", "--data", str(tiny_data), "--out", str(out), "--num-negatives", "2", "--max-steps", "2", "--json", *FAST_TRAINING)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["steps"] == 2 and summary["num_negatives"] == 2
@@ -57,7 +54,7 @@ def test_trained_model_loads_plainly_with_its_prompts(tmp_path: Path, tiny_data:
 @pytest.mark.slow
 def test_resume_continues_from_the_last_checkpoint(tmp_path: Path, tiny_data: Path) -> None:
     out = tmp_path / "model"
-    common = ["train", "retriever", "--data", str(tiny_data), "--out", str(out), "--num-negatives", "1", "--save-steps", "1", *FAST]
+    common = ["train", "retriever", "--data", str(tiny_data), "--out", str(out), "--num-negatives", "1", "--save-steps", "1", *FAST_TRAINING]
     first = run_rader(*common, "--max-steps", "2", "--keep-checkpoints", "--json")
     assert first.returncode == 0, first.stderr
     state_file = out / "checkpoints" / "checkpoint-2" / "trainer_state.json"
