@@ -1,7 +1,7 @@
 """Which stages of a main-job run are finished, and with what settings.
 
-Each stage is recorded under a key: the hash of its own settings and of the fingerprint of what
-the stage before it produced. A re-run skips a stage whose key is unchanged and whose outputs
+Each stage is recorded under a key: the hash of its own settings and of the fingerprints of what
+the stages before it produced. A re-run skips a stage whose key is unchanged and whose outputs
 are still there; a changed setting changes that stage's key, and through its new outputs the
 keys of the stages after it.
 """

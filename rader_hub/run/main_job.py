@@ -22,8 +22,10 @@ commit again.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shutil
+import sys
 import time
 import typing
 from collections.abc import Callable
@@ -113,11 +115,13 @@ class MainJob:
             else:
                 self.say(f"[{number}/{len(STAGES)}] {name} ...")
                 started = time.perf_counter()
-                outputs = stage.run(key)
+                with contextlib.redirect_stdout(sys.stderr):  # libraries print progress; stdout is for the summary
+                    outputs = stage.run(key)
                 record = self.ledger.record(name, key, time.perf_counter() - started, outputs)
                 self.say(f"[{number}/{len(STAGES)}] {name}: done in {format_duration(record.seconds)}")
                 self.reports.append(StageReport(name, False, record.seconds, outputs))
-            upstream = record.outputs.get("fingerprint", upstream)
+            # Everything a stage reads comes from the stages before it: its key covers all their outputs.
+            upstream = settings_key(upstream, record.outputs.get("fingerprint"))
         summary = self.summary()
         write_json_atomic(self.root / SUMMARY_FILE, summary)
         return summary
