@@ -10,6 +10,7 @@ import typer
 from rader_hub.cli.eval import eval_command
 from rader_hub.cli.generate import generate_command
 from rader_hub.cli.review import review_app
+from rader_hub.cli.run import run_command
 from rader_hub.cli.publish import publish_app
 from rader_hub.cli.train import train_app
 from rader_hub.errors import RaderError
@@ -25,6 +26,7 @@ app.command("generate")(generate_command)
 app.add_typer(train_app, name="train")
 app.add_typer(review_app, name="review")
 app.add_typer(publish_app, name="publish")
+app.command("run")(run_command)
 
 
 @app.callback()

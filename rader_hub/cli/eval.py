@@ -16,7 +16,7 @@ from rader_hub.embedded_data import resolve_source
 from rader_hub.evaluation.bright import BRIGHT_HUB_ID, DEFAULT_REASONER, evaluate_bright
 from rader_hub.evaluation.evaluate import EvalResult, RetrievalSetup, evaluate_retrieval
 from rader_hub.evaluation.rerank import DEFAULT_RERANK_DEPTH, load_reranker
-from rader_hub.evaluation.runs import record_run, run_label
+from rader_hub.evaluation.runs import record_run, run_label, run_record, run_settings
 from rader_hub.queries import QueryMode, load_queries
 from rader_hub.retrieval import DEFAULT_HYBRID_ALPHA, RetrieverKind
 from rader_hub.retrieval.hybrid import check_alpha
@@ -47,14 +47,13 @@ def eval_command(
     reranker_model = load_reranker(reranker) if reranker else None
     setup = RetrievalSetup(retriever=retriever, model=model, alpha=alpha, reranker=reranker_model, rerank_depth=rerank_depth)
     label = label or run_label(retriever.value, model, reranker, query_mode.value, alpha)
-    settings = {"retriever": retriever.value, "model": model, "reranker": reranker, "query_mode": query_mode.value, "alpha": alpha}
     if bright:
-        settings = {**settings, "bright": bright, "bright_source": bright_source}
+        settings = run_settings(retriever.value, model, reranker, query_mode.value, alpha, bright=bright, bright_source=bright_source)
         result = evaluate_bright(setup, bright, bright_source, query_mode, reasoner, not as_json, on_split=partial(_split_done, as_json))
         summary, metrics = result.as_dict(), result.average
         text = f"average over {len(result.splits)} split(s): " + "  ".join(f"{key} {value:.4f}" for key, value in metrics.items())
     else:
-        settings = {**settings, "corpus": corpus, "queries": queries}
+        settings = run_settings(retriever.value, model, reranker, query_mode.value, alpha, corpus=corpus, queries=queries)
         documents = load_corpus(resolve_source(corpus, "theorems", corpus_config, corpus_split))
         eval_queries = load_queries(resolve_source(queries, "dev_queries", queries_config, queries_split), query_mode)
         single = evaluate_retrieval(setup, documents, eval_queries, show_progress=not as_json)
@@ -64,7 +63,7 @@ def eval_command(
     charted = record_run(label, metrics, settings, runs_file, plot)
     if charted:
         typer.echo(f"chart of {charted} run(s): {plot}", err=True)
-    typer.echo(json.dumps({**summary, "label": label, "settings": settings}) if as_json else text)
+    typer.echo(json.dumps(run_record(label, summary, settings)) if as_json else text)
 
 
 def _split_done(as_json: bool, name: str, result: EvalResult) -> None:

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from rader_hub.errors import ConfigError
 from rader_hub.generation.recipe import dataset_path, parse_runtime_parameters, validate_recipe
+from rader_hub.generation.run import run_recipe
 
 
 def generate_command(
@@ -28,25 +28,9 @@ def generate_command(
     if check:
         typer.echo(f"{recipe}: valid" + (f" (with {len(param or [])} --param)" if param else ""))
         return
-    from distilabel.pipeline import Pipeline
-
-    from rader_hub.generation.llm import check_llm_servers
-
-    pipeline = Pipeline.from_yaml(recipe)
-    check_llm_servers(pipeline, parameters)  # one clear line now, not a failed step process later
     destination = dataset_path(data)
     if destination is not None:
         typer.echo(f"rader generate: the dataset will be written to {destination}", err=True)
-    if ray or ray_address:
-        _require_ray()
-        pipeline = pipeline.ray(ray_head_node_url=ray_address)
-    pipeline.run(parameters=parameters, use_cache=False)
+    run_recipe(recipe, parameters, ray=ray, ray_address=ray_address)
     if destination is not None and destination.is_file():
         typer.echo(f"rader generate: dataset written to {destination} (summary: {destination.parent.parent / 'summary.json'})", err=True)
-
-
-def _require_ray() -> None:
-    try:
-        import ray  # noqa: F401
-    except ImportError as exc:
-        raise ConfigError('--ray needs Ray: pip install "rader-hub[ray]"') from exc

@@ -20,6 +20,17 @@ def run_label(retriever: str, model: str, reranker: str | None, query_mode: str,
     return f"{label} [{query_mode}]"
 
 
+def run_settings(retriever: str, model: str, reranker: str | None, query_mode: str, alpha: float, **source: Any) -> dict[str, Any]:
+    """What a run evaluated, as the runs file, `rader eval --json` and model cards record it;
+    ``source`` names the data (``corpus``/``queries``, or ``bright``/``bright_source``)."""
+    return {"retriever": retriever, "model": model, "reranker": reranker, "query_mode": query_mode, "alpha": alpha, **source}
+
+
+def run_record(label: str, summary: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
+    """One evaluation as `rader eval --json` prints it and model cards read it (``--eval FILE``)."""
+    return {**summary, "label": label, "settings": settings}
+
+
 def append_run(path: Path, label: str, metrics: dict[str, Any], settings: dict[str, Any]) -> None:
     """Add one run; one line per run, so an interrupted run never corrupts earlier ones."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,45 @@
+"""Run a generation recipe: the one path `rader generate` and `rader run` take.
+
+The recipe and its runtime parameters are checked before anything starts
+(:mod:`rader_hub.generation.recipe`), the servers its LLMs need are asked whether they answer, and
+distilabel runs the pipeline. A killed run resumes when run again: finished problems and samples
+are read back from the run folder's checkpoints (distilabel's own cache is not used: its resume
+hangs).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from rader_hub.errors import ConfigError
+
+
+def run_recipe(recipe: Path, parameters: dict[str, dict[str, Any]], ray: bool = False, ray_address: str | None = None) -> None:
+    """Run ``recipe`` (already validated) with checked ``parameters``; the dataset lands where its
+    SaveDataset step says (:func:`rader_hub.generation.recipe.dataset_path`)."""
+    from distilabel.pipeline import Pipeline
+
+    from rader_hub.generation.llm import check_llm_servers
+
+    pipeline = Pipeline.from_yaml(recipe)
+    check_llm_servers(pipeline, parameters)  # one clear line now, not a failed step process later
+    if ray or ray_address:
+        _require_ray()
+        pipeline = pipeline.ray(ray_head_node_url=ray_address)
+    handlers, level = logging.root.handlers[:], logging.root.level
+    try:
+        pipeline.run(parameters=parameters, use_cache=False)
+    finally:
+        # distilabel routes the root logger into a queue it closes at the end of the run: without
+        # this, every later log line of the process (training, evaluation) fails to be written.
+        logging.root.handlers[:] = handlers
+        logging.root.setLevel(level)
+
+
+def _require_ray() -> None:
+    try:
+        import ray  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError('--ray needs Ray: pip install "rader-hub[ray]"') from exc

@@ -1,0 +1,63 @@
+"""Which stages of a main-job run are finished, and with what settings.
+
+Each stage is recorded under a key: the hash of its own settings and of the fingerprints of what
+the stages before it produced. A re-run skips a stage whose key is unchanged and whose outputs
+are still there; a changed setting changes that stage's key, and through its new outputs the
+keys of the stages after it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rader_hub.files import read_json, write_json_atomic
+
+
+def settings_key(*parts: Any) -> str:
+    """A short, stable hash of JSON-able settings (mapping order does not matter)."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def fingerprint(*paths: Path) -> str:
+    """Content hash of files; a folder counts every file below it, by relative path."""
+    digest = hashlib.sha256()
+    for path in paths:
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            digest.update(str(file.relative_to(path) if path.is_dir() else file.name).encode() + b"\0")
+            with file.open("rb") as stream:
+                for block in iter(lambda: stream.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class StageRecord:
+    key: str
+    seconds: float
+    finished_at: str
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+class StageLedger:
+    """The finished stages of one run folder, kept in a JSON file written atomically."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.records = {name: StageRecord(**record) for name, record in (read_json(path, {}) or {}).items()}
+
+    def finished(self, stage: str, key: str) -> StageRecord | None:
+        """The record of ``stage`` if it finished under ``key``; None if it must run."""
+        record = self.records.get(stage)
+        return record if record is not None and record.key == key else None
+
+    def record(self, stage: str, key: str, seconds: float, outputs: dict[str, Any]) -> StageRecord:
+        record = StageRecord(key, round(seconds, 1), time.strftime("%Y-%m-%dT%H:%M:%S%z"), outputs)
+        self.records[stage] = record
+        write_json_atomic(self.path, {name: asdict(entry) for name, entry in self.records.items()})
+        return record
