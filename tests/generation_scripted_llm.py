@@ -93,3 +93,23 @@ PIPELINE_SETTINGS = RecipeSettings(
     queries={"lexical_round_trip_top_n": 2},
     negatives={"bm25_negative_ranks": [1, 3]},  # four theorems: the official ranks 31-50 do not exist
 )
+
+
+def run_scripted_pipeline(output_dir: str, problems: str, corpus: str, argilla: dict[str, str] | None = None) -> None:
+    """The whole recipe with the scripted LLM on `problems` and `corpus`, written to `output_dir`; with
+    `argilla` ({"api_url", "api_key"}), a PushToArgilla step after the save step. Module-level, so that
+    `helpers.run_in_fresh_process` can run it in a spawned interpreter."""
+    from distilabel.constants import STEP_ATTR_NAME
+
+    from pipelines.math_recipes import build_pipeline
+    from rader_hub.generation.steps import PushToArgilla
+
+    pipeline = build_pipeline(PIPELINE_SETTINGS, lambda: ScriptedLLM(rules=PIPELINE_RULES), output_dir=output_dir,
+                              problems=problems, corpus=corpus)
+    parameters = None
+    if argilla is not None:
+        with pipeline:
+            push = PushToArgilla(name="push_to_argilla", dataset_name="review-pipeline")
+            pipeline.dag.get_step("save_dataset")[STEP_ATTR_NAME] >> push
+        parameters = {"push_to_argilla": argilla}
+    pipeline.run(parameters=parameters, use_cache=False)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from conftest import TINY_DOCUMENTS
 
@@ -16,6 +19,27 @@ FAST_TRAINING = ["--max-seq-length", "32", "--batch-size", "2", "--temperature",
 def run_rader(*args: str, timeout: float = 900, env: dict[str, str] | None = None, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run the `rader` CLI in a subprocess (its own imports, exit code and stderr are what users see)."""
     return subprocess.run([*RADER, *args], capture_output=True, text=True, env=env or os.environ.copy(), timeout=timeout, cwd=cwd)
+
+
+def run_in_fresh_process(target: Callable[..., None], *args: Any, timeout: float = 900) -> None:
+    """Run `target(*args)` in a spawned interpreter and fail if it fails.
+
+    distilabel forks its step workers. Once the pytest process has run torch (its OpenMP thread pool
+    exists), a forked worker's first torch call can deadlock; a spawned process has no such pool,
+    as a user's `rader generate` has none. `target` must be importable (module level)."""
+    process = multiprocessing.get_context("spawn").Process(target=_with_fork_start_method, args=(target, *args))
+    process.start()
+    process.join(timeout)
+    if process.is_alive():
+        process.kill()
+        raise AssertionError(f"{target.__name__} still running after {timeout} s")
+    assert process.exitcode == 0, f"{target.__name__} exited with {process.exitcode}"
+
+
+def _with_fork_start_method(target: Callable[..., None], *args: Any) -> None:
+    # A spawned child inherits "spawn" as its start method; distilabel's pool must fork, as under the CLI.
+    multiprocessing.set_start_method("fork", force=True)
+    target(*args)
 
 
 def tiny_triples() -> list[dict]:

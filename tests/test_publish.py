@@ -19,11 +19,10 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from conftest import TINY_DOCUMENTS, write_jsonl
-from generation_scripted_llm import PIPELINE_RULES, PIPELINE_SETTINGS, ScriptedLLM
-from helpers import FAST_TRAINING, run_rader
+from generation_scripted_llm import run_scripted_pipeline
+from helpers import FAST_TRAINING, run_in_fresh_process, run_rader
 from typer.testing import CliRunner
 
-from pipelines.math_recipes import build_pipeline
 from rader_hub.cli import app
 from rader_hub.errors import AssetError, CardError, ConfigError, DataError
 from rader_hub.publish import ArtifactKind, CardOptions, render_publish_folder
@@ -83,11 +82,7 @@ def dataset_dir(workdir: Path, corpus: Path, offline_env) -> Path:
     """A run folder made by the real generation pipeline (the scripted LLM), in today's schema."""
     out = workdir / "run"
     problems = write_jsonl(workdir / "problems.jsonl", PROBLEMS)
-    def llm() -> ScriptedLLM:
-        return ScriptedLLM(rules=PIPELINE_RULES)
-
-    pipeline = build_pipeline(PIPELINE_SETTINGS, llm, output_dir=str(out), problems=str(problems), corpus=str(corpus))
-    pipeline.run(use_cache=False)
+    run_in_fresh_process(run_scripted_pipeline, str(out), str(problems), str(corpus))
     return out
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import httpx
 import pyarrow.parquet as pq
 import pytest
-from helpers import find_pair, run_rader
+from generation_scripted_llm import run_scripted_pipeline
+from helpers import find_pair, run_in_fresh_process, run_rader
 
 from rader_hub.review.pairs import judged_pairs, load_generation_dataset
 from rader_hub.review.push import find_dataset
@@ -266,12 +267,6 @@ def test_a_restarted_search_engine_is_reindexed(argilla, annotator, client, sour
 
 
 def test_recipe_step_pushes_the_runs_judged_pairs(argilla, client, tmp_path, tiny_corpus_rows, monkeypatch):
-    from distilabel.constants import STEP_ATTR_NAME
-    from generation_scripted_llm import PIPELINE_RULES, PIPELINE_SETTINGS, ScriptedLLM
-
-    from pipelines.math_recipes import build_pipeline
-    from rader_hub.generation.steps import PushToArgilla
-
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text("".join(json.dumps(r) + "\n" for r in tiny_corpus_rows))
     problems = tmp_path / "problems.jsonl"
@@ -280,11 +275,7 @@ def test_recipe_step_pushes_the_runs_judged_pairs(argilla, client, tmp_path, tin
     monkeypatch.setenv("DISTILABEL_CACHE_DIR", str(tmp_path / "distilabel-cache"))
 
     def run(out: Path, api_url: str) -> None:
-        pipeline = build_pipeline(PIPELINE_SETTINGS, lambda: ScriptedLLM(rules=PIPELINE_RULES), output_dir=str(out), problems=str(problems), corpus=str(corpus))
-        with pipeline:
-            push = PushToArgilla(name="push_to_argilla", dataset_name="review-pipeline")
-            pipeline.dag.get_step("save_dataset")[STEP_ATTR_NAME] >> push
-        pipeline.run(parameters={"push_to_argilla": {"api_url": api_url, "api_key": argilla.api_key}}, use_cache=False)
+        run_in_fresh_process(run_scripted_pipeline, str(out), str(problems), str(corpus), {"api_url": api_url, "api_key": argilla.api_key})
 
     run(tmp_path / "out", argilla.url)
     rows = pq.read_table(tmp_path / "out" / DATA_FILE).to_pylist()
