@@ -10,13 +10,15 @@ import json
 from dataclasses import MISSING
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from rader_hub.records import DataSource
 from rader_hub.training.config import FULL_FINE_TUNING_LEARNING_RATE, LORA_LEARNING_RATE, RerankerTrainingConfig, RetrieverTrainingConfig
-from rader_hub.training.runtime import TrainingResult
+
+if TYPE_CHECKING:
+    from rader_hub.training.runtime import TrainingResult
 
 train_app = typer.Typer(help="Train a retriever (bi-encoder) or a reranker (cross-encoder).", no_args_is_help=True)
 
@@ -106,7 +108,7 @@ def train_retriever_command(
     keep_checkpoints: KeepCheckpointsOption = RETRIEVER("keep_checkpoints"),
     as_json: JsonOption = False,
 ) -> None:
-    """Train a bi-encoder with InfoNCE over in-batch and hard negatives (METHOD.md section 3)."""
+    """Train a bi-encoder with InfoNCE over in-batch and hard negatives (docs/method.md, section 6)."""
     options = dict(locals())
     from rader_hub.training.retriever import train_retriever
 
