@@ -47,7 +47,7 @@ def _root(
         bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the installed rader-hub version and exit.")
     ] = False,
 ) -> None:
-    """Keep `rader` a command group even while it has a single sub-command."""
+    """Options of `rader` itself (--version), before any sub-command."""
 
 
 def _silence_third_party_noise() -> None:
