@@ -25,7 +25,7 @@ from rader_hub.generation.steps import (
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 PAPER_MODEL = "Qwen/Qwen2.5-7B-Instruct"
-# The paper's sampling (METHOD.md): temperature 0.8, top-k 40, top-p 0.95.
+# The paper's sampling (docs/method.md): temperature 0.8, top-k 40, top-p 0.95.
 PAPER_SAMPLING = {"temperature": 0.8, "top_p": 0.95, "top_k": 40}
 
 # The paper's data, by Hub id. Problems: all 7,500 MATH training problems (Hendrycks et al. 2021,

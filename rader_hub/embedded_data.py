@@ -9,7 +9,6 @@ from rader_hub.assets import EMBEDDED
 from rader_hub.errors import DataError
 from rader_hub.records import DataSource
 
-
 _RELATIVE_PATHS = {
     "theorems": "theoremqa/theorems.jsonl",
     "dev_queries": "theoremqa/dev_queries.jsonl",

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import write_jsonl
 from helpers import run_rader
 

@@ -6,14 +6,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import write_jsonl
 from datasets import Dataset, DatasetDict
 
 from rader_hub.corpus import load_corpus
 from rader_hub.embedded_data import embedded_path, resolve_source
 from rader_hub.errors import DataError
 from rader_hub.records import DataSource
-
-from conftest import write_jsonl
 
 
 def test_loads_jsonl_and_indexes_title_then_text(tmp_path: Path, tiny_corpus_rows: list[dict]) -> None:

@@ -1,4 +1,4 @@
-"""Semantics of the retrieval-augmented MCTS, proven with a scripted LLM (METHOD.md sections 1-2)."""
+"""Semantics of the retrieval-augmented MCTS, proven with a scripted LLM (docs/method.md, sections 1-2)."""
 
 from __future__ import annotations
 

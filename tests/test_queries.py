@@ -3,13 +3,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import write_jsonl
 
 from rader_hub.embedded_data import resolve_source
 from rader_hub.errors import DataError
 from rader_hub.queries import QueryMode, load_queries
 from rader_hub.records import DataSource
-
-from conftest import write_jsonl
 
 
 def test_embedded_dev_queries() -> None:

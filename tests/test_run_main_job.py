@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import write_jsonl
 from helpers import run_rader
 

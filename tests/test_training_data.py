@@ -7,8 +7,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import write_jsonl
+
 from rader_hub.errors import DataError
 from rader_hub.records import DataSource
 from rader_hub.training.data import load_triples, split_by_group, to_columns, training_data

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import run_rader
 from safetensors import safe_open
 
-from helpers import run_rader
 from rader_hub.assets import resolve_generator
 from rader_hub.errors import AssetError
 from rader_hub.training.base_model import load_base_model

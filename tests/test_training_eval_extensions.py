@@ -9,8 +9,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from helpers import run_rader
+
 from rader_hub.errors import ConfigError, DataError
 from rader_hub.evaluation.bright import BRIGHT_SPLITS, bright_split, resolve_splits
 from rader_hub.evaluation.runs import append_run, load_runs

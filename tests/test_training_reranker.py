@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from conftest import TINY_DOCUMENTS, write_jsonl
 from helpers import run_rader, tiny_triples
+
 from rader_hub.errors import ConfigError
 from rader_hub.evaluation.rerank import RerankingRetriever, load_reranker
 from rader_hub.retrieval import BM25Retriever

@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from conftest import TINY_DOCUMENTS, write_jsonl
 from helpers import FAST_TRAINING, run_rader
+
 from rader_hub.assets import resolve_embedder
 from rader_hub.cli import app
 from rader_hub.corpus import Corpus
-from rader_hub.retrieval import DenseRetriever
 from rader_hub.errors import RaderError
+from rader_hub.retrieval import DenseRetriever
 from rader_hub.training import RetrieverTrainingConfig, train_retriever
 
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated
 
 import typer
 
 from rader_hub.cli.eval import eval_command
 from rader_hub.cli.generate import generate_command
+from rader_hub.cli.publish import publish_app
 from rader_hub.cli.review import review_app
 from rader_hub.cli.run import run_command
-from rader_hub.cli.publish import publish_app
 from rader_hub.cli.train import train_app
 from rader_hub.errors import RaderError
 
@@ -29,14 +32,35 @@ app.add_typer(publish_app, name="publish")
 app.command("run")(run_command)
 
 
+def _print_version(requested: bool) -> None:
+    if requested:
+        try:
+            typer.echo(f"rader-hub {version('rader-hub')}")
+        except PackageNotFoundError:  # a source tree on sys.path without `pip install`
+            typer.echo("rader-hub (not installed: no package metadata)")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
-    """Keep `rader` a command group even while it has a single sub-command."""
+def _root(
+    show_version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the installed rader-hub version and exit.")
+    ] = False,
+) -> None:
+    """Options of `rader` itself (--version), before any sub-command."""
+
+
+def _silence_third_party_noise() -> None:
+    """pydantic's UnsupportedFieldAttributeWarning, raised once per distilabel step class at import (distilabel's
+    RuntimeParameter alias): nothing a user can act on. Matched by its message, so other warnings of its class still show;
+    distilabel's worker processes are forked and inherit the filter."""
+    warnings.filterwarnings("ignore", message=r"The 'default' attribute with value None was provided to the `Field\(\)` function")
 
 
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit status 2."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    _silence_third_party_noise()
     try:
         app()
     except RaderError as exc:

@@ -5,21 +5,19 @@ from __future__ import annotations
 import json
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from rader_hub.assets import EMBEDDED
 from rader_hub.cli.options import CorpusConfigOption, CorpusOption, CorpusSplitOption, JsonOption, ModelOption
-from rader_hub.corpus import load_corpus
-from rader_hub.embedded_data import resolve_source
-from rader_hub.evaluation.bright import BRIGHT_HUB_ID, DEFAULT_REASONER, evaluate_bright
-from rader_hub.evaluation.evaluate import EvalResult, RetrievalSetup, evaluate_retrieval
-from rader_hub.evaluation.rerank import DEFAULT_RERANK_DEPTH, load_reranker
-from rader_hub.evaluation.runs import record_run, run_label, run_record, run_settings
-from rader_hub.queries import QueryMode, load_queries
+from rader_hub.evaluation.bright import BRIGHT_HUB_ID, DEFAULT_REASONER
+from rader_hub.evaluation.rerank import DEFAULT_RERANK_DEPTH
+from rader_hub.queries import QueryMode
 from rader_hub.retrieval import DEFAULT_HYBRID_ALPHA, RetrieverKind
-from rader_hub.retrieval.hybrid import check_alpha
+
+if TYPE_CHECKING:
+    from rader_hub.evaluation.evaluate import EvalResult
 
 def eval_command(
     retriever: Annotated[RetrieverKind, typer.Option("--retriever", help="Which retriever to evaluate.")] = RetrieverKind.dense,
@@ -43,6 +41,16 @@ def eval_command(
     plot: Annotated[Path | None, typer.Option("--plot", help="Bar chart (PNG) of nDCG@10 over the runs in --runs-file (or this run).")] = None,
 ) -> None:
     """Evaluate BM25, dense or hybrid retrieval: nDCG@10, Recall@10 and P@10 (BRIGHT's definitions)."""
+    # The evaluation stack (numpy, bm25s, sentence-transformers) loads here, not for `rader --help`.
+    from rader_hub.corpus import load_corpus
+    from rader_hub.embedded_data import resolve_source
+    from rader_hub.evaluation.bright import evaluate_bright
+    from rader_hub.evaluation.evaluate import RetrievalSetup, evaluate_retrieval
+    from rader_hub.evaluation.rerank import load_reranker
+    from rader_hub.evaluation.runs import record_run, run_label, run_record, run_settings
+    from rader_hub.queries import load_queries
+    from rader_hub.retrieval.hybrid import check_alpha
+
     check_alpha(alpha)  # before any data or model is loaded
     reranker_model = load_reranker(reranker) if reranker else None
     setup = RetrievalSetup(retriever=retriever, model=model, alpha=alpha, reranker=reranker_model, rerank_depth=rerank_depth)

@@ -7,9 +7,6 @@ from typing import Annotated
 
 import typer
 
-from rader_hub.generation.recipe import dataset_path, parse_runtime_parameters, validate_recipe
-from rader_hub.generation.run import run_recipe
-
 
 def generate_command(
     recipe: Annotated[Path, typer.Argument(help="Recipe YAML, e.g. recipes/math.yaml.")],
@@ -23,6 +20,9 @@ def generate_command(
     A killed run resumes when the same command is run again: finished problems are read back
     from the run folder's checkpoints (distilabel's own cache is not used: its resume hangs).
     """
+    from rader_hub.generation.recipe import dataset_path, parse_runtime_parameters, validate_recipe
+    from rader_hub.generation.run import run_recipe
+
     data = validate_recipe(recipe)
     parameters = parse_runtime_parameters(data, param or [])
     if check:

@@ -7,10 +7,8 @@ from typing import Annotated
 
 import typer
 
-from rader_hub.review.connection import connect, resolve_connection
-from rader_hub.review.pairs import load_generation_dataset
-from rader_hub.review.pull import RejectedPositives, pull
-from rader_hub.review.push import DEFAULT_WORKSPACE, push
+from rader_hub.review.pull import RejectedPositives
+from rader_hub.review.push import DEFAULT_WORKSPACE
 from rader_hub.review.server import DEFAULT_PORT, ServerState, serve, stop
 
 review_app = typer.Typer(
@@ -83,6 +81,10 @@ def push_command(
 
     Pushing again updates the same records (stable ids) and keeps the answers already given.
     """
+    from rader_hub.review.connection import connect, resolve_connection
+    from rader_hub.review.pairs import load_generation_dataset
+    from rader_hub.review.push import push
+
     source = load_generation_dataset(dataset)
     client = connect(resolve_connection(state_dir))
     result = push(client, source.pairs(), name or source.default_name(), workspace, sample, seed, annotators_per_record)
@@ -104,6 +106,10 @@ def pull_command(
     state_dir: StateDirOption = None,
 ) -> None:
     """Fetch submitted answers, merge them into a new version of DATASET in OUT, and measure agreement."""
+    from rader_hub.review.connection import connect, resolve_connection
+    from rader_hub.review.pairs import load_generation_dataset
+    from rader_hub.review.pull import pull
+
     source = load_generation_dataset(dataset)
     client = connect(resolve_connection(state_dir))
     result = pull(client, source, name or source.default_name(), workspace, out, rejected_positives)
@@ -111,6 +117,6 @@ def pull_command(
     kappa = "undefined" if review["cohen_kappa"] is None else f"{review['cohen_kappa']:.3f}"
     agreement = "n/a" if review["agreement"] is None else f"{review['agreement']:.3f}"
     typer.echo(f"wrote {result.out_dir}: {result.rows_out} of {result.rows_in} rows kept")
-    typer.echo(f"reviewed pairs: {review['reviewed']} (ties {review['ties']}, pending {review['pending']}, judge unparsed {review['judge_unparsed']}); "
-               f"agreement with the judge {agreement}, Cohen's kappa {kappa}")
+    counts = f"ties {review['ties']}, pending {review['pending']}, judge unparsed {review['judge_unparsed']}"
+    typer.echo(f"reviewed pairs: {review['reviewed']} ({counts}); agreement with the judge {agreement}, Cohen's kappa {kappa}")
     typer.echo(f"details: {result.out_dir / 'review.json'}")

@@ -10,13 +10,16 @@ import json
 from dataclasses import MISSING
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from rader_hub.records import DataSource
 from rader_hub.training.config import FULL_FINE_TUNING_LEARNING_RATE, LORA_LEARNING_RATE, RerankerTrainingConfig, RetrieverTrainingConfig
-from rader_hub.training.runtime import TrainingResult
+
+if TYPE_CHECKING:
+    from rader_hub.training.data import TrainingData
+    from rader_hub.training.runtime import TrainingResult
 
 train_app = typer.Typer(help="Train a retriever (bi-encoder) or a reranker (cross-encoder).", no_args_is_help=True)
 
@@ -106,11 +109,11 @@ def train_retriever_command(
     keep_checkpoints: KeepCheckpointsOption = RETRIEVER("keep_checkpoints"),
     as_json: JsonOption = False,
 ) -> None:
-    """Train a bi-encoder with InfoNCE over in-batch and hard negatives (METHOD.md section 3)."""
-    options = dict(locals())
-    from rader_hub.training.retriever import train_retriever
+    """Train a bi-encoder with InfoNCE over in-batch and hard negatives (docs/method.md, section 6)."""
+    config, data, as_json = _prepare(RetrieverTrainingConfig, dict(locals()))
+    from rader_hub.training.retriever import train_retriever  # torch and sentence-transformers: after the data checks
 
-    _train(train_retriever, RetrieverTrainingConfig, options)
+    _report(train_retriever(config, data), as_json)
 
 
 @train_app.command("reranker")
@@ -145,18 +148,21 @@ def train_reranker_command(
     as_json: JsonOption = False,
 ) -> None:
     """Train a pointwise cross-encoder reranker contrastively (positive vs its hard negatives)."""
-    options = dict(locals())
-    from rader_hub.training.reranker import train_reranker
+    config, data, as_json = _prepare(RerankerTrainingConfig, dict(locals()))
+    from rader_hub.training.reranker import train_reranker  # torch and sentence-transformers: after the data checks
 
-    _train(train_reranker, RerankerTrainingConfig, options)
+    _report(train_reranker(config, data), as_json)
 
 
-def _train(train, config_class: type, options: dict[str, Any]) -> None:
-    """Both commands: the data options name the source, every other option is a config field."""
+def _prepare(config_class: type, options: dict[str, Any]) -> tuple[Any, TrainingData, bool]:
+    """Both commands: the data options name the source, every other option is a config field. The data
+    is loaded and checked here, so a bad file is reported before torch is imported."""
+    from rader_hub.training.runtime import load_data
+
     source = DataSource(options.pop("data"), options.pop("data_config"), options.pop("data_split"))
     as_json = options.pop("as_json")
-    result = train(config_class(**options, show_progress=not as_json), source)
-    _report(result, as_json)
+    config = config_class(**options, show_progress=not as_json)
+    return config, load_data(config, source), as_json
 
 
 def _report(result: TrainingResult, as_json: bool) -> None:

@@ -15,12 +15,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rader_hub.corpus import Corpus, document_from_row
 from rader_hub.errors import ConfigError, DataError
-from rader_hub.evaluation.evaluate import EvalResult, RetrievalSetup, evaluate_retrieval
 from rader_hub.queries import EvalQuery, QueryMode, query_from_row
 from rader_hub.records import DataSource, parse_rows
+
+if TYPE_CHECKING:
+    from rader_hub.evaluation.evaluate import EvalResult, RetrievalSetup
 
 BRIGHT_HUB_ID = "xlangai/BRIGHT"
 BRIGHT_SPLITS = (
@@ -125,6 +128,9 @@ def evaluate_bright(
 ) -> BrightResult:
     """Evaluate ``setup`` on each split (``all`` for the 12); ``on_split(name, result)`` is called as
     each finishes, since a run over every split takes hours."""
+    # Imported here: the CLI reads this module's constants for its help, without the retrieval stack.
+    from rader_hub.evaluation.evaluate import evaluate_retrieval
+
     result = BrightResult()
     for name in resolve_splits(splits):
         split = bright_split(name, source, mode, reasoner)

@@ -1,6 +1,6 @@
 """Per-item checkpoints so a killed run resumes without redoing finished work.
 
-distilabel's own resume hangs after an interrupt (STACK.md), so each expensive step saves one
+distilabel's own resume hangs after an interrupt (distilabel issue #1065), so each expensive step saves one
 JSON file per finished item (a problem's search, a sample's queries) under the run folder. A
 file is written to a temporary name and renamed, so a kill never leaves half a checkpoint. Each
 file records the hash of the settings that produced it; a rerun with other settings redoes it.

@@ -1,4 +1,4 @@
-"""Retrieval-augmented MCTS (METHOD.md section 1), many problems searched together.
+"""Retrieval-augmented MCTS (docs/method.md, section 1), many problems searched together.
 
 All problems of a batch are searched together: every round, the nodes that the problems' searches
 wait on are turned into prompts and sent to the generator in one call (then one more for the
@@ -61,7 +61,7 @@ class JudgeInput(str, Enum):
 
 @dataclass(frozen=True)
 class SearchConfig:
-    """Every parameter of the search. Defaults are the paper's (METHOD.md section 1) and, where
+    """Every parameter of the search. Defaults are the paper's (docs/method.md, section 1) and, where
     the paper leaves room, the official implementation's (Debrup-61/RaDeR, run_src/): this is
     the one place that holds them."""
 

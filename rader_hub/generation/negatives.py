@@ -5,8 +5,10 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from rader_hub.retrieval.base import Retriever
+if TYPE_CHECKING:
+    from rader_hub.retrieval.base import Retriever
 
 MAX_NEGATIVES = 12
 

@@ -1,4 +1,4 @@
-"""Trajectories to training samples (METHOD.md section 2).
+"""Trajectories to training samples (docs/method.md, section 2).
 
 A trajectory is the path from the root to a terminal node that a rollout reached. From every
 trajectory with reward 1 (or any reward, under the ``require_correct_answer=False`` relaxation)

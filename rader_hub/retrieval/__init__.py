@@ -1,17 +1,29 @@
-"""Retrievers over a fixed corpus: BM25, dense (sentence-transformers) and their hybrid."""
+"""Retrievers over a fixed corpus: BM25, dense (sentence-transformers) and their hybrid.
+
+The retriever classes are imported on first use, so importing this package (the CLI does, for
+``RetrieverKind``) does not load bm25s, scipy or sentence-transformers.
+"""
 
 from __future__ import annotations
 
+import importlib
 from enum import Enum
+from typing import TYPE_CHECKING, Any
 
 from rader_hub.assets import EMBEDDED
-from rader_hub.corpus import Corpus
-from rader_hub.retrieval.base import Ranking, Retriever
-from rader_hub.retrieval.bm25 import BM25Retriever
-from rader_hub.retrieval.dense import DenseRetriever
-from rader_hub.retrieval.hybrid import HybridRetriever
 
-__all__ = ["BM25Retriever", "DenseRetriever", "HybridRetriever", "Ranking", "Retriever", "RetrieverKind", "build_retriever"]
+if TYPE_CHECKING:
+    from rader_hub.corpus import Corpus
+    from rader_hub.retrieval.base import Retriever
+
+_EXPORTS = {
+    "BM25Retriever": "rader_hub.retrieval.bm25",
+    "DenseRetriever": "rader_hub.retrieval.dense",
+    "HybridRetriever": "rader_hub.retrieval.hybrid",
+    "Ranking": "rader_hub.retrieval.base",
+    "Retriever": "rader_hub.retrieval.base",
+}
+__all__ = sorted([*_EXPORTS, "DEFAULT_HYBRID_ALPHA", "RetrieverKind", "build_retriever"])
 
 DEFAULT_HYBRID_ALPHA = 0.8  # the paper's value on non-math splits (1.0 on math)
 
@@ -22,6 +34,12 @@ class RetrieverKind(str, Enum):
     hybrid = "hybrid"
 
 
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'rader_hub.retrieval' has no attribute '{name}'")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
+
+
 def build_retriever(
     kind: RetrieverKind | str,
     corpus: Corpus,
@@ -30,6 +48,10 @@ def build_retriever(
     show_progress: bool = False,
 ) -> Retriever:
     """Build a retriever by kind; ``model`` is the embedder for dense and hybrid."""
+    from rader_hub.retrieval.bm25 import BM25Retriever
+    from rader_hub.retrieval.dense import DenseRetriever
+    from rader_hub.retrieval.hybrid import HybridRetriever
+
     kind = RetrieverKind(kind)
     if kind is RetrieverKind.bm25:
         return BM25Retriever(corpus)

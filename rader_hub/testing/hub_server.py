@@ -7,8 +7,8 @@ keeps every commit (so ``revision=<sha>`` resolves), makes one commit per commit
 changes a branch only once that commit is complete: a failed upload leaves the branch where it was.
 
 Clients must run with ``HF_ENDPOINT=<url>`` and ``HF_HUB_DISABLE_XET=1`` (set before importing
-them): the server speaks git-LFS "basic" transfers, not Xet. The endpoint list and its pitfalls
-are in STACK.md ("Hugging Face Hub").
+them): the server speaks git-LFS "basic" transfers, not Xet. The endpoints and their pitfalls
+are listed in docs/publishing.md ("The loopback Hub's endpoints").
 
     python -m rader_hub.testing.hub_server --port 0            # prints its URL, serves until killed
     python -m rader_hub.testing.hub_server --token hf_secret   # writes need this bearer token

@@ -1,4 +1,4 @@
-"""Train a bi-encoder retriever with sentence-transformers' trainer (METHOD.md section 3).
+"""Train a bi-encoder retriever with sentence-transformers' trainer (docs/method.md, section 6).
 
 InfoNCE over in-batch plus hard negatives, "Query: "/"Passage: " prompts saved in the model,
 batches without duplicate texts, checkpoints that a rerun can resume from, LoRA for decoder LLMs.

@@ -98,6 +98,14 @@ class PreparedRun:
     resume_from: str | None
 
 
+def load_data(config: TrainingRunConfig, data: DataInput | TrainingData) -> TrainingData:
+    """The triples a run trains on: ``data`` with ``config``'s query types and held-out fraction. Imports
+    nothing heavy, so `rader train` reports bad data before torch is loaded."""
+    if isinstance(data, TrainingData):
+        return data
+    return training_data(data, config.query_types, config.eval_fraction, config.seed)
+
+
 def prepare_run(config: TrainingRunConfig, data: DataInput | TrainingData) -> PreparedRun:
     """The checks and data loading both trainers start with, all before a model is loaded, so bad
     input fails fast; then the seed, so that new weights (a reranker's score head, LoRA adapters)
@@ -106,8 +114,7 @@ def prepare_run(config: TrainingRunConfig, data: DataInput | TrainingData) -> Pr
 
     check_precision(config.bf16)
     resume_from = checkpoint_to_resume(Path(config.out_dir) / CHECKPOINT_DIR) if config.resume else None
-    if not isinstance(data, TrainingData):
-        data = training_data(data, config.query_types, config.eval_fraction, config.seed)
+    data = load_data(config, data)
     num_negatives = effective_negatives(data.train, config.num_negatives)
     set_seed(config.seed)
     return PreparedRun(
