@@ -84,7 +84,8 @@ def test_torchrun_trains_the_retriever_on_two_processes(tmp_path: Path):
         capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    summaries = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{\"")]  # the --json lines, not the trainer's logs
+    # The --json lines (one per process), not the trainer's log dicts.
+    summaries = [json.loads(line) for line in done.stdout.splitlines() if line.startswith('{"')]
     assert len(summaries) == 2 and {summary["steps"] for summary in summaries} == {2}  # both processes trained 2 steps
     recorded = json.loads((out / "rader_training.json").read_text())
     finished = recorded["log_history"][-1]
