@@ -20,7 +20,7 @@ Prints one JSON line per retriever, scale and round, then a summary line last: q
 and scale, and each scale's queries/s as a ratio of the 1x corpus's. ``same_top1`` is the share of
 queries whose best document at that scale is (a copy of) the one at 1x: copies tie, and BM25's document
 frequencies shift a little with the corpus size.
-Usage: python bench/retrieval.py [--scales 1 10 100] [--repeats 2] [--queries 100] [--threads 1]
+Usage: python bench/retrieval.py [--scales 1 10 100] [--repeats 3] [--queries 100] [--threads 1]
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def measure(retriever: Retriever, queries: list[str]) -> tuple[float, list[str]]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 10, 100], help="corpus sizes as multiples of the 354 theorems")
-    parser.add_argument("--repeats", type=int, default=2, help="interleaved rounds; each retriever and scale keeps its best")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds; each retriever and scale keeps its best")
     parser.add_argument("--queries", type=int, default=100, help="use the first N dev queries (0: all 399)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads for query encoding (1: steady on shared cores)")
     args = parser.parse_args()
