@@ -38,6 +38,7 @@ from tqdm import tqdm
 
 from rader_hub.corpus import load_corpus
 from rader_hub.embedded_data import resolve_source
+from rader_hub.errors import RaderError
 from rader_hub.generation.llm import LocalTransformersLLM, generator_folder
 from rader_hub.generation.recipe import parse_runtime_parameters, validate_recipe
 from rader_hub.generation.run import run_recipe
@@ -145,6 +146,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="rounds of pipeline then replay; each timing keeps its best round")
     args = parser.parse_args()
     params = SMALL + args.param
+    try:  # a bad recipe or --param fails here, in one line, before anything runs
+        parse_runtime_parameters(validate_recipe(args.recipe), params)
+    except RaderError as exc:
+        parser.error(str(exc))
     generator_folder()  # warm caches: the dequantised generator and the corpus embeddings of the dense miner
     DenseRetriever(load_corpus(resolve_source("embedded", "theorems")))
 
