@@ -81,6 +81,7 @@ def test_rader_generate_check_reports_the_key(tmp_path):
         ('mcts_search.llm.generation_kwargs={"temprature": 0.5}', "'temprature' is not a generation keyword of this LLM (did you mean"),
         ("mcts_search.llm.generation_kwargs=0.5", "expected a JSON object of generation keywords"),
         ("rollouts=2", "--param 'rollouts=2': expected STEP.FIELD=VALUE"),
+        ("mcts_search.resources.gpus=two", "--param mcts_search.resources.gpus: Input should be a valid integer"),
     ],
 )
 def test_params_are_checked_against_the_runtime_parameters_and_their_types(param, message):

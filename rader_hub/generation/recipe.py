@@ -138,6 +138,7 @@ def _checked_value(step: dict[str, Any], path: list[str], value: Any, where: str
     """Walk the step's ``runtime_parameters_info`` along ``path``; validate ``value`` against the
     type of the field (or generate() argument) it reaches."""
     owner, infos = step, step.get("runtime_parameters_info") or []
+    owner_class = _class_of(step["type_info"], where) if "type_info" in step else None
     for depth, name in enumerate(path):
         info = next((entry for entry in infos if entry.get("name") == name), None)
         if info is None:
@@ -162,13 +163,24 @@ def _checked_value(step: dict[str, Any], path: list[str], value: Any, where: str
         if "runtime_parameters_info" in info:  # a nested object: the LLM, or resources
             if last:
                 raise ConfigError(f"{where}: '{name}' has fields of its own, e.g. {where}.{info['runtime_parameters_info'][0]['name']}=...")
-            owner, infos = owner.get(name) or {}, info["runtime_parameters_info"]
+            nested = owner.get(name) or {}
+            owner, owner_class, infos = nested, _nested_class(owner_class, name, nested, where), info["runtime_parameters_info"]
             continue
         if not last:
             raise ConfigError(f"{where}: '{name}' is a value, not an object")
-        field_info = _class_of(owner.get("type_info"), where).model_fields.get(name) if "type_info" in owner else None
+        field_info = owner_class.model_fields.get(name) if owner_class is not None else None
         return _validated(field_info.annotation if field_info is not None else Any, value, where)
     raise AssertionError("unreachable: path is never empty")
+
+
+def _nested_class(owner_class: type[BaseModel] | None, name: str, nested: dict[str, Any], where: str) -> type[BaseModel] | None:
+    """The class of a nested object: its own ``type_info`` (an LLM) or, for one the recipe writes
+    without it (a step's ``resources``), the owner's field annotation."""
+    if "type_info" in nested:
+        return _class_of(nested["type_info"], where)
+    field_info = owner_class.model_fields.get(name) if owner_class is not None else None
+    annotation = field_info.annotation if field_info is not None else None
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
 
 
 def _generation_keyword(llm: dict[str, Any], keys: set[str], keyword: str, value: Any, where: str) -> Any:

@@ -12,7 +12,7 @@ from rader_hub.errors import AssetError, ConfigError
 from rader_hub.training.config import RerankerTrainingConfig
 from rader_hub.training.data import DataInput, TrainingData
 from rader_hub.training.losses import GroupedRerankLoss
-from rader_hub.training.runtime import TrainingResult, finish_training, prepare_run, trainer_arguments
+from rader_hub.training.runtime import TrainingResult, finish_training, prepare_run, save_model, trainer_arguments
 
 
 def load_cross_encoder(base: str, max_seq_length: int):
@@ -46,6 +46,6 @@ def train_reranker(config: RerankerTrainingConfig, data: DataInput | TrainingDat
         loss=GroupedRerankLoss(model, config.temperature),
     )
     trainer.train(resume_from_checkpoint=run.resume_from)
-    model.save(str(config.out_dir))
+    save_model(trainer, model, config.out_dir)
 
     return finish_training(trainer, config, run, f"reranker: {config.base}")

@@ -13,7 +13,7 @@ from rader_hub.training.base_model import load_base_model
 from rader_hub.training.config import FULL_FINE_TUNING_LEARNING_RATE, LORA_LEARNING_RATE, RetrieverTrainingConfig
 from rader_hub.training.data import QUERY_COLUMN, DataInput, TrainingData
 from rader_hub.training.losses import info_nce_loss
-from rader_hub.training.runtime import TrainingResult, finish_training, prepare_run, trainer_arguments
+from rader_hub.training.runtime import TrainingResult, finish_training, prepare_run, save_model, trainer_arguments
 
 
 def _apply_lora(model, config: RetrieverTrainingConfig) -> None:
@@ -91,6 +91,6 @@ def train_retriever(config: RetrieverTrainingConfig, data: DataInput | TrainingD
     # "document" is the name sentence-transformers' encode_document() looks up.
     model.prompts = {"query": config.query_prompt, "passage": config.passage_prompt, "document": config.passage_prompt}
     model.max_seq_length = inference_length
-    model.save(str(config.out_dir))
+    save_model(trainer, model, config.out_dir)
 
     return finish_training(trainer, config, run, f"retriever: {config.base}", learning_rate=learning_rate, lora=use_lora)

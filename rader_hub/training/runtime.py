@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -148,7 +149,23 @@ def trainer_arguments(config: TrainingRunConfig, learning_rate: float, has_eval:
         "report_to": "none",
         "disable_tqdm": not config.show_progress,
         "dataloader_num_workers": 0,
+        "use_cpu": _several_processes_without_gpu(),
     }
+
+
+def _several_processes_without_gpu() -> bool:
+    """Launched as several processes (torchrun, accelerate launch) on a machine without CUDA: without
+    ``use_cpu`` transformers trains each process alone; with it, data-parallel over gloo."""
+    import torch
+
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
+
+
+def save_model(trainer: Any, model: Any, out_dir: Path | str) -> None:
+    """Save the trained model to ``out_dir``; with several processes (torchrun, accelerate launch)
+    every one gets here with the same weights, and only the main one writes."""
+    if trainer.is_world_process_zero():
+        model.save(str(out_dir))
 
 
 def finish_training(trainer: Any, config: TrainingRunConfig, run: PreparedRun, title: str, **facts: Any) -> TrainingResult:
@@ -156,6 +173,7 @@ def finish_training(trainer: Any, config: TrainingRunConfig, run: PreparedRun, t
     checkpoints removed (only now, so a crash before saving can still resume)."""
     out_dir = Path(config.out_dir)
     log = training_log(trainer.state.log_history)
+    main_process = trainer.is_world_process_zero()  # under torchrun or accelerate launch, one process writes
     result = TrainingResult(
         out_dir=out_dir,
         steps=trainer.state.global_step,
@@ -164,8 +182,10 @@ def finish_training(trainer: Any, config: TrainingRunConfig, run: PreparedRun, t
         train_loss=log.final_train_loss,
         eval_loss=log.final_eval_loss,
         num_negatives=run.num_negatives,
-        loss_curve=plot_loss_curve(log, out_dir / LOSS_CURVE_FILE, title=title),
+        loss_curve=plot_loss_curve(log, out_dir / LOSS_CURVE_FILE, title=title) if main_process else None,
     )
+    if not main_process:
+        return result
     write_summary(
         out_dir / SUMMARY_FILE,
         config,
