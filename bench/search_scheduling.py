@@ -9,14 +9,15 @@ BM25 over the embedded theorems, since the paper's corpus and dense retriever ar
 - ``concurrent``: each problem's search moves on as soon as its own completions are back
   (``ConcurrentCompletions``, what the recipe runs).
 Greedy decoding and per-problem seeds make both modes send the same prompts; the JSON reports the
-requests, prompt tokens and generated tokens of each, and whether the trees came out the same.
+requests, prompt tokens and generated tokens of each, whether the trees came out the same, and the
+requests the server held on average (``mean_in_flight``: seconds in flight over wall time).
 
 By default each mode gets a fresh ``transformers serve --continuous-batching`` with the embedded
 SmolLM2 on 127.0.0.1 (started as the tests start it), so no mode profits from the other's KV
 cache. ``--base-url`` and ``--model`` measure a running server instead (``vllm serve`` on a GPU);
 then the concurrent mode runs first, so any prefix cache of the server favours the rounds.
 The last line printed is a JSON object with ``rounds_s``, ``concurrent_s`` and ``speedup``.
-Usage: python bench/search_scheduling.py [--problems 8] [--rollouts 2] [--base-url URL --model NAME]
+Usage: python bench/search_scheduling.py [--problems 8] [--rollouts 1] [--base-url URL --model NAME]
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from typing import Any
 from pydantic import PrivateAttr
 from search_workload import embedded_search
 
+from rader_hub.errors import RaderError
 from rader_hub.generation.llm import OpenAICompatibleLLM, generator_folder
 from rader_hub.generation.mcts import Problem, RetrievalMCTS, SearchConfig, SearchResult
 from rader_hub.generation.requests import BatchedCompletions, Completions, ConcurrentCompletions, complete_all
@@ -48,22 +50,28 @@ from openai_server import transformers_serve  # the tests' server starter
 
 
 class MeteredLLM(OpenAICompatibleLLM):
-    """Counts requests and the tokens the server reports for them."""
+    """Counts requests, the tokens the server reports for them and the seconds they were in flight
+    (over the wall time: how many requests the server had on average)."""
 
     _requests: int = PrivateAttr(0)
     _prompt_tokens: int = PrivateAttr(0)
     _generated_tokens: int = PrivateAttr(0)
+    _request_seconds: float = PrivateAttr(0.0)
 
     async def agenerate(self, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
         output = await super().agenerate(*args, **kwargs)
+        self._request_seconds += time.perf_counter() - started
         self._requests += 1
         self._prompt_tokens += sum(output["statistics"]["input_tokens"] or [0])
         self._generated_tokens += sum(output["statistics"]["output_tokens"] or [0])
         return output
 
-    def counts(self) -> dict[str, int]:
-        counts = {"requests": self._requests, "prompt_tokens": self._prompt_tokens, "generated_tokens": self._generated_tokens}
+    def counts(self) -> dict[str, float]:
+        counts = {"requests": self._requests, "prompt_tokens": self._prompt_tokens, "generated_tokens": self._generated_tokens,
+                  "request_seconds": self._request_seconds}
         self._requests = self._prompt_tokens = self._generated_tokens = 0
+        self._request_seconds = 0.0
         return counts
 
 
@@ -94,6 +102,7 @@ def run_mode(mode: str, llm: MeteredLLM, problems: list[Problem], retriever: BM2
     result = {"mode": mode, "seconds": round(seconds, 1), **llm.counts(), "rollouts": sum(r.stats["rollouts"] for r in results),
               "trees": tree_digest(results), "load_before": load_before, "load_after": os.getloadavg()[0]}
     result["generated_tokens_per_s"] = round(result["generated_tokens"] / seconds, 1)
+    result["mean_in_flight"] = round(result.pop("request_seconds") / seconds, 1)
     print(json.dumps(result), flush=True)
     return result
 
@@ -112,7 +121,7 @@ def server(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", type=int, default=8)
-    parser.add_argument("--rollouts", type=int, default=2)
+    parser.add_argument("--rollouts", type=int, default=1)
     parser.add_argument("--max-concurrent-requests", type=int, default=64)
     parser.add_argument("--base-url", help="a running OpenAI-compatible server (default: start transformers serve here)")
     parser.add_argument("--model", help="the model name the server at --base-url serves")
@@ -129,14 +138,17 @@ def main() -> None:
     for mode in ("concurrent", "rounds"):
         with server(args) as (base_url, model):
             llm = MeteredLLM(base_url=base_url, model=model, generation_kwargs={"temperature": 0.0}, timeout=3600)
-            llm.load()
+            try:
+                llm.load()
+            except RaderError as error:
+                parser.exit(2, f"error: {error}\n")
             modes[mode] = run_mode(mode, llm, problems, retriever, config, args.max_concurrent_requests)
     rounds, concurrent = modes["rounds"], modes["concurrent"]
     summary = {
         "rounds_s": rounds["seconds"], "concurrent_s": concurrent["seconds"], "speedup": round(rounds["seconds"] / concurrent["seconds"], 2),
         "same_trees": rounds["trees"] == concurrent["trees"],
         **{f"{name}_{key}": modes[name][key] for name in ("rounds", "concurrent")
-           for key in ("requests", "prompt_tokens", "generated_tokens", "generated_tokens_per_s")},
+           for key in ("requests", "prompt_tokens", "generated_tokens", "generated_tokens_per_s", "mean_in_flight")},
         "problems": len(problems), "rollouts": args.rollouts, "max_concurrent_requests": args.max_concurrent_requests,
         "server": args.base_url or f"transformers serve --continuous-batching --cb-num-blocks {args.cb_num_blocks} "
                                    f"(OMP_NUM_THREADS={args.server_threads})",
@@ -145,6 +157,9 @@ def main() -> None:
     }
     if args.json:
         Path(args.json).write_text(json.dumps({"summary": summary, "modes": modes, "config": config.__dict__}, indent=1))
+    print(f"concurrent searches {summary['speedup']}x faster than synchronous rounds ({rounds['seconds']} s -> {concurrent['seconds']} s); "
+          f"generated tokens/s {rounds['generated_tokens_per_s']} -> {concurrent['generated_tokens_per_s']}, requests in flight on average "
+          f"{rounds['mean_in_flight']} -> {concurrent['mean_in_flight']}; same trees: {summary['same_trees']}")
     print(json.dumps(summary), flush=True)
 
 
