@@ -179,10 +179,10 @@ class RetrievalMCTS:
             requests = self._expansion_requests(walking)
             ready = [search for search in walking if not self._ask(search, requests[search], waiting)]
             if not ready and waiting:  # every search still searching waits on the LLM
-                ready = self._collect(waiting)
                 if time.monotonic() - shown > 1:  # completions may come back hundreds of times a second
                     bar.set_postfix_str(f"{len(waiting)} requests pending")
                     shown = time.monotonic()
+                ready = self._collect(waiting)
         bar.close()
         return [search.result for search in searches]
 
