@@ -1,8 +1,12 @@
-"""Benchmark: MCTS wall time per rollout, problems searched together vs one at a time.
+"""Benchmark: the embedded recipe's search on the local CPU engine, problems searched together vs one at a time.
 
-Both modes run in one process on the same loaded embedded LLM (SmolLM2-135M via transformers),
-the same problems, the search parameters of the embedded recipe (recipes/math.yaml; only the
-rollouts are fewer) and greedy decoding, so they do comparable work.
+What batching buys on the local engine (``LocalTransformersLLM``, which takes every pending prompt
+in one call: ``BatchedCompletions``): together, each call carries the prompts that all problems'
+searches wait on; one at a time, only one problem's. Both modes run in one process, each with a
+fresh embedded LLM (SmolLM2-135M via transformers; an empty prefix cache), on the same problems,
+with the search parameters of the embedded recipe (recipes/math.yaml; only the rollouts are fewer)
+and greedy decoding, so they send the same prompts (reported per mode). Scheduling against a
+serving engine (rounds vs concurrent searches) is measured by bench/search_scheduling.py.
 Usage: python bench/mcts_batching.py [--problems 8] [--rollouts 2] [--json out.json]
 """
 
@@ -13,16 +17,12 @@ import json
 import os
 import platform
 import time
-from dataclasses import fields
 
-from pipelines.math_recipes import EMBEDDED
-from rader_hub.corpus import load_corpus
-from rader_hub.embedded_data import resolve_source
+from search_workload import embedded_search
+
 from rader_hub.generation.llm import LocalTransformersLLM
-from rader_hub.generation.mcts import Problem, RetrievalMCTS, SearchConfig
-from rader_hub.generation.steps.common import llm_generator
-from rader_hub.records import read_rows
-from rader_hub.retrieval import BM25Retriever
+from rader_hub.generation.mcts import RetrievalMCTS
+from rader_hub.generation.requests import BatchedCompletions, llm_generator
 
 
 class CountingGenerator:
@@ -40,7 +40,7 @@ class CountingGenerator:
 def run_mode(label, groups, llm, retriever, config):
     llm.load()  # each mode gets a fresh LLM: an empty prefix cache
     generator = CountingGenerator(llm_generator(llm))
-    search = RetrievalMCTS(generator, retriever, config)
+    search = RetrievalMCTS(BatchedCompletions(generator), retriever, config)
     start = time.perf_counter()
     rollouts = 0
     for group in groups:
@@ -63,16 +63,12 @@ def main() -> None:
     parser.add_argument("--json", help="also write the result here")
     args = parser.parse_args()
 
-    rows = read_rows(resolve_source("embedded", "math_problems"))[: args.problems]
-    problems = [Problem(r.data["id"], r.data["problem"], r.data["answer"]) for r in rows]
-    retriever = BM25Retriever(load_corpus(resolve_source("embedded", "theorems")))
+    problems, retriever, config = embedded_search(args.problems, args.rollouts)
     # Greedy decoding: both modes then generate the same text for the same prompt.
     def fresh_llm() -> LocalTransformersLLM:
         return LocalTransformersLLM(model="embedded", batch_size=args.batch_size, torch_threads=args.threads,
                                     prefix_cache_mb=args.prefix_cache_mb, generation_kwargs={"do_sample": False})
 
-    names = {field.name for field in fields(SearchConfig)}
-    config = SearchConfig(**{**{k: v for k, v in EMBEDDED.search.items() if k in names}, "rollouts": args.rollouts})
     together = run_mode("together", [problems], fresh_llm(), retriever, config)
     alone = run_mode("one_at_a_time", [[p] for p in problems], fresh_llm(), retriever, config)
     result = {

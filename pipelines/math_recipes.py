@@ -168,6 +168,10 @@ RECIPES = {
         RecipeSettings(
             **{
                 **PAPER.__dict__,
+                # Requests in flight: the two LLM steps run at the same time against the same server(s);
+                # together they fill one `vllm serve --max-num-seqs 256` (docs/generation.md).
+                "search": {**PAPER.search, "max_concurrent_requests": 192},
+                "queries": {**PAPER.queries, "max_concurrent_requests": 64},
                 "name": "math-openai",
                 "description": PAPER.description.replace(f"{PAPER_MODEL} on vLLM", "any OpenAI-compatible server (vllm serve, TGI, ...)")
                 + " Set --param mcts_search.llm.base_url=... --param mcts_search.llm.model=... (and the same for "

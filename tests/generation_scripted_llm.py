@@ -1,16 +1,21 @@
-"""A scripted distilabel LLM for the generation tests, and the scripts the tests share.
+"""Scripted distilabel LLMs for the generation tests, and the scripts the tests share.
 
 Each rule is (task marker, substring, response): the first rule whose marker and substring both
 occur in the prompt's last message gives the response; no match gives an empty completion
-(which the parsers must survive). Every call's prompts are recorded, so tests can see what the
-LLM was shown and how prompts were batched.
+(which the parsers must survive). :class:`ScriptedLLM` answers a call's prompts together and
+records every call's prompts, so tests can see what the LLM was shown and how prompts were
+batched. :class:`AsyncScriptedLLM` answers each prompt as a request of its own, after a delay
+that depends on the prompt, so requests finish in another order than they were sent.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
+import zlib
 from typing import Any
 
-from distilabel.models.llms.base import LLM
+from distilabel.models.llms.base import LLM, AsyncLLM
 from distilabel.models.llms.utils import prepare_output
 from pydantic import PrivateAttr, field_validator
 
@@ -19,7 +24,7 @@ from rader_hub.generation import prompts as P
 from rader_hub.generation.mcts import Problem
 
 
-class ScriptedLLM(LLM):
+class _Rules:
     rules: list[dict[str, str]] = []
 
     @field_validator("rules", mode="before")
@@ -28,6 +33,11 @@ class ScriptedLLM(LLM):
         # dicts, not tuples: distilabel's signature code walks the dump and expects mappings.
         return [dict(zip(("task", "contains", "reply"), r)) if isinstance(r, (tuple, list)) else r for r in rules]
 
+    def reply(self, prompt: str) -> str:
+        return next((r["reply"] for r in self.rules if r["task"] in prompt and r["contains"] in prompt), "")
+
+
+class ScriptedLLM(_Rules, LLM):
     _calls: list[list[str]] = PrivateAttr(default_factory=list)
 
     @property
@@ -50,13 +60,63 @@ class ScriptedLLM(LLM):
         self._calls.append(prompts)
         outputs = []
         for prompt in prompts:
-            response = next((r["reply"] for r in self.rules if r["task"] in prompt and r["contains"] in prompt), "")
-            outputs.append(prepare_output([response] * num_generations, input_tokens=[0], output_tokens=[0]))
+            outputs.append(prepare_output([self.reply(prompt)] * num_generations, input_tokens=[0], output_tokens=[0]))
         return outputs
 
     @property
     def calls(self) -> list[list[str]]:
         return self._calls
+
+
+class AsyncScriptedLLM(_Rules, AsyncLLM):
+    """Each request answered after 0-9 ms, by a hash of its prompt. Requests whose prompt contains
+    ``hold`` wait until :meth:`release` (at most ``hold_s`` seconds). Records the prompts in the
+    order their requests finished and the most requests in flight at once."""
+
+    hold: str | None = None
+    hold_s: float = 20.0
+
+    _released: bool = PrivateAttr(False)
+    _held_too_long: bool = PrivateAttr(False)
+    _in_flight: int = PrivateAttr(0)
+    _peak: int = PrivateAttr(0)
+    _finished: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def model_name(self) -> str:
+        return "scripted-test-llm"
+
+    def release(self) -> None:
+        self._released = True
+
+    async def agenerate(
+        self, input: Any, num_generations: int = 1, max_new_tokens: int = 128, temperature: float = 1.0, top_p: float = 1.0
+    ) -> dict[str, Any]:
+        prompt = input[-1]["content"]
+        self._in_flight += 1
+        self._peak = max(self._peak, self._in_flight)
+        await asyncio.sleep(zlib.crc32(prompt.encode()) % 10 / 1000)
+        if self.hold is not None and self.hold in prompt:
+            deadline = time.monotonic() + self.hold_s
+            while not self._released and time.monotonic() < deadline:
+                await asyncio.sleep(0.005)
+            self._held_too_long |= not self._released
+        self._in_flight -= 1
+        self._finished.append(prompt)
+        return prepare_output([self.reply(prompt)] * num_generations, input_tokens=[0], output_tokens=[0])
+
+    @property
+    def finished(self) -> list[str]:
+        return self._finished
+
+    @property
+    def peak_in_flight(self) -> int:
+        return self._peak
+
+    @property
+    def held_too_long(self) -> bool:
+        """Whether a held request waited ``hold_s`` seconds without being released."""
+        return self._held_too_long
 
 
 SOCKS = Problem("socks", "A drawer holds red and blue socks. How many socks must you take to be sure of a matching pair?", "3")

@@ -31,14 +31,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def transformers_serve(model_dir: str, log: Path, startup_s: float = 300) -> Iterator[OpenAIServer]:
+def transformers_serve(model_dir: str, log: Path, startup_s: float = 300, num_blocks: int = 64, threads: int = 1) -> Iterator[OpenAIServer]:
     """Start the server, wait until it has answered one chat completion (the first pays a warm-up),
-    and stop it by PID afterwards."""
+    and stop it by PID afterwards. ``num_blocks`` KV-cache blocks of 256 tokens (unbounded, it takes
+    90% of free RAM); ``threads`` torch threads (with 2 on 2 shared cores, a 12-token answer took
+    5-11 s instead of 1 s)."""
     port = free_port()
     command = [str(TRANSFORMERS), "serve", model_dir, "--continuous-batching", "--device", "cpu", "--host", "127.0.0.1",
-               "--port", str(port), "--cb-num-blocks", "64"]  # 64 blocks of 256 tokens; unbounded, it takes 90% of free RAM
-    # One torch thread: with 2 on 2 shared cores, a 12-token answer took 5-11 s instead of 1 s.
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+               "--port", str(port), "--cb-num-blocks", str(num_blocks)]
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "HF_HUB_OFFLINE": "1"}
     with open(log, "w") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
     server = OpenAIServer(f"http://127.0.0.1:{port}/v1", model_dir, log)

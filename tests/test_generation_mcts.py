@@ -6,12 +6,12 @@ import math
 import random
 
 import pytest
-from generation_scripted_llm import PIGEONHOLE_SUMMARY, RULES, SOCKS, SOCKS_QUERY, ScriptedLLM
+from generation_scripted_llm import PIGEONHOLE_SUMMARY, RULES, SOCKS, SOCKS_QUERY, AsyncScriptedLLM, ScriptedLLM
 
 from rader_hub.generation import prompts as P
 from rader_hub.generation.mcts import Problem, RetrievalMCTS, SearchConfig
+from rader_hub.generation.requests import ConcurrentCompletions, completions_for, llm_generator
 from rader_hub.generation.samples import extract_samples
-from rader_hub.generation.steps.common import llm_generator
 from rader_hub.generation.steps.queries import cot_query
 from rader_hub.generation.tree import Action, Judgement, Node, backpropagate, iter_nodes, select_child, uct
 from rader_hub.retrieval import BM25Retriever
@@ -30,7 +30,7 @@ def tree_search(tiny_corpus, rules=RULES, **overrides):
     llm = ScriptedLLM(rules=rules)
     llm.load()
     config = SearchConfig(**{"rollouts": 6, "max_depth": 4, "top_k": 3, "ost_children": 0, "qg_children": 1, "seed": 1, **overrides})
-    search = RetrievalMCTS(llm_generator(llm), BM25Retriever(tiny_corpus), config)
+    search = RetrievalMCTS(completions_for(llm), BM25Retriever(tiny_corpus), config)
     return search, llm
 
 
@@ -253,35 +253,51 @@ def _shape(node: Node) -> tuple:
     return (node.action, node.text, node.visits, node.value, tuple(_shape(child) for child in node.children))
 
 
-def test_problems_searched_together_grow_the_trees_they_grow_alone_in_fewer_rounds(tiny_corpus):
+def test_a_problem_grows_the_same_tree_alone_in_rounds_and_concurrently(tiny_corpus):
     # Answers differ by variant, so the searches end their rollouts at different depths.
     rules = [
         (P.TASK_OST, f"(variant {i})", "Consider the colours." if i % 2 else "Two colours. The answer is \\boxed{3}.") for i in range(4)
     ] + RULES
     problems = [Problem(f"socks-{i}", SOCKS.problem + f" (variant {i})", "3") for i in range(4)]
+    # One token budget for all prompts: the scripted LLM then gets one call per collect.
+    budgets = dict.fromkeys(("step_tokens", "solution_tokens", "query_tokens", "judge_tokens", "summary_tokens"), 64)
+    config = SearchConfig(rollouts=3, max_depth=4, top_k=3, ost_children=1, qg_children=1, seed=1, **budgets)
 
-    def searched(group):
-        # One token budget for all prompts (the scripted LLM gets one call per budget), and
-        # self-reflection on the theorems' text: every round then opens with one call that holds
-        # no summary prompt, and only the theorems kept that round are summarised in a second one.
-        budgets = dict.fromkeys(("step_tokens", "solution_tokens", "query_tokens", "judge_tokens", "summary_tokens"), 64)
-        search, llm = tree_search(tiny_corpus, rules=rules, rollouts=3, ost_children=1, judge_input="theorem", **budgets)
-        finished = []
-        results = search.search(group, on_finished=lambda result: finished.append(result.problem.id))
-        rounds = sum(not any(P.TASK_SUMMARY in prompt for prompt in call) for call in llm.calls)
-        return results, rounds, finished, llm
+    def searched(llm, group, **options):
+        llm.load()
+        return RetrievalMCTS(completions_for(llm, 4), BM25Retriever(tiny_corpus), config).search(group, **options)
 
-    together, together_rounds, finished, llm = searched(problems)
-    alone = [searched([problem]) for problem in problems]
-    assert sorted(finished) == [p.id for p in problems]
-    assert all(r.stats["rollouts"] == 3 for r in together)
-    # A problem's search does not depend on its batch: same tree, same counts.
-    assert [_shape(r.root) for r in together] == [_shape(results[0].root) for results, *_ in alone]
-    assert [r.stats for r in together] == [results[0].stats for results, *_ in alone]
-    # No problem waits for another: as many rounds as the longest search alone, not their sum.
-    assert together_rounds == max(rounds for _, rounds, *_ in alone) < sum(rounds for _, rounds, *_ in alone)
-    # The first call expands all four roots at once.
-    assert len({p.split("(variant ")[1][0] for p in llm.calls[0]}) == 4
+    alone_llms = [ScriptedLLM(rules=rules) for _ in problems]
+    alone = [searched(llm, [problem])[0] for llm, problem in zip(alone_llms, problems)]
+    rounds_llm = ScriptedLLM(rules=rules)
+    rounds = searched(rounds_llm, problems)
+    # Concurrently: the first problem's requests are held until the other three have finished
+    # their whole searches; meanwhile requests finish in another order than they were sent.
+    concurrent_llm = AsyncScriptedLLM(rules=rules, hold="(variant 0)")
+    finished: list[str] = []
+
+    def on_finished(result):
+        finished.append(result.problem.id)
+        if len(finished) == 3:
+            concurrent_llm.release()
+
+    concurrent = searched(concurrent_llm, problems, on_finished=on_finished)
+    assert isinstance(RetrievalMCTS(completions_for(concurrent_llm), None, config).completions, ConcurrentCompletions)
+    # A problem's search depends neither on what it is searched with nor on when its completions arrive.
+    assert [_shape(r.root) for r in rounds] == [_shape(r.root) for r in concurrent] == [_shape(r.root) for r in alone]
+    assert [r.stats for r in rounds] == [r.stats for r in concurrent] == [r.stats for r in alone]
+    assert all(r.stats["rollouts"] == 3 and r.stats["retrievals"] for r in alone)
+    # In rounds nobody waits for more than its own phases: one call per phase of the longest search
+    # (the first expands all four roots at once), not their sum.
+    alone_calls = [len(llm.calls) for llm in alone_llms]
+    assert len(rounds_llm.calls) == max(alone_calls) < sum(alone_calls)
+    assert len({p.split("(variant ")[1][0] for p in rounds_llm.calls[0]}) == 4
+    # Concurrently the other searches went on while the first one's requests were in flight...
+    assert finished[-1] == "socks-0" and not concurrent_llm.held_too_long
+    # ... with completions arriving out of order, and never more requests in flight than allowed.
+    sent = [prompt for call in rounds_llm.calls for prompt in call]
+    assert concurrent_llm.finished != sent and sorted(concurrent_llm.finished) == sorted(sent)
+    assert concurrent_llm.peak_in_flight == 4  # the first problem held three of the four slots
 
 
 def test_generator_sends_one_call_per_token_budget_unless_the_llm_takes_a_budget_per_prompt():

@@ -8,7 +8,7 @@ import stat
 import pytest
 import yaml
 from datasets import load_dataset
-from generation_scripted_llm import PIPELINE_RULES, PIPELINE_SETTINGS, ScriptedLLM
+from generation_scripted_llm import PIPELINE_RULES, PIPELINE_SETTINGS, AsyncScriptedLLM, ScriptedLLM
 
 from pipelines.math_recipes import build_pipeline
 from rader_hub.generation.steps.save import recipe_hash
@@ -27,13 +27,16 @@ def problem_file(tmp_path):
     return path
 
 
-def test_pipeline_writes_a_loadable_self_describing_dataset(tmp_path, tiny_corpus_rows, problem_file, monkeypatch):
+# The scripted LLM answers each call's prompts at once (as the local CPU engine does); the async one
+# answers each prompt as a request of its own, out of order (as an OpenAI-compatible server does).
+@pytest.mark.parametrize("llm_class", [ScriptedLLM, AsyncScriptedLLM])
+def test_pipeline_writes_a_loadable_self_describing_dataset(llm_class, tmp_path, tiny_corpus_rows, problem_file, monkeypatch):
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text("".join(json.dumps(r) + "\n" for r in tiny_corpus_rows))
     monkeypatch.setenv("DISTILABEL_CACHE_DIR", str(tmp_path / "distilabel-cache"))
     out = tmp_path / "out"
     pipeline = build_pipeline(
-        PIPELINE_SETTINGS, lambda: ScriptedLLM(rules=PIPELINE_RULES), output_dir=str(out), problems=str(problem_file), corpus=str(corpus)
+        PIPELINE_SETTINGS, lambda: llm_class(rules=PIPELINE_RULES), output_dir=str(out), problems=str(problem_file), corpus=str(corpus)
     )
     pipeline.run(use_cache=False)
 

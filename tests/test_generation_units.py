@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from generation_scripted_llm import ScriptedLLM
+from generation_scripted_llm import AsyncScriptedLLM, ScriptedLLM
 
 from rader_hub.generation import prompts as P
 from rader_hub.generation.answers import answers_match, extract_answer, extract_boxed
@@ -247,7 +247,8 @@ def _sample(positive_id, corpus, steps=("Two colours.",)):
     }
 
 
-def test_query_synthesis_filters_and_the_lexical_round_trip(tmp_path, tiny_corpus, tiny_corpus_rows):
+@pytest.mark.parametrize("llm_class", [ScriptedLLM, AsyncScriptedLLM])  # one batched call; concurrent requests, out of order
+def test_query_synthesis_filters_and_the_lexical_round_trip(llm_class, tmp_path, tiny_corpus, tiny_corpus_rows):
     corpus_file = tmp_path / "corpus.jsonl"
     corpus_file.write_text("".join(json.dumps(r) + "\n" for r in tiny_corpus_rows))
     rules = [
@@ -259,11 +260,14 @@ def test_query_synthesis_filters_and_the_lexical_round_trip(tmp_path, tiny_corpu
         (P.TASK_LEXICAL, "Pythagorean", "ok"),  # too short
     ]
     step = SynthesizeQueries(
-        llm=ScriptedLLM(rules=rules), corpus=str(corpus_file), output_dir=str(tmp_path / "run"), lexical_round_trip_top_n=1
+        llm=llm_class(rules=rules), corpus=str(corpus_file), output_dir=str(tmp_path / "run"), lexical_round_trip_top_n=1,
+        max_concurrent_requests=2,
     )
     step.load()
     samples = [_sample("pigeonhole", tiny_corpus), _sample("bayes", tiny_corpus), _sample("pythagoras", tiny_corpus, steps=())]
     rows = next(step.process(samples))
+    if llm_class is AsyncScriptedLLM:
+        assert len(step.llm.finished) == 6 and step.llm.peak_in_flight == 2  # six requests, at most two at once
     kinds = {(r["positive_id"], r["query_type"]): r for r in rows}
     assert set(kinds) == (
         {("pigeonhole", t) for t in ("cot", "question", "llmq", "lexical")}

@@ -76,8 +76,8 @@ class LocalTransformersLLM(LLM):
         default=512, description="Memory for the states of prompt beginnings that several prompts share, reused across calls (0: off)."
     )
 
-    # The search sends every prompt of a round in one call, each with its own budget: one
-    # decoding batch instead of one per budget (see rader_hub.generation.steps.common).
+    # The search sends every pending prompt in one call, each with its own budget: one
+    # decoding batch instead of one per budget (see rader_hub.generation.requests.llm_generator).
     takes_token_budget_per_prompt: ClassVar[bool] = True
 
     _tokenizer: Any = PrivateAttr(None)

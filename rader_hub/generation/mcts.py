@@ -1,10 +1,15 @@
 """Retrieval-augmented MCTS (docs/method.md, section 1), many problems searched together.
 
-All problems of a batch are searched together: every round, the nodes that the problems' searches
-wait on are turned into prompts and sent to the generator in one call (then one more for the
-prompts that need the first call's completions: self-reflection on fresh theorem summaries, or
-summaries of the theorems it kept). Small-model calls dominate the cost, and large calls are what
-batched inference (one decoding batch on CPU, vLLM continuous batching) needs.
+Each problem's search walks its own tree and waits only for its own completions: it submits the
+prompts of the node it expands to a :class:`~rader_hub.generation.requests.Completions` and moves
+on as soon as they are back, while other problems' requests are still being answered. A node's
+completions are applied in the order its prompts were made, whichever request finished first, and
+each problem's random choices are seeded by its id: a problem grows the same tree alone, with
+others in synchronous rounds (:class:`~rader_hub.generation.requests.BatchedCompletions`: every
+pending prompt in one call, as the local CPU engine wants) or concurrently against a serving
+engine (:class:`~rader_hub.generation.requests.ConcurrentCompletions`). Expanding a QG node takes
+two phases of prompts: self-reflection on the retrieved theorems needs their summaries first
+(or, judging the theorems' text, the kept ones are summarised after their verdicts).
 
 The tree has the official search's shape (Debrup-61/RaDeR, ``run_src/MCTS_for_reasoning.py``):
 the root expands to OST, CRS and QG children; an OST node to OST and QG; a QG node to one RT child
@@ -24,7 +29,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Protocol
 
 from tqdm.auto import tqdm
 
@@ -39,17 +43,11 @@ from rader_hub.generation.parsing import (
     parse_summary,
     parse_verdict,
 )
+from rader_hub.generation.requests import Completions
 from rader_hub.generation.tree import Action, Judgement, Node, backpropagate, select_child
 from rader_hub.retrieval.base import Retriever
 
 logger = logging.getLogger(__name__)
-
-
-class TextGenerator(Protocol):
-    """Generates one completion per prompt within that prompt's token budget; None where the
-    backend produced nothing."""
-
-    def __call__(self, prompts: list[prompts.Messages], max_new_tokens: list[int]) -> list[str | None]: ...
 
 
 class JudgeInput(str, Enum):
@@ -120,16 +118,6 @@ class SearchResult:
     summaries: dict[str, str] = field(default_factory=dict)
 
 
-class _ProblemSearch:
-    """One problem's search in progress: its tree, where it stands, and its own random choices
-    (seeded by the problem's id, so a problem's search does not depend on what it is batched with)."""
-
-    def __init__(self, problem: Problem, seed: int) -> None:
-        self.result = SearchResult(problem, Node(Action.ROOT, problem.problem, depth=0))
-        self.cursor = self.result.root
-        self.rng = random.Random(f"{seed}:{problem.id}")
-
-
 @dataclass
 class _Request:
     """One prompt and what to do with its completion."""
@@ -139,49 +127,71 @@ class _Request:
     on_result: Callable[[str | None], None]
 
 
+class _ProblemSearch:
+    """One problem's search in progress: its tree, the node it stands at, its own random choices
+    (seeded by the problem's id, so a problem's search does not depend on what it is searched
+    with) and, while that node is being expanded, the prompts it waits on."""
+
+    def __init__(self, problem: Problem, seed: int) -> None:
+        self.result = SearchResult(problem, Node(Action.ROOT, problem.problem, depth=0))
+        self.cursor = self.result.root
+        self.rng = random.Random(f"{seed}:{problem.id}")
+        self.asked: list[_Request] = []  # the expansion's current phase
+        self.answers: dict[int, str | None] = {}  # its completions so far, by position in `asked`
+        self.followups: list[_Request] = []  # the next phase, filled as the current one is applied
+
+
+# Which search asked for a completion, and its position among the prompts of that search's phase.
+_Waiting = dict[int, tuple[_ProblemSearch, int]]
+
+
 class RetrievalMCTS:
     def __init__(
         self,
-        generate: TextGenerator,
+        completions: Completions,
         retriever: Retriever,
         config: SearchConfig,
         theorem_text: Callable[[str], str] | None = None,
         show_progress: bool = False,
     ) -> None:
-        self.generate = generate
+        self.completions = completions
         self.retriever = retriever
         self.config = config
         self.theorem_text = theorem_text or (lambda doc_id: retriever.corpus[doc_id].full_text)
         self.show_progress = show_progress
-        self._bar: tqdm | None = None
-        self._round = 0
 
     # -- search ---------------------------------------------------------------------------
     def search(self, problems: Sequence[Problem], on_finished: Callable[[SearchResult], None] | None = None) -> list[SearchResult]:
-        """Run ``config.rollouts`` rollouts for every problem, all problems advancing together.
+        """Run ``config.rollouts`` rollouts for every problem, each problem's search advancing on its own.
 
-        Each problem's search moves on by itself (a problem whose rollout ends early starts its
-        next one at once); every round, the nodes that the searches wait on are expanded in one
-        batch of LLM calls. ``on_finished`` sees each problem as soon as its last rollout ends.
+        A search walks to the next node that needs expanding and submits that node's prompts;
+        whenever completions come back, the searches whose node is then expanded walk on (those
+        that reach a QG node together retrieve in one batch). ``on_finished`` sees each problem as
+        soon as its last rollout ends.
         """
         searches = [_ProblemSearch(problem, self.config.seed) for problem in problems]
         bar = self._progress_bar(self.config.rollouts * len(searches))
-        waiting = list(searches)
-        while waiting:
-            waiting = [search for search in waiting if self._advance(search, bar, on_finished)]
-            if waiting:
-                self._expand([(search.result, search.cursor) for search in waiting])
+        waiting: _Waiting = {}
+        ready = list(searches)
+        shown = 0.0
+        while ready or waiting:
+            walking = [search for search in ready if self._advance(search, bar, on_finished)]
+            requests = self._expansion_requests(walking)
+            ready = [search for search in walking if not self._ask(search, requests[search], waiting)]
+            if not ready and waiting:  # every search still searching waits on the LLM
+                if time.monotonic() - shown > 1:  # completions may come back hundreds of times a second
+                    bar.set_postfix_str(f"{len(waiting)} requests pending")
+                    shown = time.monotonic()
+                ready = self._collect(waiting)
         bar.close()
         return [search.result for search in searches]
 
     def _progress_bar(self, total: int) -> tqdm:
-        """Rollouts done, with the round and the nodes it expands as a postfix, so a first rollout
-        that takes many rounds still shows progress. The width falls back to $COLUMNS or 80 where
+        """Rollouts done, with the requests still pending as a postfix, so a first rollout that
+        takes many requests still shows progress. The width falls back to $COLUMNS or 80 where
         the terminal reports none (tqdm would draw an empty line)."""
-        self._bar = tqdm(total=total, desc="MCTS rollouts", unit="rollout", disable=not self.show_progress,
-                         ncols=shutil.get_terminal_size().columns)
-        self._round = 0
-        return self._bar
+        return tqdm(total=total, desc="MCTS rollouts", unit="rollout", disable=not self.show_progress,
+                    ncols=shutil.get_terminal_size().columns)
 
     def _advance(self, search: _ProblemSearch, bar: tqdm, on_finished: Callable[[SearchResult], None] | None) -> bool:
         """Walk one problem's search to the next node that needs expanding; False once its rollouts are done.
@@ -221,30 +231,49 @@ class RetrievalMCTS:
             result.stats["correct_terminals"] += int(correct)
         return leaf.reward
 
+    # -- scheduling -----------------------------------------------------------------------
+    def _ask(self, search: _ProblemSearch, requests: list[_Request], waiting: _Waiting) -> bool:
+        """Submit the next phase of prompts of ``search``'s node; False when none is left, and the
+        node's expansion is finished."""
+        while not requests and search.followups:  # a phase with nothing to ask hands on at once
+            requests, search.followups = search.followups, []
+        if not requests:
+            self._finish_expansion(search.result, search.cursor)
+            return False
+        search.asked, search.answers = requests, {}
+        for index, request in enumerate(requests):
+            waiting[self.completions.submit(request.messages, request.max_new_tokens)] = (search, index)
+        return True
+
+    def _collect(self, waiting: _Waiting) -> list[_ProblemSearch]:
+        """Hand the completions that are back to their searches; a search whose phase is complete
+        applies it in the prompts' order (so its tree never depends on which request finished
+        first) and asks for its next phase. Returns the searches whose node is now expanded."""
+        ready = []
+        for ticket, text in self.completions.collect().items():
+            search, index = waiting.pop(ticket)
+            search.answers[index] = text
+            if len(search.answers) == len(search.asked):
+                for position, request in enumerate(search.asked):
+                    request.on_result(search.answers[position])
+                followups, search.followups = search.followups, []
+                if not self._ask(search, followups, waiting):
+                    ready.append(search)
+        return ready
+
     # -- expansion ------------------------------------------------------------------------
-    def _expand(self, pending: list[tuple[SearchResult, Node]]) -> None:
-        """Create the children of every pending node: one generator call for the first prompts
-        of all nodes, one more for the prompts that need their completions (the summaries of
-        the theorems self-reflection kept, or the verdicts on fresh summaries)."""
-        if self._bar is not None:
-            self._round += 1
-            self._bar.set_postfix_str(f"round {self._round}: {len(pending)} nodes")
-        requests: list[_Request] = []
-        followups: list[_Request] = []
-        retrievals = [(result, node) for result, node in pending if node.action is Action.QG and not node.fallback]
-        for result, node in pending:
-            if node.action is not Action.QG or node.fallback:
-                requests.extend(self._reasoning_requests(result, node))
+    def _expansion_requests(self, searches: list[_ProblemSearch]) -> dict[_ProblemSearch, list[_Request]]:
+        """The first prompts of the expansion of each search's node. QG nodes retrieve together,
+        in one batch; the prompts that need their completions go to each search's followups."""
+        retrievals = [search for search in searches if search.cursor.action is Action.QG and not search.cursor.fallback]
+        requests = {search: self._reasoning_requests(search.result, search.cursor) for search in searches if search not in retrievals}
         if retrievals:
-            requests.extend(self._retrieval_requests(retrievals, followups))
-        self._run(requests)
-        self._run(followups)
-        for result, node in pending:
-            self._finish_expansion(result, node)
+            requests.update(zip(retrievals, self._retrieval_requests(retrievals)))
+        return requests
 
     def _finish_expansion(self, result: SearchResult, node: Node) -> None:
-        """A node with children is expanded. One without gets a fall-back expansion next round,
-        or, if it had it already (or fall-backs are off), becomes a reward-0 dead end."""
+        """A node with children is expanded. One without is expanded once more with fall-back actions,
+        or, if it had them already (or fall-backs are off), becomes a reward-0 dead end."""
         if node.children:
             node.expanded = True
         elif self.config.fallback_children and not node.fallback:
@@ -308,35 +337,28 @@ class RetrievalMCTS:
         result.stats["expansions"] += 1
         return requests
 
-    def _retrieval_requests(self, retrievals: list[tuple[SearchResult, Node]], followups: list[_Request]) -> list[_Request]:
-        """RT: retrieve for every QG node at once; then summaries and self-reflection on each theorem."""
+    def _retrieval_requests(self, searches: list[_ProblemSearch]) -> list[list[_Request]]:
+        """RT: retrieve for every search's QG node in one batch; then summaries and self-reflection
+        on each theorem (the second of the two a followup)."""
         cfg = self.config
-        exclude = [node.theorem_ids() if cfg.exclude_path_theorems else frozenset() for _, node in retrievals]
-        rankings = self.retriever.search([node.text for _, node in retrievals], top_k=cfg.top_k, exclude=exclude)
-        requests: list[_Request] = []
-        for (result, node), ranking in zip(retrievals, rankings):
-            result.stats["retrievals"] += 1
-            retrieval = _Retrieval(self, result, node, ranking)
+        nodes = [search.cursor for search in searches]
+        exclude = [node.theorem_ids() if cfg.exclude_path_theorems else frozenset() for node in nodes]
+        rankings = self.retriever.search([node.text for node in nodes], top_k=cfg.top_k, exclude=exclude)
+        requests = []
+        for search, node, ranking in zip(searches, nodes, rankings):
+            search.result.stats["retrievals"] += 1
+            retrieval = _Retrieval(self, search.result, node, ranking)
             if cfg.judge_input is JudgeInput.summary:  # summarise every theorem first, then judge the summaries
-                requests += retrieval.summary_requests([doc_id for doc_id, _ in ranking],
-                                                       then=lambda r=retrieval: followups.extend(r.judge_requests()))
+                requests.append(retrieval.summary_requests([doc_id for doc_id, _ in ranking],
+                                                           then=lambda r=retrieval, s=search: s.followups.extend(r.judge_requests())))
             else:  # judge the theorems' text, then summarise the kept ones
-                requests += retrieval.judge_requests(then=lambda r=retrieval: followups.extend(r.summary_requests(r.kept_ids())))
+                requests.append(retrieval.judge_requests(
+                    then=lambda r=retrieval, s=search: s.followups.extend(r.summary_requests(r.kept_ids()))))
         return requests
 
     def theorem(self, doc_id: str) -> str:
         """A theorem's text as the LLM is shown it."""
         return prompts.shown_theorem(self.theorem_text(doc_id), self.config.theorem_chars)
-
-    def _run(self, requests: list[_Request]) -> None:
-        """One generator call carrying every prompt, each with its own token budget."""
-        if not requests:
-            return
-        started = time.perf_counter()
-        outputs = self.generate([request.messages for request in requests], [request.max_new_tokens for request in requests])
-        logger.debug("generated %d completions in %.1f s", len(requests), time.perf_counter() - started)
-        for request, output in zip(requests, outputs):
-            request.on_result(output)
 
 
 class _Retrieval:

@@ -13,9 +13,11 @@ own results, whichever request finishes first. Two ways to serve the prompts:
 - :class:`BatchedCompletions`, for LLMs that batch a call's prompts themselves (the local CPU engine,
   vLLM offline): :meth:`~BatchedCompletions.collect` sends every pending prompt in one call.
 
+:func:`completions_for` picks the one that suits a distilabel LLM.
+
 Example::
 
-    completions = ConcurrentCompletions(llm, max_concurrent_requests=64)
+    completions = completions_for(llm, max_concurrent_requests=64)
     waiting = {completions.submit(messages, 256): node for messages, node in expansions}
     while waiting:
         for ticket, text in completions.collect().items():
@@ -26,12 +28,16 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections import defaultdict
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from distilabel.models.llms.base import LLM, AsyncLLM
 
 from rader_hub.generation.prompts import Messages
+
+# Requests in flight at once unless a step's `max_concurrent_requests` says otherwise.
+MAX_CONCURRENT_REQUESTS = 64
 
 # One completion per prompt within that prompt's token budget, None where the backend produced nothing.
 BatchGenerator = Callable[[list[Messages], list[int]], list[str | None]]
@@ -59,7 +65,7 @@ class ConcurrentCompletions:
     with the prompt's token budget on top. A failed request fails :meth:`collect` and cancels the others.
     """
 
-    def __init__(self, llm: AsyncLLM, max_concurrent_requests: int = 64) -> None:
+    def __init__(self, llm: AsyncLLM, max_concurrent_requests: int = MAX_CONCURRENT_REQUESTS) -> None:
         if max_concurrent_requests < 1:
             raise ValueError(f"max_concurrent_requests must be at least 1, got {max_concurrent_requests}")
         self.llm = llm
@@ -117,3 +123,47 @@ class BatchedCompletions:
         pending, self._pending = self._pending, []
         outputs = self.generate([messages for _, messages, _ in pending], [budget for _, _, budget in pending])
         return {ticket: output for (ticket, _, _), output in zip(pending, outputs)}
+
+
+def completions_for(llm: LLM, max_concurrent_requests: int = MAX_CONCURRENT_REQUESTS) -> Completions:
+    """Concurrent requests for an LLM that takes them (:func:`takes_concurrent_requests`), else one
+    batched call per :meth:`~Completions.collect`. ``llm`` must be loaded."""
+    if takes_concurrent_requests(llm):
+        return ConcurrentCompletions(llm, max_concurrent_requests)  # type: ignore[arg-type]
+    return BatchedCompletions(llm_generator(llm))
+
+
+def complete_all(completions: Completions, prompts: list[Messages], max_new_tokens: list[int]) -> list[str | None]:
+    """Every prompt's completion, in the prompts' order."""
+    tickets = [completions.submit(messages, budget) for messages, budget in zip(prompts, max_new_tokens, strict=True)]
+    done: dict[int, str | None] = {}
+    while len(done) < len(tickets):
+        done.update(completions.collect())
+    return [done[ticket] for ticket in tickets]
+
+
+def llm_generator(llm: LLM) -> BatchGenerator:
+    """A distilabel LLM's synchronous ``generate`` as a :data:`BatchGenerator`: the recipe's
+    generation_kwargs (sampling) with each prompt's token budget on top. An LLM that takes a budget
+    per prompt (``LocalTransformersLLM``) gets all prompts in one call; any other, one call per budget."""
+
+    def call(prompts: list[Messages], max_new_tokens: int | list[int]) -> list[str | None]:
+        kwargs = {**(llm.generation_kwargs or {}), "max_new_tokens": max_new_tokens}
+        outputs = llm.generate_outputs(inputs=prompts, num_generations=1, **kwargs)
+        return [(output.get("generations") or [None])[0] for output in outputs]
+
+    def generate(prompts: list[Messages], max_new_tokens: list[int]) -> list[str | None]:
+        if not prompts:
+            return []
+        if getattr(llm, "takes_token_budget_per_prompt", False):
+            return call(prompts, list(max_new_tokens))
+        by_budget: dict[int, list[int]] = defaultdict(list)
+        for index, budget in enumerate(max_new_tokens):
+            by_budget[budget].append(index)
+        completions: list[str | None] = [None] * len(prompts)
+        for budget, indices in by_budget.items():
+            for index, text in zip(indices, call([prompts[i] for i in indices], budget)):
+                completions[index] = text
+        return completions
+
+    return generate

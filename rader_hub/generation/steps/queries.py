@@ -17,8 +17,9 @@ from rader_hub.generation.checkpoint import CheckpointStore
 from rader_hub.generation.parsing import parse_sentence
 from rader_hub.generation.provenance import PAPER_FILTERS, filter_struct, relaxed_filters
 from rader_hub.generation.query_filters import MIN_QUERY_WORDS, is_filler, names_theorem, round_trip_cutoff, theorem_title
+from rader_hub.generation.requests import MAX_CONCURRENT_REQUESTS, Completions, complete_all, completions_for
 from rader_hub.generation.runfiles import RunFolder
-from rader_hub.generation.steps.common import llm_generator, load_theorems
+from rader_hub.generation.steps.common import load_theorems
 from rader_hub.retrieval import BM25Retriever
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ class SynthesizeQueries(Step):
         - `min_query_words`: shorter q_llmq / q_lexical are dropped (counted as filler).
         - `drop_llmq_naming_theorem`: drop a q_llmq that contains its theorem's title.
         - `corpus`, `corpus_config`, `corpus_split`: the theorem corpus (for BM25 and titles).
+        - `max_concurrent_requests`: requests in flight at once to an OpenAI-compatible server
+            (other LLMs get a batch's prompts in one call).
 
     Input columns:
         - sample_id (`str`), problem_id (`str`), problem (`str`): the sample and its problem.
@@ -100,9 +103,14 @@ class SynthesizeQueries(Step):
     corpus: RuntimeParameter[str] = Field(default=EMBEDDED, description="Theorem corpus (BM25 round trip, titles).")
     corpus_config: Optional[RuntimeParameter[str]] = Field(default=None, description="Config of a Hub corpus.")
     corpus_split: Optional[RuntimeParameter[str]] = Field(default=None, description="Split of a Hub corpus.")
+    max_concurrent_requests: RuntimeParameter[int] = Field(
+        default=MAX_CONCURRENT_REQUESTS, ge=1,
+        description="Requests in flight at once to an OpenAI-compatible server (other LLMs get a batch's prompts in one call).",
+    )
     output_dir: str = Field(default="outputs/math", description="Run folder (checkpoints, dataset, summary).")
 
     _corpus: Corpus | None = PrivateAttr(None)
+    _completions: Completions | None = PrivateAttr(None)
     _bm25: BM25Retriever | None = PrivateAttr(None)
     _store: CheckpointStore | None = PrivateAttr(None)
 
@@ -132,6 +140,7 @@ class SynthesizeQueries(Step):
     def load(self) -> None:
         super().load()
         self.llm.load()
+        self._completions = completions_for(self.llm, self.max_concurrent_requests)
         self._corpus = load_theorems(self.corpus, self.corpus_config, self.corpus_split)
         self._bm25 = BM25Retriever(self._corpus)
         settings = {
@@ -171,12 +180,11 @@ class SynthesizeQueries(Step):
         yield rows
 
     def _synthesize(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        assert self._corpus is not None
-        generate = llm_generator(self.llm)
+        assert self._corpus is not None and self._completions is not None
         theorems = [prompts.shown_theorem(r["positive"], self.theorem_chars) for r in rows]
         llmq_prompts = [prompts.reasoning_query(r["problem"], r["partial_steps"], theorem) for r, theorem in zip(rows, theorems)]
         lexical_prompts = [prompts.lexical_query(theorem) for theorem in theorems]
-        outputs = generate(llmq_prompts + lexical_prompts, [self.query_tokens] * (2 * len(rows)))
+        outputs = complete_all(self._completions, llmq_prompts + lexical_prompts, [self.query_tokens] * (2 * len(rows)))
         sentences = [parse_sentence(text, min_words=1) for text in outputs]  # too-short ones are counted as filler below
         llmq, lexical = sentences[: len(rows)], sentences[len(rows) :]
         ranks = self._round_trip_ranks([q or "" for q in lexical], [r["positive_id"] for r in rows])

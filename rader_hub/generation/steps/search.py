@@ -15,9 +15,10 @@ from rader_hub.files import write_json_atomic
 from rader_hub.generation.checkpoint import CheckpointStore
 from rader_hub.generation.mcts import PAPER_SEARCH, JudgeInput, Problem, RetrievalMCTS, SearchConfig, SearchResult
 from rader_hub.generation.provenance import PAPER_FILTERS, filter_struct, llm_revision, relaxed_filters
+from rader_hub.generation.requests import MAX_CONCURRENT_REQUESTS, completions_for
 from rader_hub.generation.runfiles import RunFolder
 from rader_hub.generation.samples import extract_samples
-from rader_hub.generation.steps.common import llm_generator, load_theorems
+from rader_hub.generation.steps.common import load_theorems
 from rader_hub.retrieval import build_retriever
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,12 @@ class RetrievalMCTSSearch(Step):
     (``SearchConfig``). Sampling (temperature, top-k, top-p) is the LLM's ``generation_kwargs``.
     Each finished problem is checkpointed under ``output_dir``, so a rerun skips it.
 
+    The problems of a batch are searched together, each advancing as soon as its own completions
+    are back. An LLM that takes concurrent requests (an OpenAI-compatible server: ``vllm serve``,
+    ``transformers serve --continuous-batching``, ...) gets each prompt as its own request, at most
+    ``max_concurrent_requests`` in flight, so the server's continuous batching always has work; any
+    other LLM (the local CPU engine, offline vLLM) gets every pending prompt in one call.
+
     Attributes:
         llm: the generator, which is also the judge (self-reflection) and the summariser.
         output_dir: the run folder (checkpoints, per-problem statistics).
@@ -59,6 +66,8 @@ class RetrievalMCTSSearch(Step):
         - `require_correct_answer`: paper filter, only reward-1 trajectories give samples.
         - `keep_top_theorem_if_none_relevant`: relaxation, see ``SearchConfig``.
         - `seed`: seed of the search's random choices (per problem).
+        - `max_concurrent_requests`: requests in flight at once to an OpenAI-compatible server
+            (other LLMs get one call with every pending prompt).
         - `corpus`, `corpus_config`, `corpus_split`: the theorem corpus (file, folder, Hub id or
             'embedded').
         - `retriever`: the retriever inside the search: `bm25`, `dense` or `hybrid`.
@@ -141,6 +150,10 @@ class RetrievalMCTSSearch(Step):
         description="Relaxation: keep the top retrieved theorem when self-reflection rejects all.",
     )
     seed: RuntimeParameter[int] = Field(default=PAPER_SEARCH.seed, description="Seed of the search's random choices.")
+    max_concurrent_requests: RuntimeParameter[int] = Field(
+        default=MAX_CONCURRENT_REQUESTS, ge=1,
+        description="Requests in flight at once to an OpenAI-compatible server (other LLMs get every pending prompt in one call).",
+    )
     corpus: RuntimeParameter[str] = Field(default=EMBEDDED, description="Theorem corpus: file, folder, Hub id or 'embedded'.")
     corpus_config: Optional[RuntimeParameter[str]] = Field(default=None, description="Config of a Hub corpus (BRIGHT: 'documents').")
     corpus_split: Optional[RuntimeParameter[str]] = Field(default=None, description="Split of a Hub corpus (BRIGHT: 'theoremqa_theorems').")
@@ -180,7 +193,8 @@ class RetrievalMCTSSearch(Step):
         self.llm.load()
         corpus = load_theorems(self.corpus, self.corpus_config, self.corpus_split)
         retriever = build_retriever(self.retriever, corpus, model=self.embedder)
-        self._search = RetrievalMCTS(llm_generator(self.llm), retriever, self.search_config, show_progress=self.show_progress)
+        completions = completions_for(self.llm, self.max_concurrent_requests)
+        self._search = RetrievalMCTS(completions, retriever, self.search_config, show_progress=self.show_progress)
         settings = {
             "search": asdict(self.search_config),
             "filters": self.filters,
