@@ -8,9 +8,9 @@ import stat
 import pytest
 import yaml
 from datasets import load_dataset
-from generation_scripted_llm import PIPELINE_RULES, PIPELINE_SETTINGS, AsyncScriptedLLM, ScriptedLLM
+from generation_scripted_llm import AsyncScriptedLLM, ScriptedLLM, run_scripted_pipeline
+from helpers import run_in_fresh_process
 
-from pipelines.math_recipes import build_pipeline
 from rader_hub.generation.steps.save import recipe_hash
 
 
@@ -35,10 +35,7 @@ def test_pipeline_writes_a_loadable_self_describing_dataset(llm_class, tmp_path,
     corpus.write_text("".join(json.dumps(r) + "\n" for r in tiny_corpus_rows))
     monkeypatch.setenv("DISTILABEL_CACHE_DIR", str(tmp_path / "distilabel-cache"))
     out = tmp_path / "out"
-    pipeline = build_pipeline(
-        PIPELINE_SETTINGS, lambda: llm_class(rules=PIPELINE_RULES), output_dir=str(out), problems=str(problem_file), corpus=str(corpus)
-    )
-    pipeline.run(use_cache=False)
+    run_in_fresh_process(run_scripted_pipeline, str(out), str(problem_file), str(corpus), None, llm_class)
 
     data_file = out / "data" / "train-00000-of-00001.parquet"
     assert stat.S_IMODE(data_file.stat().st_mode) == 0o644 and stat.S_IMODE((out / "summary.json").stat().st_mode) == 0o644
