@@ -334,9 +334,12 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
-        self.end_headers()
-        if not head_only:
-            self.wfile.write(body)
+        try:
+            self.end_headers()
+            if not head_only:
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the client is gone (killed mid-request): nobody to answer
+            self.close_connection = True
 
     def _authorized(self) -> bool:
         token = self.state.token
