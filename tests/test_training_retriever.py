@@ -63,12 +63,37 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path: Path, tiny_data: Pa
     state["log_history"][0]["loss"] = 123.0
     state_file.write_text(json.dumps(state))
 
+    # A run killed while writing checkpoint-3 leaves its folder without trainer_state.json (written
+    # last) or weights: resuming goes on from checkpoint-2 (bench/fault_injection.py found this).
+    partial = out / "checkpoints" / "checkpoint-3"
+    partial.mkdir()
+    (partial / "config.json").write_text((out / "checkpoints" / "checkpoint-2" / "config.json").read_text())
+
     resumed = run_rader(*common, "--max-steps", "3", "--resume", "--json")
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout.strip().splitlines()[-1])["steps"] == 3
-    history = json.loads((out / "rader_training.json").read_text())["log_history"]
-    losses = {entry["step"]: entry["loss"] for entry in history if "loss" in entry}
+    recorded = json.loads((out / "rader_training.json").read_text())
+    assert recorded["resumed_from"] == "checkpoint-2"
+    losses = {entry["step"]: entry["loss"] for entry in recorded["log_history"] if "loss" in entry}
     assert sorted(losses) == [1, 2, 3] and losses[1] == 123.0  # steps 1-2 restored, step 3 trained
+
+
+def test_a_checkpoint_killed_while_written_is_not_resumed_from(tmp_path: Path) -> None:
+    from rader_hub.training.runtime import checkpoint_to_resume, last_complete_checkpoint
+
+    checkpoints = tmp_path / "checkpoints"
+    for step, complete in ((1, True), (2, True), (10, False)):  # by step number, not name order
+        folder = checkpoints / f"checkpoint-{step}"
+        folder.mkdir(parents=True)
+        (folder / "model.safetensors").write_bytes(b"")
+        if complete:
+            (folder / "trainer_state.json").write_text("{}")
+    assert last_complete_checkpoint(checkpoints) == checkpoints / "checkpoint-2"
+    (checkpoints / "checkpoint-1" / "trainer_state.json").unlink()
+    (checkpoints / "checkpoint-2" / "trainer_state.json").unlink()
+    assert last_complete_checkpoint(checkpoints) is None
+    with pytest.raises(RaderError, match="no complete checkpoint found"):
+        checkpoint_to_resume(checkpoints)
 
 
 def training_forward_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -114,7 +139,7 @@ def test_the_python_api_trains_with_cached_infonce_when_asked(
         ([{"query": "q", "text": "p"}], [], "needs columns 'query' and 'positive'"),
         ([{"query": "q", "positive": "p", "negatives": []}], ["--num-negatives", "1"], "line 1: empty 'negatives'"),
         ([{"query": "q", "positive": "p", "negatives": ["n"]}], ["--base", "/no/such/model"], "base model '/no/such/model'"),
-        ([{"query": "q", "positive": "p", "negatives": ["n"]}], ["--resume"], "--resume: no checkpoint found"),
+        ([{"query": "q", "positive": "p", "negatives": ["n"]}], ["--resume"], "--resume: no complete checkpoint found"),
     ],
     ids=["missing-positive", "empty-negatives", "missing-base", "nothing-to-resume"],
 )

@@ -234,10 +234,12 @@ class MainJob:
     # -- helpers --------------------------------------------------------------------------
     def _resumable(self, out_dir: Path, key: str) -> bool:
         """Resume training from its checkpoint when the killed attempt had the same settings."""
+        from rader_hub.training.runtime import last_complete_checkpoint
+
         marker = out_dir / "checkpoints" / ".rader-run-key"
-        has_checkpoint = any((out_dir / "checkpoints").glob("checkpoint-*"))
-        if has_checkpoint and marker.is_file() and marker.read_text() == key:
-            self.say("train: resuming from the last checkpoint of the interrupted run")
+        checkpoint = last_complete_checkpoint(out_dir / "checkpoints")
+        if checkpoint is not None and marker.is_file() and marker.read_text() == key:
+            self.say(f"train: resuming from {checkpoint.name} of the interrupted run")
             return True
         shutil.rmtree(out_dir, ignore_errors=True)  # another run's model or checkpoints: start clean
         marker.parent.mkdir(parents=True)

@@ -15,6 +15,8 @@ are listed in docs/publishing.md ("The loopback Hub's endpoints").
 
 In Python: ``with LoopbackHub(token=...) as hub: ... hub.url ... hub.state``; tests inspect
 ``hub.state`` directly, and ``hub.state.fail_next("commit")`` makes the next such request fail.
+``hub.state.hold_next("commit", ("model", "org/name"))`` keeps the next such request in flight
+until released, so a test can kill the client mid-upload (bench/fault_injection.py does).
 """
 
 from __future__ import annotations
@@ -112,6 +114,20 @@ class Repo:
             commit = self.commits.get(commit.parent) if commit.parent else None
 
 
+@dataclass
+class Hold:
+    """A request the server keeps in flight: ``arrived`` is set once it has come in (its body
+    read, nothing of it applied); after ``release()`` it fails with 503 and changes nothing."""
+
+    action: str
+    repo: tuple[str, str] | None  # (kind, repo_id); None: any repo
+    arrived: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def release(self) -> None:
+        self.released.set()
+
+
 class HubState:
     """Repos, commits and stored blobs, guarded by one lock (the server is threaded)."""
 
@@ -122,6 +138,7 @@ class HubState:
         self.lock = threading.Lock()
         self.requests: list[str] = []  # "METHOD /path" of every request, in order
         self._failures: dict[str, int] = {}
+        self._holds: list[Hold] = []
 
     def fail_next(self, action: str, status: int = 500) -> None:
         """Make the next request of ``action`` ('commit', 'preupload', 'lfs-upload', ...) fail."""
@@ -131,6 +148,22 @@ class HubState:
     def take_failure(self, action: str) -> int | None:
         with self.lock:
             return self._failures.pop(action, None)
+
+    def hold_next(self, action: str, repo: tuple[str, str] | None = None) -> Hold:
+        """Keep the next request of ``action`` ('commit', 'preupload', 'lfs-upload') for ``repo``
+        (kind, repo_id) in flight until the returned hold is released."""
+        hold = Hold(action, repo)
+        with self.lock:
+            self._holds.append(hold)
+        return hold
+
+    def take_hold(self, action: str, repo: tuple[str, str] | None) -> Hold | None:
+        with self.lock:
+            for hold in self._holds:
+                if hold.action == action and hold.repo in (None, repo):
+                    self._holds.remove(hold)
+                    return hold
+        return None
 
     def repo(self, kind: str, repo_id: str) -> Repo:
         repo = self.repos.get((kind, repo_id))
@@ -301,9 +334,12 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
-        self.end_headers()
-        if not head_only:
-            self.wfile.write(body)
+        try:
+            self.end_headers()
+            if not head_only:
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the client is gone (killed mid-request): nobody to answer
+            self.close_connection = True
 
     def _authorized(self) -> bool:
         token = self.state.token
@@ -319,10 +355,15 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             raise HubHTTPError(404, "RepoNotFound", f"Repository not found: {repo_id}")
         return repo
 
-    def _maybe_fail(self, action: str) -> None:
+    def _maybe_fail(self, action: str, repo: tuple[str, str] | None = None) -> None:
         status = self.state.take_failure(action)
         if status is not None:
             raise HubHTTPError(status, None, f"injected failure of {action}")
+        hold = self.state.take_hold(action, repo)
+        if hold is not None:
+            hold.arrived.set()
+            hold.released.wait(timeout=600)  # a client that never comes back does not pin the thread for ever
+            raise HubHTTPError(503, None, f"held {action} released")
 
     # -- routing ----------------------------------------------------------------------------
 
@@ -370,11 +411,11 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             return self._send(200, commits)
         if method == "POST" and action == "preupload" and rest:
             self._require_write()
-            self._maybe_fail("preupload")
+            self._maybe_fail("preupload", (kind, repo_id))
             return self._preupload(self.state.repo(kind, repo_id), unquote(rest[0]), json.loads(body or b"{}"))
         if method == "POST" and action == "commit" and rest:
             self._require_write()
-            self._maybe_fail("commit")
+            self._maybe_fail("commit", (kind, repo_id))
             return self._commit(self.state.repo(kind, repo_id), unquote(rest[0]), body)
         if method == "POST" and action == "branch" and rest:
             self._require_write()
@@ -481,7 +522,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         self._send(200, {"transfer": "basic", "objects": objects})
 
     def _lfs_upload(self, oid: str, body: bytes) -> None:
-        self._maybe_fail("lfs-upload")
+        self._maybe_fail("lfs-upload")  # the upload URL names no repo: hold it with repo=None
         if hashlib.sha256(body).hexdigest() != oid:
             raise HubHTTPError(400, None, f"content does not match its sha256 {oid}")
         with self.state.lock:

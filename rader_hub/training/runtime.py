@@ -46,14 +46,29 @@ def check_precision(bf16: bool) -> None:
         raise ConfigError("--bf16: this GPU does not support bfloat16 (train without --bf16)")
 
 
-def checkpoint_to_resume(checkpoints: Path) -> Path:
-    """The latest checkpoint under ``checkpoints``; an error if there is none to resume from."""
-    from transformers.trainer_utils import get_last_checkpoint
+def last_complete_checkpoint(checkpoints: Path) -> Path | None:
+    """The latest checkpoint under ``checkpoints`` that was written to the end, if any.
 
-    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    transformers writes a checkpoint's files in place and its trainer_state.json last: a run killed
+    while saving leaves a folder without it (or without its weights), which cannot be resumed from.
+    Measured with bench/fault_injection.py: resuming from such a folder failed every re-run."""
+    from transformers.trainer import TRAINER_STATE_NAME
+    from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+    steps = {}
+    for folder in checkpoints.glob(f"{PREFIX_CHECKPOINT_DIR}-*") if checkpoints.is_dir() else []:
+        step = folder.name.removeprefix(f"{PREFIX_CHECKPOINT_DIR}-")
+        if step.isdigit() and (folder / TRAINER_STATE_NAME).is_file():
+            steps[int(step)] = folder
+    return steps[max(steps)] if steps else None
+
+
+def checkpoint_to_resume(checkpoints: Path) -> Path:
+    """The latest complete checkpoint under ``checkpoints``; an error if there is none to resume from."""
+    last = last_complete_checkpoint(checkpoints)
     if last is None:
-        raise ConfigError(f"--resume: no checkpoint found in {checkpoints}")
-    return Path(last)
+        raise ConfigError(f"--resume: no complete checkpoint found in {checkpoints}")
+    return last
 
 
 @dataclass(frozen=True)
@@ -195,6 +210,7 @@ def finish_training(trainer: Any, config: TrainingRunConfig, run: PreparedRun, t
         eval_rows=result.eval_rows,
         num_negatives=run.num_negatives,
         steps=result.steps,
+        resumed_from=Path(run.resume_from).name if run.resume_from else None,  # a killed run's checkpoint it went on from
         final_train_loss=result.train_loss,
         final_eval_loss=result.eval_loss,
         **facts,
