@@ -44,8 +44,12 @@ def prompt_set(problems: int) -> tuple[list[prompts.Messages], list[int]]:
     messages, budgets = [], []
     for row, theorem in zip(rows, theorems):
         problem = row.data["problem"]
-        messages += [prompts.one_step_thought(problem, []), prompts.complete_remaining_steps(problem, []),
-                     prompts.generate_query(problem, []), prompts.judge_theorem(problem, [], theorem.full_text[: search["theorem_chars"]])]
+        messages += [
+            prompts.one_step_thought(problem, []),
+            prompts.complete_remaining_steps(problem, []),
+            prompts.generate_query(problem, []),
+            prompts.judge_theorem(problem, [], theorem.full_text[: search["theorem_chars"]]),
+        ]
         budgets += [search["step_tokens"], search["solution_tokens"], search["query_tokens"], search["judge_tokens"]]
     return messages, budgets
 
@@ -80,8 +84,12 @@ class Transformers:
         return self.tokenizer.decode(tokens, skip_special_tokens=True).strip(), len(tokens)
 
     def greedy(self, budget: int) -> GenerationConfig:
-        return GenerationConfig(do_sample=False, max_new_tokens=budget, eos_token_id=sorted(self.stop_ids),
-                                pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id)
+        return GenerationConfig(
+            do_sample=False,
+            max_new_tokens=budget,
+            eos_token_id=sorted(self.stop_ids),
+            pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+        )
 
 
 def one_at_a_time() -> Engine:
@@ -126,8 +134,13 @@ def measure(name: str, engine: Engine, messages: list[prompts.Messages], budgets
     results = engine(messages, budgets)
     seconds = time.perf_counter() - started
     tokens = sum(count for _, count in results)
-    line = {"engine": name, "load_average_1min": round(os.getloadavg()[0], 2), "seconds": round(seconds, 2),
-            "generated_tokens": tokens, "tokens_per_s": round(tokens / seconds, 1)}
+    line = {
+        "engine": name,
+        "load_average_1min": round(os.getloadavg()[0], 2),
+        "seconds": round(seconds, 2),
+        "generated_tokens": tokens,
+        "tokens_per_s": round(tokens / seconds, 1),
+    }
     print(json.dumps(line), flush=True)
     return {**line, "texts": [text for text, _ in results]}
 
@@ -141,25 +154,42 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     messages, budgets = prompt_set(args.problems)
     load_before = os.getloadavg()
-    engines = {"ours": lambda: ours(prefix_cache_mb=0), "ours_prefix_cache": lambda: ours(prefix_cache_mb=512),
-               "continuous_batching": continuous_batching, "one_at_a_time": one_at_a_time}
+    engines = {
+        "ours": lambda: ours(prefix_cache_mb=0),
+        "ours_prefix_cache": lambda: ours(prefix_cache_mb=512),
+        "continuous_batching": continuous_batching,
+        "one_at_a_time": one_at_a_time,
+    }
     # Rounds interleave the engines, each freshly made (an empty prefix cache); noise on a shared machine
     # only adds time, so each engine's best round counts.
     rounds = [{name: measure(name, make(), messages, budgets) for name, make in engines.items()} for _ in range(args.repeats)]
     results = {name: max((r[name] for r in rounds), key=lambda result: result["tokens_per_s"]) for name in engines}
     reference = results["one_at_a_time"]["texts"]
     fastest = max(results, key=lambda name: results[name]["tokens_per_s"])
-    print(json.dumps({
-        "bench": "engines", "prompts": len(messages), "threads": args.threads, "repeats": args.repeats,
-        "cpu_count": os.cpu_count(), "machine": platform.machine(),
-        "load_average_before": [round(x, 2) for x in load_before], "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        "tokens_per_s": {name: result["tokens_per_s"] for name, result in results.items()},
-        "generated_tokens": {name: result["generated_tokens"] for name, result in results.items()},
-        # Greedy decoding: how many completions equal model.generate's for the prompt alone.
-        "same_as_one_at_a_time": {name: sum(a == b for a, b in zip(result["texts"], reference)) for name, result in results.items()},
-        "fastest": fastest,
-        "speedup_vs_continuous_batching": round(results[fastest]["tokens_per_s"] / results["continuous_batching"]["tokens_per_s"], 2),
-    }))
+    print(
+        json.dumps(
+            {
+                "bench": "engines",
+                "prompts": len(messages),
+                "threads": args.threads,
+                "repeats": args.repeats,
+                "cpu_count": os.cpu_count(),
+                "machine": platform.machine(),
+                "load_average_before": [round(x, 2) for x in load_before],
+                "load_average_after": [round(x, 2) for x in os.getloadavg()],
+                "tokens_per_s": {name: result["tokens_per_s"] for name, result in results.items()},
+                "generated_tokens": {name: result["generated_tokens"] for name, result in results.items()},
+                # Greedy decoding: how many completions equal model.generate's for the prompt alone.
+                "same_as_one_at_a_time": {
+                    name: sum(a == b for a, b in zip(result["texts"], reference)) for name, result in results.items()
+                },
+                "fastest": fastest,
+                "speedup_vs_continuous_batching": round(
+                    results[fastest]["tokens_per_s"] / results["continuous_batching"]["tokens_per_s"], 2
+                ),
+            }
+        )
+    )
 
 
 def _as_list(value: int | list[int] | None) -> list[int]:

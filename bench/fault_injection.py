@@ -98,9 +98,21 @@ PARAMS = {
 }
 TRAIN = {"max_steps": TRAIN_STEPS, "save_steps": 1, "max_seq_length": 64}
 EVAL_CORPUS = [
-    {"id": "pigeonhole", "title": "Pigeonhole principle", "text": "If n items are put into m containers with n > m, some container holds two."},
-    {"id": "pythagoras", "title": "Pythagorean theorem", "text": "In a right triangle the square of the hypotenuse equals the sum of the squares of the legs."},
-    {"id": "bayes", "title": "Bayes' theorem", "text": "The posterior probability is proportional to the likelihood times the prior probability."},
+    {
+        "id": "pigeonhole",
+        "title": "Pigeonhole principle",
+        "text": "If n items are put into m containers with n > m, some container holds two.",
+    },
+    {
+        "id": "pythagoras",
+        "title": "Pythagorean theorem",
+        "text": "In a right triangle the square of the hypotenuse equals the sum of the squares of the legs.",
+    },
+    {
+        "id": "bayes",
+        "title": "Bayes' theorem",
+        "text": "The posterior probability is proportional to the likelihood times the prior probability.",
+    },
 ]
 EVAL_QUERIES = [
     {"id": "socks", "query": "Ten socks go into nine drawers; show that a drawer holds two.", "gold_ids": ["pigeonhole"]},
@@ -148,6 +160,7 @@ class Trial:
 
 # -- running `rader run` ------------------------------------------------------------------------
 
+
 def command(repo: str, ctx: Context) -> list[str]:
     args = [sys.executable, "-m", "rader_hub", "run", str(RECIPE), "--json", "--repo", repo, *ctx.eval_args]
     for name, value in PARAMS.items():
@@ -190,6 +203,7 @@ def running_stage(stderr: str) -> str | None:
 
 # -- the run folder ------------------------------------------------------------------------------
 
+
 def run_folder(trial_dir: Path) -> Path:
     return trial_dir / "outputs" / "math"
 
@@ -228,7 +242,7 @@ def copy_reference_until(stage: str, ctx: Context, trial_dir: Path) -> None:
     (paths moved to the trial's folder) for the stages before it only."""
     assert ctx.reference is not None
     target = run_folder(trial_dir)
-    later = STAGES[STAGES.index(stage):]
+    later = STAGES[STAGES.index(stage) :]
     made_by = {"train": ["model"], "evaluate": ["eval"], "publish": ["publish"]}
     skip = {name for stage_name in later for name in made_by.get(stage_name, [])} | {"run_summary.json"}
     shutil.copytree(ctx.reference, target, ignore=lambda folder, names: [n for n in names if folder == str(ctx.reference) and n in skip])
@@ -238,6 +252,7 @@ def copy_reference_until(stage: str, ctx: Context, trial_dir: Path) -> None:
 
 
 # -- the loopback Hub ---------------------------------------------------------------------------
+
 
 def repos(repo: str) -> dict[str, tuple[str, str]]:
     return {"dataset": ("dataset", f"{repo}-math"), "model": ("model", repo)}
@@ -264,12 +279,17 @@ def hub_files(state: HubState, kind: str, repo_id: str, oid: str) -> dict[str, s
     """path -> sha256 of the content of every file of a commit (.gitattributes aside)."""
     with state.lock:
         commit = state.repos[(kind, repo_id)].commits[oid]
-        return {path: hashlib.sha256(state.blobs[stored.blob_key]).hexdigest() for path, stored in commit.files.items()
-                if path != ".gitattributes"}
+        return {
+            path: hashlib.sha256(state.blobs[stored.blob_key]).hexdigest()
+            for path, stored in commit.files.items()
+            if path != ".gitattributes"
+        }
 
 
 def local_files(folder: Path) -> dict[str, str]:
-    return {path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest() for path in folder.rglob("*") if path.is_file()}
+    return {
+        path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest() for path in folder.rglob("*") if path.is_file()
+    }
 
 
 def commits_since(state: HubState, kind: str, repo_id: str, base: str | None) -> list[str]:
@@ -281,6 +301,7 @@ def commits_since(state: HubState, kind: str, repo_id: str, base: str | None) ->
 
 
 # -- kill plans ----------------------------------------------------------------------------------
+
 
 def variants(stage: str) -> list[Any]:
     """The kinds of kill point of a stage; trials take them in turn (a seeded order), so that a
@@ -305,7 +326,9 @@ def plan_kill(stage: str, variant: Any, rng: random.Random, state: HubState, rep
     if stage == "train":
         step, written = variant
         if written:
-            return KillPlan(stage, f"checkpoint-{step} written", lambda f, err: training_checkpoints(f).get(step) is True, rng.uniform(0, 1))
+            return KillPlan(
+                stage, f"checkpoint-{step} written", lambda f, err: training_checkpoints(f).get(step) is True, rng.uniform(0, 1)
+            )
         return KillPlan(stage, f"while checkpoint-{step} is written", lambda f, err: training_checkpoints(f).get(step) is False)
     if stage == "evaluate":
         return KillPlan(stage, "evaluation started", lambda f, err: running_stage(err) == "evaluate", rng.uniform(0, 3))
@@ -317,6 +340,7 @@ def plan_kill(stage: str, variant: Any, rng: random.Random, state: HubState, rep
 
 
 # -- one trial -----------------------------------------------------------------------------------
+
 
 def run_trial(index: int, stage: str, variant: Any, rng: random.Random, ctx: Context, reference: dict[str, Any]) -> Trial:
     trial = Trial(index, stage)
@@ -396,8 +420,10 @@ def check_search(trial: Trial, folder: Path, at_kill: dict[str, Any], stderr: st
     trial.checks["each problem searched exactly once after the kill"] = len(final) == PROBLEMS and untouched and searched == expected
     if trial.stage == "generate":
         redone = sorted(set(at_kill["searched"]) - set(at_kill["search"]))
-        trial.notes.append(f"{len(at_kill['search'])} checkpointed at the kill, {sum(searched.values())} searched by the re-run"
-                           + (f" (finished but not yet checkpointed at the kill: {', '.join(redone)})" if redone else ""))
+        trial.notes.append(
+            f"{len(at_kill['search'])} checkpointed at the kill, {sum(searched.values())} searched by the re-run"
+            + (f" (finished but not yet checkpointed at the kill: {', '.join(redone)})" if redone else "")
+        )
 
 
 def check_dataset(trial: Trial, folder: Path, reference: dict[str, Any]) -> None:
@@ -428,7 +454,10 @@ def check_evaluation(trial: Trial, folder: Path, reference: dict[str, Any]) -> N
 
 
 def eval_metrics(folder: Path) -> dict[str, dict[str, float]]:
-    return {path.stem: {k: v for k, v in json.loads(path.read_text()).items() if k != "settings"} for path in sorted((folder / "eval").glob("*.json"))}
+    return {
+        path.stem: {k: v for k, v in json.loads(path.read_text()).items() if k != "settings"}
+        for path in sorted((folder / "eval").glob("*.json"))
+    }
 
 
 def check_hub_at_kill(trial: Trial, state: HubState, repo: str, previous: dict[str, str], heads: dict[str, str | None]) -> None:
@@ -454,6 +483,7 @@ def check_hub_after(trial: Trial, state: HubState, repo: str, folder: Path, prev
 
 # -- the whole benchmark -----------------------------------------------------------------------
 
+
 def reference_run(ctx: Context) -> dict[str, Any]:
     trial_dir = ctx.work / "reference"
     shutil.rmtree(trial_dir, ignore_errors=True)
@@ -467,8 +497,12 @@ def reference_run(ctx: Context) -> dict[str, Any]:
     rows = dataset_rows(ctx.reference)
     if not rows:
         raise SystemExit("the reference run made no dataset rows: the configuration is too small to check anything")
-    return {"rows": rows, "eval": eval_metrics(ctx.reference), "seconds": time.monotonic() - started,
-            "stages": {stage["name"]: stage["seconds"] for stage in summary["stages"]}}
+    return {
+        "rows": rows,
+        "eval": eval_metrics(ctx.reference),
+        "seconds": time.monotonic() - started,
+        "stages": {stage["name"]: stage["seconds"] for stage in summary["stages"]},
+    }
 
 
 def schedule(trials: int, stages: list[str], rng: random.Random) -> list[tuple[str, Any]]:
@@ -490,8 +524,11 @@ def schedule(trials: int, stages: list[str], rng: random.Random) -> list[tuple[s
 def print_row(trial: Trial) -> None:
     failed = [name for name, ok in trial.checks.items() if not ok]
     verdict = "PASS" if trial.passed else "FAIL: " + "; ".join(failed)
-    print(f"{trial.index:>3}  {trial.stage:<9} {trial.plan:<62} {trial.killed_in or '-':<9} {trial.kill_seconds:>7.1f} "
-          f"{trial.rerun_seconds:>7.1f}  {sum(trial.checks.values())}/{len(trial.checks)}  {verdict}", flush=True)
+    print(
+        f"{trial.index:>3}  {trial.stage:<9} {trial.plan:<62} {trial.killed_in or '-':<9} {trial.kill_seconds:>7.1f} "
+        f"{trial.rerun_seconds:>7.1f}  {sum(trial.checks.values())}/{len(trial.checks)}  {verdict}",
+        flush=True,
+    )
     for note in trial.notes:
         print(f"     {note}", flush=True)
 
@@ -519,13 +556,24 @@ def main() -> None:
     rng = random.Random(args.seed)
     load_before = os.getloadavg()[0]
     with LoopbackHub(token=token) as hub:
-        env = {**os.environ, "RADER_CACHE_DIR": str((args.cache_dir or work / "cache").resolve()), "HF_HOME": str(work / "hf-home"),
-               "HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_XET": "1", "HF_TOKEN": token, "COLUMNS": "1000", "PYTHONUNBUFFERED": "1"}
+        env = {
+            **os.environ,
+            "RADER_CACHE_DIR": str((args.cache_dir or work / "cache").resolve()),
+            "HF_HOME": str(work / "hf-home"),
+            "HF_ENDPOINT": hub.url,
+            "HF_HUB_DISABLE_XET": "1",
+            "HF_TOKEN": token,
+            "COLUMNS": "1000",
+            "PYTHONUNBUFFERED": "1",
+        }
         env.pop("HF_HUB_OFFLINE", None)  # publishing goes to the loopback Hub; the models are local
         ctx = Context(work, hub, env, ["--eval-corpus", str(corpus), "--eval-queries", str(queries)])
         reference = reference_run(ctx)
-        print(f"reference run: {reference['seconds']:.0f}s, {len(reference['rows'])} rows, stages "
-              + ", ".join(f"{name} {seconds:.0f}s" for name, seconds in reference["stages"].items()), flush=True)
+        print(
+            f"reference run: {reference['seconds']:.0f}s, {len(reference['rows'])} rows, stages "
+            + ", ".join(f"{name} {seconds:.0f}s" for name, seconds in reference["stages"].items()),
+            flush=True,
+        )
         print(f"{'#':>3}  {'stage':<9} {'kill point':<62} {'killed in':<9} {'kill s':>7} {'rerun s':>7}  checks", flush=True)
         results = []
         for index, (stage, variant) in enumerate(schedule(args.trials, stages, rng), start=1):
@@ -538,16 +586,36 @@ def main() -> None:
     for trial in results:
         per_stage[trial.stage]["trials"] += 1
         per_stage[trial.stage]["passed"] += trial.passed
-    print(json.dumps({
-        "benchmark": "fault_injection", "trials": len(results), "passed": sum(t.passed for t in results),
-        "failed": [{"trial": t.index, "stage": t.stage, "plan": t.plan, "failed_checks": [n for n, ok in t.checks.items() if not ok],
-                    "notes": t.notes} for t in results if not t.passed],
-        "per_stage": dict(per_stage), "seed": args.seed, "reference_seconds": round(reference["seconds"], 1),
-        "reference_rows": len(reference["rows"]), "trial_seconds_mean": round(sum(t.kill_seconds + t.rerun_seconds for t in results)
-                                                                            / max(len(results), 1), 1),
-        "workdir": str(work), "machine": f"{platform.machine()}, {os.cpu_count()} cores", "load_average_before": round(load_before, 2),
-        "load_average_after": round(os.getloadavg()[0], 2),
-    }), flush=True)
+    print(
+        json.dumps(
+            {
+                "benchmark": "fault_injection",
+                "trials": len(results),
+                "passed": sum(t.passed for t in results),
+                "failed": [
+                    {
+                        "trial": t.index,
+                        "stage": t.stage,
+                        "plan": t.plan,
+                        "failed_checks": [n for n, ok in t.checks.items() if not ok],
+                        "notes": t.notes,
+                    }
+                    for t in results
+                    if not t.passed
+                ],
+                "per_stage": dict(per_stage),
+                "seed": args.seed,
+                "reference_seconds": round(reference["seconds"], 1),
+                "reference_rows": len(reference["rows"]),
+                "trial_seconds_mean": round(sum(t.kill_seconds + t.rerun_seconds for t in results) / max(len(results), 1), 1),
+                "workdir": str(work),
+                "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+                "load_average_before": round(load_before, 2),
+                "load_average_after": round(os.getloadavg()[0], 2),
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -46,9 +46,17 @@ def run_mode(label, groups, llm, retriever, config):
     for group in groups:
         rollouts += sum(r.stats["rollouts"] for r in search.search(group))
     seconds = time.perf_counter() - start
-    result = {"mode": label, "seconds": round(seconds, 1), "rollouts": rollouts, "seconds_per_rollout": round(seconds / rollouts, 2),
-              "llm_calls": generator.calls, "prompts": generator.prompts, "prompts_per_call": round(generator.prompts / max(generator.calls, 1), 1),
-              "prompt_tokens": llm.prompt_tokens, "prefilled_tokens": llm.prefilled_tokens}
+    result = {
+        "mode": label,
+        "seconds": round(seconds, 1),
+        "rollouts": rollouts,
+        "seconds_per_rollout": round(seconds / rollouts, 2),
+        "llm_calls": generator.calls,
+        "prompts": generator.prompts,
+        "prompts_per_call": round(generator.prompts / max(generator.calls, 1), 1),
+        "prompt_tokens": llm.prompt_tokens,
+        "prefilled_tokens": llm.prefilled_tokens,
+    }
     print(json.dumps(result), flush=True)
     return result
 
@@ -64,20 +72,33 @@ def main() -> None:
     args = parser.parse_args()
 
     problems, retriever, config = embedded_search(args.problems, args.rollouts)
+
     # Greedy decoding: both modes then generate the same text for the same prompt.
     def fresh_llm() -> LocalTransformersLLM:
-        return LocalTransformersLLM(model="embedded", batch_size=args.batch_size, torch_threads=args.threads,
-                                    prefix_cache_mb=args.prefix_cache_mb, generation_kwargs={"do_sample": False})
+        return LocalTransformersLLM(
+            model="embedded",
+            batch_size=args.batch_size,
+            torch_threads=args.threads,
+            prefix_cache_mb=args.prefix_cache_mb,
+            generation_kwargs={"do_sample": False},
+        )
 
     together = run_mode("together", [problems], fresh_llm(), retriever, config)
     alone = run_mode("one_at_a_time", [[p] for p in problems], fresh_llm(), retriever, config)
     result = {
-        "problems": len(problems), "config": config.__dict__, "cpu_count": os.cpu_count(), "machine": platform.machine(),
-        "load_average_at_end": os.getloadavg(), "together": together, "one_at_a_time": alone,
+        "problems": len(problems),
+        "config": config.__dict__,
+        "cpu_count": os.cpu_count(),
+        "machine": platform.machine(),
+        "load_average_at_end": os.getloadavg(),
+        "together": together,
+        "one_at_a_time": alone,
         "speedup": round(alone["seconds_per_rollout"] / together["seconds_per_rollout"], 2),
     }
-    print(f"speedup at {len(problems)} problems: {result['speedup']}x "
-          f"({alone['seconds_per_rollout']} s vs {together['seconds_per_rollout']} s per rollout)")
+    print(
+        f"speedup at {len(problems)} problems: {result['speedup']}x "
+        f"({alone['seconds_per_rollout']} s vs {together['seconds_per_rollout']} s per rollout)"
+    )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(result, handle, indent=1)

@@ -112,9 +112,16 @@ def replay(step: str, settings: dict[str, Any], overrides: dict[str, Any], calls
         replayed = [output["generations"] for output in outputs]
         same += sum(a == b for recorded, mine in zip(call["completions"], replayed) for a, b in zip(recorded, mine))
         completions += sum(len(recorded) for recorded in call["completions"])
-    return {"step": step, "calls": len(calls), "prompts": sum(len(call["inputs"]) for call in calls), "load_s": round(load_seconds, 2),
-            "engine_s": round(engine_seconds, 2), "engine_in_pipeline_s": round(sum(call["seconds"] for call in calls), 2),
-            "completions": completions, "same_completions": same}
+    return {
+        "step": step,
+        "calls": len(calls),
+        "prompts": sum(len(call["inputs"]) for call in calls),
+        "load_s": round(load_seconds, 2),
+        "engine_s": round(engine_seconds, 2),
+        "engine_in_pipeline_s": round(sum(call["seconds"] for call in calls), 2),
+        "completions": completions,
+        "same_completions": same,
+    }
 
 
 def one_round(recipe_path: Path, params: list[str]) -> dict[str, Any]:
@@ -134,9 +141,15 @@ def one_round(recipe_path: Path, params: list[str]) -> dict[str, Any]:
             calls = [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()] if record.is_file() else []
             steps.append(replay(step, settings, parameters.get(step, {}).get("llm", {}), calls))
             print(json.dumps(steps[-1]), flush=True)
-    return {"pipeline_s": pipeline_seconds, "summary": summary, "steps": steps,
-            **{key: sum(step[key] for step in steps) for key in ("engine_s", "load_s", "engine_in_pipeline_s", "calls", "prompts",
-                                                                 "completions", "same_completions")}}
+    return {
+        "pipeline_s": pipeline_seconds,
+        "summary": summary,
+        "steps": steps,
+        **{
+            key: sum(step[key] for step in steps)
+            for key in ("engine_s", "load_s", "engine_in_pipeline_s", "calls", "prompts", "completions", "same_completions")
+        },
+    }
 
 
 def main() -> None:
@@ -157,24 +170,51 @@ def main() -> None:
     rounds = []
     for number in range(args.repeats):
         rounds.append(one_round(args.recipe, params))
-        print(json.dumps({"round": number, **{key: round(rounds[-1][key], 2) for key in ("pipeline_s", "engine_s", "engine_in_pipeline_s")},
-                          "load_average_1min": round(os.getloadavg()[0], 2)}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "round": number,
+                    **{key: round(rounds[-1][key], 2) for key in ("pipeline_s", "engine_s", "engine_in_pipeline_s")},
+                    "load_average_1min": round(os.getloadavg()[0], 2),
+                }
+            ),
+            flush=True,
+        )
     # Seeded sampling: every round makes the same calls (same_completions says so), so each timing keeps its best.
     pipeline, engine, loads, inside = (min(r[key] for r in rounds) for key in ("pipeline_s", "engine_s", "load_s", "engine_in_pipeline_s"))
     last = rounds[-1]
-    print(f"pipeline {pipeline:.1f} s; the same calls straight to the engine {engine:.1f} s (+{loads:.1f} s loading the models): "
-          f"overhead ratio {pipeline / engine:.2f}x; the engine inside the pipeline took {inside:.1f} s")
-    print(json.dumps({
-        "bench": "pipeline_overhead", "recipe": str(args.recipe), "params": params, "repeats": args.repeats,
-        "cpu_count": os.cpu_count(), "machine": platform.machine(),
-        "load_average_before": [round(x, 2) for x in load_before], "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        "problems": last["summary"].get("problems"), "rollouts": last["summary"].get("rollouts"), "rows": last["summary"].get("rows"),
-        "calls": last["calls"], "prompts": last["prompts"],
-        "pipeline_s": round(pipeline, 2), "engine_s": round(engine, 2), "load_s": round(loads, 2), "engine_in_pipeline_s": round(inside, 2),
-        "overhead_ratio": round(pipeline / engine, 2), "overhead_ratio_with_model_loads": round(pipeline / (engine + loads), 2),
-        "non_engine_share_of_pipeline": round(1 - inside / pipeline, 3),
-        "same_completions": sum(r["same_completions"] for r in rounds), "completions": sum(r["completions"] for r in rounds),
-    }))
+    print(
+        f"pipeline {pipeline:.1f} s; the same calls straight to the engine {engine:.1f} s (+{loads:.1f} s loading the models): "
+        f"overhead ratio {pipeline / engine:.2f}x; the engine inside the pipeline took {inside:.1f} s"
+    )
+    print(
+        json.dumps(
+            {
+                "bench": "pipeline_overhead",
+                "recipe": str(args.recipe),
+                "params": params,
+                "repeats": args.repeats,
+                "cpu_count": os.cpu_count(),
+                "machine": platform.machine(),
+                "load_average_before": [round(x, 2) for x in load_before],
+                "load_average_after": [round(x, 2) for x in os.getloadavg()],
+                "problems": last["summary"].get("problems"),
+                "rollouts": last["summary"].get("rollouts"),
+                "rows": last["summary"].get("rows"),
+                "calls": last["calls"],
+                "prompts": last["prompts"],
+                "pipeline_s": round(pipeline, 2),
+                "engine_s": round(engine, 2),
+                "load_s": round(loads, 2),
+                "engine_in_pipeline_s": round(inside, 2),
+                "overhead_ratio": round(pipeline / engine, 2),
+                "overhead_ratio_with_model_loads": round(pipeline / (engine + loads), 2),
+                "non_engine_share_of_pipeline": round(1 - inside / pipeline, 3),
+                "same_completions": sum(r["same_completions"] for r in rounds),
+                "completions": sum(r["completions"] for r in rounds),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -130,9 +130,16 @@ def main() -> None:
             seconds, firsts = measure(retrievers[scale][kind], queries)
             best[kind, scale] = min(seconds, best.get((kind, scale), float("inf")))
             top1[kind, scale] = firsts
-            line = {"retriever": kind, "scale": scale, "documents": len(base) * scale, "round": round_, "queries": len(queries),
-                    "seconds": round(seconds, 3), "queries_per_s": round(len(queries) / seconds, 1),
-                    "load_average_1min": round(os.getloadavg()[0], 2)}
+            line = {
+                "retriever": kind,
+                "scale": scale,
+                "documents": len(base) * scale,
+                "round": round_,
+                "queries": len(queries),
+                "seconds": round(seconds, 3),
+                "queries_per_s": round(len(queries) / seconds, 1),
+                "load_average_1min": round(os.getloadavg()[0], 2),
+            }
             tqdm.write(json.dumps(line))
 
     qps = {kind: {scale: round(len(queries) / best[kind, scale], 1) for scale in sorted(args.scales)} for kind in kinds}
@@ -140,17 +147,35 @@ def main() -> None:
     for kind in kinds:
         cells = [f"{qps[kind][scale]:>9} q/s ({qps[kind][scale] / qps[kind][1]:.2f}x)" for scale in sorted(args.scales)]
         print(f"{kind:<8} " + " ".join(f"{cell:>22}" for cell in cells))
-    print(json.dumps({
-        "bench": "retrieval", "queries": len(queries), "top_k": TOP_K, "repeats": args.repeats, "threads": args.threads,
-        "documents": {scale: len(base) * scale for scale in sorted(args.scales)}, "hybrid_alpha": DEFAULT_HYBRID_ALPHA,
-        "cpu_count": os.cpu_count(), "machine": platform.machine(),
-        "load_average_before": [round(x, 2) for x in load_before], "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        "queries_per_s": qps,
-        "ratio_vs_1x": {kind: {scale: round(qps[kind][scale] / qps[kind][1], 3) for scale in sorted(args.scales)} for kind in kinds},
-        "build_s": {kind: {scale: round(build_seconds[kind, scale], 2) for scale in sorted(args.scales)} for kind in kinds},
-        "same_top1": {kind: {scale: round(np.mean([a == b for a, b in zip(top1[kind, scale], top1[kind, 1])]), 3)
-                             for scale in sorted(args.scales)} for kind in kinds},
-    }))
+    print(
+        json.dumps(
+            {
+                "bench": "retrieval",
+                "queries": len(queries),
+                "top_k": TOP_K,
+                "repeats": args.repeats,
+                "threads": args.threads,
+                "documents": {scale: len(base) * scale for scale in sorted(args.scales)},
+                "hybrid_alpha": DEFAULT_HYBRID_ALPHA,
+                "cpu_count": os.cpu_count(),
+                "machine": platform.machine(),
+                "load_average_before": [round(x, 2) for x in load_before],
+                "load_average_after": [round(x, 2) for x in os.getloadavg()],
+                "queries_per_s": qps,
+                "ratio_vs_1x": {
+                    kind: {scale: round(qps[kind][scale] / qps[kind][1], 3) for scale in sorted(args.scales)} for kind in kinds
+                },
+                "build_s": {kind: {scale: round(build_seconds[kind, scale], 2) for scale in sorted(args.scales)} for kind in kinds},
+                "same_top1": {
+                    kind: {
+                        scale: round(np.mean([a == b for a, b in zip(top1[kind, scale], top1[kind, 1])]), 3)
+                        for scale in sorted(args.scales)
+                    }
+                    for kind in kinds
+                },
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -68,8 +68,12 @@ class MeteredLLM(OpenAICompatibleLLM):
         return output
 
     def counts(self) -> dict[str, float]:
-        counts = {"requests": self._requests, "prompt_tokens": self._prompt_tokens, "generated_tokens": self._generated_tokens,
-                  "request_seconds": self._request_seconds}
+        counts = {
+            "requests": self._requests,
+            "prompt_tokens": self._prompt_tokens,
+            "generated_tokens": self._generated_tokens,
+            "request_seconds": self._request_seconds,
+        }
         self._requests = self._prompt_tokens = self._generated_tokens = 0
         self._request_seconds = 0.0
         return counts
@@ -91,16 +95,24 @@ def tree_digest(results: list[SearchResult]) -> str:
     return digest.hexdigest()[:16]
 
 
-def run_mode(mode: str, llm: MeteredLLM, problems: list[Problem], retriever: BM25Retriever, config: SearchConfig,
-             max_concurrent_requests: int) -> dict[str, Any]:
+def run_mode(
+    mode: str, llm: MeteredLLM, problems: list[Problem], retriever: BM25Retriever, config: SearchConfig, max_concurrent_requests: int
+) -> dict[str, Any]:
     llm.counts()  # the server's warm-up request is not part of the work
     search = RetrievalMCTS(scheduling(mode, llm, max_concurrent_requests), retriever, config, show_progress=True)
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
     results = search.search(problems)
     seconds = time.perf_counter() - started
-    result = {"mode": mode, "seconds": round(seconds, 1), **llm.counts(), "rollouts": sum(r.stats["rollouts"] for r in results),
-              "trees": tree_digest(results), "load_before": load_before, "load_after": os.getloadavg()[0]}
+    result = {
+        "mode": mode,
+        "seconds": round(seconds, 1),
+        **llm.counts(),
+        "rollouts": sum(r.stats["rollouts"] for r in results),
+        "trees": tree_digest(results),
+        "load_before": load_before,
+        "load_after": os.getloadavg()[0],
+    }
     result["generated_tokens_per_s"] = round(result["generated_tokens"] / seconds, 1)
     result["mean_in_flight"] = round(result.pop("request_seconds") / seconds, 1)
     print(json.dumps(result), flush=True)
@@ -113,8 +125,12 @@ def server(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
     if args.base_url:
         yield args.base_url, args.model
         return
-    with tempfile.TemporaryDirectory() as folder, transformers_serve(generator_folder(), Path(folder) / "server.log",
-                                                                       num_blocks=args.cb_num_blocks, threads=args.server_threads) as local:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        transformers_serve(
+            generator_folder(), Path(folder) / "server.log", num_blocks=args.cb_num_blocks, threads=args.server_threads
+        ) as local,
+    ):
         yield local.base_url, local.model
 
 
@@ -145,21 +161,32 @@ def main() -> None:
             modes[mode] = run_mode(mode, llm, problems, retriever, config, args.max_concurrent_requests)
     rounds, concurrent = modes["rounds"], modes["concurrent"]
     summary = {
-        "rounds_s": rounds["seconds"], "concurrent_s": concurrent["seconds"], "speedup": round(rounds["seconds"] / concurrent["seconds"], 2),
+        "rounds_s": rounds["seconds"],
+        "concurrent_s": concurrent["seconds"],
+        "speedup": round(rounds["seconds"] / concurrent["seconds"], 2),
         "same_trees": rounds["trees"] == concurrent["trees"],
-        **{f"{name}_{key}": modes[name][key] for name in ("rounds", "concurrent")
-           for key in ("requests", "prompt_tokens", "generated_tokens", "generated_tokens_per_s", "mean_in_flight")},
-        "problems": len(problems), "rollouts": args.rollouts, "max_concurrent_requests": args.max_concurrent_requests,
-        "server": args.base_url or f"transformers serve --continuous-batching --cb-num-blocks {args.cb_num_blocks} "
-                                   f"(OMP_NUM_THREADS={args.server_threads})",
-        "cpu_count": os.cpu_count(), "machine": platform.machine(),
-        "load_before": concurrent["load_before"], "load_after": rounds["load_after"],
+        **{
+            f"{name}_{key}": modes[name][key]
+            for name in ("rounds", "concurrent")
+            for key in ("requests", "prompt_tokens", "generated_tokens", "generated_tokens_per_s", "mean_in_flight")
+        },
+        "problems": len(problems),
+        "rollouts": args.rollouts,
+        "max_concurrent_requests": args.max_concurrent_requests,
+        "server": args.base_url
+        or f"transformers serve --continuous-batching --cb-num-blocks {args.cb_num_blocks} (OMP_NUM_THREADS={args.server_threads})",
+        "cpu_count": os.cpu_count(),
+        "machine": platform.machine(),
+        "load_before": concurrent["load_before"],
+        "load_after": rounds["load_after"],
     }
     if args.json:
         Path(args.json).write_text(json.dumps({"summary": summary, "modes": modes, "config": config.__dict__}, indent=1))
-    print(f"concurrent searches {summary['speedup']}x faster than synchronous rounds ({rounds['seconds']} s -> {concurrent['seconds']} s); "
-          f"generated tokens/s {rounds['generated_tokens_per_s']} -> {concurrent['generated_tokens_per_s']}, requests in flight on average "
-          f"{rounds['mean_in_flight']} -> {concurrent['mean_in_flight']}; same trees: {summary['same_trees']}")
+    print(
+        f"concurrent searches {summary['speedup']}x faster than synchronous rounds ({rounds['seconds']} s -> {concurrent['seconds']} s); "
+        f"generated tokens/s {rounds['generated_tokens_per_s']} -> {concurrent['generated_tokens_per_s']}, requests in flight on average "
+        f"{rounds['mean_in_flight']} -> {concurrent['mean_in_flight']}; same trees: {summary['same_trees']}"
+    )
     print(json.dumps(summary), flush=True)
 
 

@@ -18,5 +18,8 @@ def embedded_search(problems: int, rollouts: int) -> tuple[list[Problem], BM25Re
     rows = read_rows(resolve_source("embedded", "math_problems"))[:problems]
     names = {field.name for field in fields(SearchConfig)}
     config = SearchConfig(**{**{k: v for k, v in EMBEDDED.search.items() if k in names}, "rollouts": rollouts})
-    return ([Problem(r.data["id"], r.data["problem"], r.data["answer"]) for r in rows],
-            BM25Retriever(load_corpus(resolve_source("embedded", "theorems"))), config)
+    return (
+        [Problem(r.data["id"], r.data["problem"], r.data["answer"]) for r in rows],
+        BM25Retriever(load_corpus(resolve_source("embedded", "theorems"))),
+        config,
+    )

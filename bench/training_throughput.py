@@ -68,6 +68,7 @@ def realistic_triples(max_negatives: int) -> list[Triple]:
 def tokens_per_sample(triples: list[Triple], setting: Setting, tokenizer) -> float:
     """Mean tokens a row feeds the model at this setting: query, positive and ``negatives`` passages,
     each with its prompt and special tokens, cut to the truncation length."""
+
     def lengths(texts: list[str]) -> list[int]:
         return [min(len(ids), setting.seq_length) for ids in tokenizer(texts, add_special_tokens=True).input_ids] if texts else []
 
@@ -121,31 +122,58 @@ def main() -> None:
             measured = {"steps_s": loop - first, "first_step_s": first, "overhead_s": wall - loop}
             if measured["steps_s"] < best.get(setting, {"steps_s": float("inf")})["steps_s"]:
                 best[setting] = measured
-            tqdm.write(json.dumps({"negatives": setting.negatives, "seq_length": setting.seq_length, "round": round_,
-                                   **{key: round(value, 2) for key, value in measured.items()},
-                                   "samples_per_s": round(args.steps * args.batch_size / measured["steps_s"], 2),
-                                   "load_average_1min": round(os.getloadavg()[0], 2)}))
+            tqdm.write(
+                json.dumps(
+                    {
+                        "negatives": setting.negatives,
+                        "seq_length": setting.seq_length,
+                        "round": round_,
+                        **{key: round(value, 2) for key, value in measured.items()},
+                        "samples_per_s": round(args.steps * args.batch_size / measured["steps_s"], 2),
+                        "load_average_1min": round(os.getloadavg()[0], 2),
+                    }
+                )
+            )
 
     samples = args.steps * args.batch_size
     rate = {setting: samples / best[setting]["steps_s"] for setting in settings}
     print(f"{'setting':<28} {'samples/s':>10} {'vs smallest':>12} {'tokens/sample':>14} {'tokens/s':>9}")
     for setting in settings:
-        print(f"{setting.label:<28} {rate[setting]:>10.2f} {rate[setting] / rate[smallest]:>11.2f}x {tokens[setting]:>14.0f} "
-              f"{rate[setting] * tokens[setting]:>9.0f}")
-    print(json.dumps({
-        "bench": "training_throughput", "model": "all-MiniLM-L6-v2 (embedded)", "rows": len(triples), "steps": args.steps,
-        "batch_size": args.batch_size, "repeats": args.repeats, "threads": args.threads, "cpu_count": os.cpu_count(),
-        "machine": platform.machine(),
-        "load_average_before": [round(x, 2) for x in load_before], "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        "smallest": smallest.label,
-        "settings": [
-            {"negatives": s.negatives, "seq_length": s.seq_length, "samples_per_s": round(rate[s], 2),
-             "ratio_vs_smallest": round(rate[s] / rate[smallest], 3), "tokens_per_sample": round(tokens[s], 1),
-             "tokens_per_s": round(rate[s] * tokens[s]), "first_step_s": round(best[s]["first_step_s"], 2),
-             "overhead_s": round(best[s]["overhead_s"], 2)}
-            for s in settings
-        ],
-    }))
+        print(
+            f"{setting.label:<28} {rate[setting]:>10.2f} {rate[setting] / rate[smallest]:>11.2f}x {tokens[setting]:>14.0f} "
+            f"{rate[setting] * tokens[setting]:>9.0f}"
+        )
+    print(
+        json.dumps(
+            {
+                "bench": "training_throughput",
+                "model": "all-MiniLM-L6-v2 (embedded)",
+                "rows": len(triples),
+                "steps": args.steps,
+                "batch_size": args.batch_size,
+                "repeats": args.repeats,
+                "threads": args.threads,
+                "cpu_count": os.cpu_count(),
+                "machine": platform.machine(),
+                "load_average_before": [round(x, 2) for x in load_before],
+                "load_average_after": [round(x, 2) for x in os.getloadavg()],
+                "smallest": smallest.label,
+                "settings": [
+                    {
+                        "negatives": s.negatives,
+                        "seq_length": s.seq_length,
+                        "samples_per_s": round(rate[s], 2),
+                        "ratio_vs_smallest": round(rate[s] / rate[smallest], 3),
+                        "tokens_per_sample": round(tokens[s], 1),
+                        "tokens_per_s": round(rate[s] * tokens[s]),
+                        "first_step_s": round(best[s]["first_step_s"], 2),
+                        "overhead_s": round(best[s]["overhead_s"], 2),
+                    }
+                    for s in settings
+                ],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

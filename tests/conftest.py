@@ -10,10 +10,16 @@ import pytest
 from rader_hub.corpus import Corpus, Document
 
 TINY_DOCUMENTS = [
-    Document("pigeonhole", "If n items are put into m containers with n > m, some container holds more than one item.", "Pigeonhole principle"),
-    Document("pythagoras", "In a right triangle the square of the hypotenuse equals the sum of the squares of the legs.", "Pythagorean theorem"),
+    Document(
+        "pigeonhole", "If n items are put into m containers with n > m, some container holds more than one item.", "Pigeonhole principle"
+    ),
+    Document(
+        "pythagoras", "In a right triangle the square of the hypotenuse equals the sum of the squares of the legs.", "Pythagorean theorem"
+    ),
     Document("bayes", "The posterior probability is proportional to the likelihood times the prior probability.", "Bayes' theorem"),
-    Document("fermat-little", "If p is prime and a is not divisible by p then a^(p-1) is congruent to 1 modulo p.", "Fermat's little theorem"),
+    Document(
+        "fermat-little", "If p is prime and a is not divisible by p then a^(p-1) is congruent to 1 modulo p.", "Fermat's little theorem"
+    ),
 ]
 
 

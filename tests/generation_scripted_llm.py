@@ -155,8 +155,9 @@ PIPELINE_SETTINGS = RecipeSettings(
 )
 
 
-def run_scripted_pipeline(output_dir: str, problems: str, corpus: str, argilla: dict[str, str] | None = None,
-                          llm_class: type[LLM] | None = None) -> None:
+def run_scripted_pipeline(
+    output_dir: str, problems: str, corpus: str, argilla: dict[str, str] | None = None, llm_class: type[LLM] | None = None
+) -> None:
     """The whole recipe with the scripted LLM (`llm_class`, default ScriptedLLM) on `problems` and `corpus`, written to `output_dir`; with
     `argilla` ({"api_url", "api_key"}), a PushToArgilla step after the save step. Module-level, so that
     `helpers.run_in_fresh_process` can run it in a spawned interpreter."""
@@ -166,8 +167,9 @@ def run_scripted_pipeline(output_dir: str, problems: str, corpus: str, argilla: 
     from rader_hub.generation.steps import PushToArgilla
 
     make_llm = llm_class or ScriptedLLM
-    pipeline = build_pipeline(PIPELINE_SETTINGS, lambda: make_llm(rules=PIPELINE_RULES), output_dir=output_dir,
-                              problems=problems, corpus=corpus)
+    pipeline = build_pipeline(
+        PIPELINE_SETTINGS, lambda: make_llm(rules=PIPELINE_RULES), output_dir=output_dir, problems=problems, corpus=corpus
+    )
     parameters = None
     if argilla is not None:
         with pipeline:

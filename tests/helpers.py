@@ -16,7 +16,9 @@ RADER = [sys.executable, "-m", "rader_hub"]
 FAST_TRAINING = ["--max-seq-length", "32", "--batch-size", "2", "--temperature", "0.05", "--lr", "1e-4"]
 
 
-def run_rader(*args: str, timeout: float = 900, env: dict[str, str] | None = None, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_rader(
+    *args: str, timeout: float = 900, env: dict[str, str] | None = None, cwd: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the `rader` CLI in a subprocess (its own imports, exit code and stderr are what users see)."""
     return subprocess.run([*RADER, *args], capture_output=True, text=True, env=env or os.environ.copy(), timeout=timeout, cwd=cwd)
 

@@ -37,8 +37,20 @@ def transformers_serve(model_dir: str, log: Path, startup_s: float = 300, num_bl
     90% of free RAM); ``threads`` torch threads (with 2 on 2 shared cores, a 12-token answer took
     5-11 s instead of 1 s)."""
     port = free_port()
-    command = [str(TRANSFORMERS), "serve", model_dir, "--continuous-batching", "--device", "cpu", "--host", "127.0.0.1",
-               "--port", str(port), "--cb-num-blocks", str(num_blocks)]
+    command = [
+        str(TRANSFORMERS),
+        "serve",
+        model_dir,
+        "--continuous-batching",
+        "--device",
+        "cpu",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--cb-num-blocks",
+        str(num_blocks),
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "HF_HUB_OFFLINE": "1"}
     with open(log, "w") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)

@@ -17,9 +17,22 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_two_killed_runs_resume_to_the_reference_result(tmp_path: Path) -> None:
     # A generation kill (the costly, most telling one) and a publish kill mid-upload.
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "fault_injection.py"), "--trials", "2", "--seed", "0", "--stages", "generate,publish",
-         "--workdir", str(tmp_path / "work")],
-        capture_output=True, text=True, timeout=1500, cwd=ROOT,
+        [
+            sys.executable,
+            str(ROOT / "bench" / "fault_injection.py"),
+            "--trials",
+            "2",
+            "--seed",
+            "0",
+            "--stages",
+            "generate,publish",
+            "--workdir",
+            str(tmp_path / "work"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
@@ -42,8 +55,10 @@ def test_a_held_commit_is_in_flight_until_released_and_never_lands() -> None:
         hub.state.create_repo("model", "org/held", private=False)
         before = hub.state.repo("model", "org/held").branches["main"]
         hold = hub.state.hold_next("commit", ("model", "org/held"))
-        lines = [{"key": "header", "value": {"summary": "held"}},
-                 {"key": "file", "value": {"path": "README.md", "content": base64.b64encode(b"hello").decode(), "encoding": "base64"}}]
+        lines = [
+            {"key": "header", "value": {"summary": "held"}},
+            {"key": "file", "value": {"path": "README.md", "content": base64.b64encode(b"hello").decode(), "encoding": "base64"}},
+        ]
         body = "\n".join(json.dumps(line) for line in lines).encode()
         request = urllib.request.Request(f"{hub.url}/api/models/org/held/commit/main", data=body, method="POST")
         answers: list[int] = []

@@ -36,8 +36,14 @@ def _rows(run_dir: Path) -> list[dict]:
 
 @pytest.mark.slow
 def test_embedded_recipe_through_the_distilabel_cli(tmp_path, shared_cache):
-    done = subprocess.run([str(BIN / "distilabel"), "pipeline", "run", "--config", str(RECIPE), *SMALL],
-                          cwd=tmp_path, env=_env(tmp_path, shared_cache), capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [str(BIN / "distilabel"), "pipeline", "run", "--config", str(RECIPE), *SMALL],
+        cwd=tmp_path,
+        env=_env(tmp_path, shared_cache),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     run_dir = tmp_path / "outputs" / "math"
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -58,8 +64,16 @@ def test_embedded_recipe_through_the_distilabel_cli(tmp_path, shared_cache):
 
 @pytest.mark.slow
 def test_killed_run_resumes_without_redoing_problems_or_duplicating_rows(tmp_path, shared_cache):
-    command = [str(BIN / "rader"), "generate", str(RECIPE), *SMALL,
-               "--param", "load_problems.batch_size=1", "--param", "mcts_search.input_batch_size=1"]
+    command = [
+        str(BIN / "rader"),
+        "generate",
+        str(RECIPE),
+        *SMALL,
+        "--param",
+        "load_problems.batch_size=1",
+        "--param",
+        "mcts_search.input_batch_size=1",
+    ]
     env = _env(tmp_path, shared_cache)
     checkpoints = tmp_path / "outputs" / "math" / "checkpoints" / "search"
     process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -130,13 +144,23 @@ def test_prefix_cache_prefills_shared_beginnings_once_and_completions_stay_the_s
     monkeypatch.setenv("RADER_CACHE_DIR", str(shared_cache))
     llm = LocalTransformersLLM(torch_threads=1)
     llm.load()
-    problem, steps = "A drawer holds red and blue socks. How many socks must you take to be sure of a matching pair?", ["There are two colours."]
-    theorems = ["Pigeonhole principle - n items in m < n boxes put two items in one box.", "Bayes' theorem - a posterior from a prior.",
-                "Pythagorean theorem - the squares of the legs add up to the square of the hypotenuse."]
+    problem, steps = (
+        "A drawer holds red and blue socks. How many socks must you take to be sure of a matching pair?",
+        ["There are two colours."],
+    )
+    theorems = [
+        "Pigeonhole principle - n items in m < n boxes put two items in one box.",
+        "Bayes' theorem - a posterior from a prior.",
+        "Pythagorean theorem - the squares of the legs add up to the square of the hypotenuse.",
+    ]
 
     def node(problem: str, steps: list[str]) -> list:
-        return [prompts.generate_query(problem, steps), prompts.one_step_thought(problem, steps),
-                prompts.one_step_thought(problem, steps), prompts.complete_remaining_steps(problem, steps)]
+        return [
+            prompts.generate_query(problem, steps),
+            prompts.one_step_thought(problem, steps),
+            prompts.one_step_thought(problem, steps),
+            prompts.complete_remaining_steps(problem, steps),
+        ]
 
     other = "Gloves come in two colours. How many gloves must you take to get two of one colour?"
     first = node(problem, steps) + node(other, []) + [prompts.judge_theorem(problem, steps, theorem) for theorem in theorems]
@@ -153,7 +177,9 @@ def test_prefix_cache_prefills_shared_beginnings_once_and_completions_stay_the_s
 def _generate_alone(llm, message, budget: int) -> str:
     """transformers' own greedy generation for one prompt."""
     tokenizer = llm._tokenizer
-    encoded = tokenizer(tokenizer.apply_chat_template(message, tokenize=False, add_generation_prompt=True), return_tensors="pt", add_special_tokens=False)
+    encoded = tokenizer(
+        tokenizer.apply_chat_template(message, tokenize=False, add_generation_prompt=True), return_tensors="pt", add_special_tokens=False
+    )
     reference = llm._model.generate(**encoded, max_new_tokens=budget, do_sample=False, pad_token_id=tokenizer.pad_token_id)
     return tokenizer.decode(reference[0, encoded.input_ids.shape[1] :], skip_special_tokens=True).strip()
 
@@ -164,8 +190,9 @@ def test_embedded_recipe_on_a_local_ray_instance(tmp_path, shared_cache):
     pytest.importorskip("ray", reason="the test extra installs ray")
     small = ["--param", "load_problems.num_problems=1", "--param", "mcts_search.rollouts=2"]
     env = {**_env(tmp_path, shared_cache), "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0", "RAY_USAGE_STATS_ENABLED": "0"}
-    done = subprocess.run([str(BIN / "rader"), "generate", str(RECIPE), "--ray", *small],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [str(BIN / "rader"), "generate", str(RECIPE), "--ray", *small], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900
+    )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-4000:]
     assert "Started a local Ray instance" in output and "_StepWrapperRay" in output, output[-2000:]  # steps ran as actors

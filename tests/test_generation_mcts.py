@@ -112,8 +112,13 @@ def test_correct_retrieval_trajectory_gives_exactly_the_prescribed_sample(tiny_c
 def test_children_follow_the_official_successors(tiny_corpus):
     search, _ = tree_search(tiny_corpus, rules=TWO_QUERY_RULES, rollouts=40, max_depth=6, ost_children=1, max_queries_per_path=2)
     [result] = search.search([SOCKS])
-    allowed = {Action.ROOT: {Action.OST, Action.CRS, Action.QG}, Action.OST: {Action.OST, Action.QG}, Action.RT: {Action.OST, Action.CRS},
-               Action.QG: {Action.RT}, Action.CRS: set()}
+    allowed = {
+        Action.ROOT: {Action.OST, Action.CRS, Action.QG},
+        Action.OST: {Action.OST, Action.QG},
+        Action.RT: {Action.OST, Action.CRS},
+        Action.QG: {Action.RT},
+        Action.CRS: set(),
+    }
     seen = set()
     for node in iter_nodes(result.root):
         actions = {child.action for child in node.children}
@@ -146,8 +151,11 @@ def test_theorems_on_the_path_are_not_retrieved_again(tiny_corpus):
         rules = [(P.TASK_QG, "", f"Theorem 1: {SOCKS_QUERY}")] + RULES  # every query would find pigeonhole first
         search, _ = tree_search(tiny_corpus, rules=rules, rollouts=40, max_depth=6, ost_children=1, max_queries_per_path=2, **overrides)
         [result] = search.search([SOCKS])
-        return [(node.theorem_ids(), [j.doc_id for j in node.judgements])
-                for node in iter_nodes(result.root) if node.action is Action.QG and node.theorem_ids() and node.judgements]
+        return [
+            (node.theorem_ids(), [j.doc_id for j in node.judgements])
+            for node in iter_nodes(result.root)
+            if node.action is Action.QG and node.theorem_ids() and node.judgements
+        ]
 
     retrievals = later_retrievals()
     assert retrievals  # a second query below a retrieved theorem was asked
@@ -184,13 +192,23 @@ def test_qg_queries_never_reach_a_prompt_or_a_partial_solution(tiny_corpus):
     assert second["partial_steps"] == [P.theorem_step("Pigeonhole summary"), "Two colours are two boxes."]
     assert second["partial_solution"] == "Step 1: Useful theorem: Pigeonhole summary\nStep 2: Two colours are two boxes."
     assert second["qg_query"] == "SECOND QUERY: Bayes" and first["partial_steps"] == []
-    texts = [cot_query(SOCKS.problem, second["partial_solution"]),
-             *(m["content"] for m in P.reasoning_query(SOCKS.problem, second["partial_steps"], second["positive"])),
-             *(m["content"] for node in (ost, qg2, rt2, crs) for build in (P.one_step_thought, P.complete_remaining_steps, P.generate_query)
-               for m in build(SOCKS.problem, node.steps()))]
+    texts = [
+        cot_query(SOCKS.problem, second["partial_solution"]),
+        *(m["content"] for m in P.reasoning_query(SOCKS.problem, second["partial_steps"], second["positive"])),
+        *(
+            m["content"]
+            for node in (ost, qg2, rt2, crs)
+            for build in (P.one_step_thought, P.complete_remaining_steps, P.generate_query)
+            for m in build(SOCKS.problem, node.steps())
+        ),
+    ]
     assert not any("QUERY" in text for text in texts)
-    assert crs.steps() == [P.theorem_step("Pigeonhole summary"), "Two colours are two boxes.", P.theorem_step("Bayes summary"),
-                           "So \\boxed{3}."]
+    assert crs.steps() == [
+        P.theorem_step("Pigeonhole summary"),
+        "Two colours are two boxes.",
+        P.theorem_step("Bayes summary"),
+        "So \\boxed{3}.",
+    ]
 
     search, llm = tree_search(tiny_corpus, rules=TWO_QUERY_RULES, rollouts=40, max_depth=6, ost_children=1, max_queries_per_path=2)
     [result] = search.search([SOCKS])

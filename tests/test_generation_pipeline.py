@@ -18,8 +18,11 @@ from rader_hub.generation.steps.save import recipe_hash
 def problem_file(tmp_path):
     rows = [
         {"id": "socks", "problem": "A drawer holds red and blue socks. How many socks give a matching pair for sure?", "answer": "3"},
-        {"id": "gloves", "problem": "Gloves come in two colours. How many gloves must you take to get two of one colour?",
-         "answer": "The usual argument gives \\boxed{3}."},
+        {
+            "id": "gloves",
+            "problem": "Gloves come in two colours. How many gloves must you take to get two of one colour?",
+            "answer": "The usual argument gives \\boxed{3}.",
+        },
         {"id": "no-gold", "problem": "A problem that ships without an answer.", "answer": None},
     ]
     path = tmp_path / "problems.jsonl"

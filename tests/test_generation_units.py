@@ -7,6 +7,7 @@ import json
 import pytest
 from generation_scripted_llm import AsyncScriptedLLM, ScriptedLLM
 
+from rader_hub.corpus import Document
 from rader_hub.generation import prompts as P
 from rader_hub.generation.answers import answers_match, extract_answer, extract_boxed
 from rader_hub.generation.checkpoint import CheckpointStore
@@ -24,7 +25,6 @@ from rader_hub.generation.provenance import relaxed_filters
 from rader_hub.generation.query_filters import is_filler, names_theorem, round_trip_cutoff, theorem_title
 from rader_hub.generation.steps import DeduplicateQueries, SelectHardNegatives, SynthesizeQueries
 from rader_hub.generation.steps.load_problems import gold_answer
-from rader_hub.corpus import Document
 from rader_hub.retrieval import BM25Retriever
 
 
@@ -260,7 +260,10 @@ def test_query_synthesis_filters_and_the_lexical_round_trip(llm_class, tmp_path,
         (P.TASK_LEXICAL, "Pythagorean", "ok"),  # too short
     ]
     step = SynthesizeQueries(
-        llm=llm_class(rules=rules), corpus=str(corpus_file), output_dir=str(tmp_path / "run"), lexical_round_trip_top_n=1,
+        llm=llm_class(rules=rules),
+        corpus=str(corpus_file),
+        output_dir=str(tmp_path / "run"),
+        lexical_round_trip_top_n=1,
         max_concurrent_requests=2,
     )
     step.load()

@@ -30,18 +30,31 @@ SAMPLING = json.dumps({"temperature": 0.8, "top_p": 0.95})
 def _server_params(base_url: str, model: str) -> list[str]:
     params = []
     for step in LLM_STEPS:
-        params += ["--param", f"{step}.llm.base_url={base_url}", "--param", f"{step}.llm.model={model}",
-                   "--param", f"{step}.llm.generation_kwargs={SAMPLING}"]
+        params += [
+            "--param",
+            f"{step}.llm.base_url={base_url}",
+            "--param",
+            f"{step}.llm.model={model}",
+            "--param",
+            f"{step}.llm.generation_kwargs={SAMPLING}",
+        ]
     return params
 
 
 def test_concurrent_completions_come_back_as_each_is_ready_and_match_those_asked_alone(openai_server):
-    llm = OpenAICompatibleLLM(base_url=openai_server.base_url, model=openai_server.model, api_key="EMPTY",
-                              generation_kwargs={"temperature": 0.0})
+    llm = OpenAICompatibleLLM(
+        base_url=openai_server.base_url, model=openai_server.model, api_key="EMPTY", generation_kwargs={"temperature": 0.0}
+    )
     llm.load()
     completions = ConcurrentCompletions(llm, max_concurrent_requests=4)
-    prompts = {"Tell me a story about a cat.": 40, "What is 2+2?": 4, "Name three colours.": 8, "Write a haiku about rain.": 6,
-               "What is the capital of Italy?": 8, "Explain gravity briefly.": 5}
+    prompts = {
+        "Tell me a story about a cat.": 40,
+        "What is 2+2?": 4,
+        "Name three colours.": 8,
+        "Write a haiku about rain.": 6,
+        "What is the capital of Italy?": 8,
+        "Explain gravity briefly.": 5,
+    }
     alone = {}
     for prompt, budget in prompts.items():
         ticket = completions.submit([{"role": "user", "content": prompt}], budget)
@@ -99,21 +112,41 @@ def test_a_server_that_refuses_the_model_list_is_one_clear_line(status, message)
 @pytest.mark.slow
 def test_openai_recipe_end_to_end_against_the_server(openai_server, tmp_path):
     small = {
-        "load_problems.num_problems": 2, "mcts_search.rollouts": 2, "mcts_search.max_depth": 3, "mcts_search.top_k": 2,
-        "mcts_search.step_tokens": 24, "mcts_search.solution_tokens": 32, "mcts_search.query_tokens": 24, "mcts_search.judge_tokens": 8,
-        "mcts_search.summary_tokens": 24, "mcts_search.theorem_chars": 400, "synthesize_queries.query_tokens": 16,
+        "load_problems.num_problems": 2,
+        "mcts_search.rollouts": 2,
+        "mcts_search.max_depth": 3,
+        "mcts_search.top_k": 2,
+        "mcts_search.step_tokens": 24,
+        "mcts_search.solution_tokens": 32,
+        "mcts_search.query_tokens": 24,
+        "mcts_search.judge_tokens": 8,
+        "mcts_search.summary_tokens": 24,
+        "mcts_search.theorem_chars": 400,
+        "synthesize_queries.query_tokens": 16,
         "synthesize_queries.theorem_chars": 400,
         # The recipe's paper data (MATH, BRIGHT, Qwen3-Embedding) is on the Hub: the embedded problems and corpus stand in.
-        "load_problems.source": "embedded", "mcts_search.corpus": "embedded", "mcts_search.retriever": "bm25",
-        "mcts_search.embedder": "embedded", "synthesize_queries.corpus": "embedded", "hard_negatives.corpus": "embedded",
+        "load_problems.source": "embedded",
+        "mcts_search.corpus": "embedded",
+        "mcts_search.retriever": "bm25",
+        "mcts_search.embedder": "embedded",
+        "synthesize_queries.corpus": "embedded",
+        "hard_negatives.corpus": "embedded",
         "hard_negatives.embedder": "embedded",
         # SmolLM2 solves nothing and judges nothing relevant: relax the paper's filters, as the embedded recipe does.
-        "mcts_search.require_correct_answer": "false", "mcts_search.keep_top_theorem_if_none_relevant": "true",
+        "mcts_search.require_correct_answer": "false",
+        "mcts_search.keep_top_theorem_if_none_relevant": "true",
     }
     params = [arg for key, value in small.items() for arg in ("--param", f"{key}={value}")]
     env = {**os.environ, "RADER_CACHE_DIR": str(tmp_path / "cache"), "DISTILABEL_CACHE_DIR": str(tmp_path / "distilabel")}
-    done = run_rader("generate", str(RECIPE), *_server_params(openai_server.base_url, openai_server.model), *params,
-                     cwd=str(tmp_path), env=env, timeout=1200)
+    done = run_rader(
+        "generate",
+        str(RECIPE),
+        *_server_params(openai_server.base_url, openai_server.model),
+        *params,
+        cwd=str(tmp_path),
+        env=env,
+        timeout=1200,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     run_dir = tmp_path / "outputs" / "math-openai"
     summary = json.loads((run_dir / "summary.json").read_text())

@@ -42,8 +42,12 @@ EVAL_QUERIES = [
     {"id": "test", "query": "A test is 99% accurate and the disease is rare; is a positive real?", "gold_ids": ["bayes"]},
 ]
 REVIEW = {
-    "reviewed": 6, "agreement": 0.8333, "cohen_kappa": 0.5714, "labels": ["relevant", "not_relevant"],
-    "confusion_matrix": [[3, 1], [0, 2]], "ties": 1,
+    "reviewed": 6,
+    "agreement": 0.8333,
+    "cohen_kappa": 0.5714,
+    "labels": ["relevant", "not_relevant"],
+    "confusion_matrix": [[3, 1], [0, 2]],
+    "ties": 1,
     "per_query_type": {
         "cot": {"reviewed": 4, "agreement": 0.75, "cohen_kappa": 0.5},
         "question": {"reviewed": 2, "agreement": 1.0, "cohen_kappa": None},
@@ -170,8 +174,11 @@ def test_dry_run_renders_the_model_folder_and_card_without_network(hub, retrieve
     model_eval = json.loads(eval_files["model"].read_text())
     (entry,) = meta["model-index"]
     metrics = {m["type"]: m["value"] for result in entry["results"] for m in result["metrics"]}
-    assert metrics == {"ndcg_at_10": round(model_eval["ndcg@10"], 4), "recall_at_10": round(model_eval["recall@10"], 4),
-                       "precision_at_10": round(model_eval["p@10"], 4)}
+    assert metrics == {
+        "ndcg_at_10": round(model_eval["ndcg@10"], 4),
+        "recall_at_10": round(model_eval["recall@10"], 4),
+        "precision_at_10": round(model_eval["p@10"], 4),
+    }
 
     from huggingface_hub import ModelCard
 
@@ -258,8 +265,11 @@ def test_model_published_twice_loads_by_repo_id_at_both_revisions(hub, retriever
     assert loaded["prompts"]["query"] == "Query: " and loaded["prompts"]["document"] == "Passage: "
     assert loaded["prompt_applied"] < 1e-6 < loaded["prompt_matters"]
     figures = json.loads(eval_files["model"].read_text())
-    assert loaded["metrics"] == {"ndcg_at_10": round(figures["ndcg@10"], 4), "recall_at_10": round(figures["recall@10"], 4),
-                                 "precision_at_10": round(figures["p@10"], 4)}
+    assert loaded["metrics"] == {
+        "ndcg_at_10": round(figures["ndcg@10"], 4),
+        "recall_at_10": round(figures["recall@10"], 4),
+        "precision_at_10": round(figures["p@10"], 4),
+    }
     assert loaded["first_metrics"] == 0 and loaded["base_model"] == "sentence-transformers/all-MiniLM-L6-v2"
 
 
@@ -310,8 +320,18 @@ def test_dataset_round_trip_with_its_recipe_summary_and_review(hub, dataset_dir,
     assert commits(hub, "dataset", "org/rader-math") == main_before
 
     # A branch: main stays where it was.
-    draft = run_rader("publish", "dataset", str(dataset_dir), "--repo", "org/rader-math", "--license", "mit", "--revision", "draft",
-                      env=hub_env(hub, tmp_path / "hf"))
+    draft = run_rader(
+        "publish",
+        "dataset",
+        str(dataset_dir),
+        "--repo",
+        "org/rader-math",
+        "--license",
+        "mit",
+        "--revision",
+        "draft",
+        env=hub_env(hub, tmp_path / "hf"),
+    )
     assert draft.returncode == 0, draft.stderr
     assert commits(hub, "dataset", "org/rader-math") == main_before
     assert commits(hub, "dataset", "org/rader-math", "draft")[1:] == main_before
@@ -480,8 +500,10 @@ def test_the_hubs_own_verdict_on_card_metadata_is_one_line(hub, tmp_path) -> Non
     # Past the offline checks (called directly), the Hub's validate-yaml answer is reported as such.
     script = [sys.executable, "-c", HUB_VERDICT, str(tmp_path / "folder")]
     result = subprocess.run(script, capture_output=True, text=True, env=hub_env(hub, tmp_path / "hf"), timeout=300, check=False)
-    assert result.stdout.strip() == (f"the Hub at {hub.url} rejected the card's metadata: Invalid metadata in README.md. "
-                                     "- \"license\" must be one of the Hub's licence identifiers, got 'not-a-licence'")
+    assert result.stdout.strip() == (
+        f"the Hub at {hub.url} rejected the card's metadata: Invalid metadata in README.md. "
+        "- \"license\" must be one of the Hub's licence identifiers, got 'not-a-licence'"
+    )
     assert commits(hub, "model", "org/verdict") == [hub.state.repo("model", "org/verdict").branches["main"]]  # only the creation
 
 

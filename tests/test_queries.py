@@ -20,8 +20,10 @@ def test_embedded_dev_queries() -> None:
 def test_bright_format_with_reasoning_and_excluded_ids(tmp_path: Path) -> None:
     path = write_jsonl(
         tmp_path / "examples.jsonl",
-        [{"id": "0", "query": "q", "reasoning": "r", "gold_ids": ["a"], "excluded_ids": ["N/A"]},
-         {"id": "1", "query": "q2", "reasoning": "r2", "gold_ids": ["b"], "excluded_ids": ["c"]}],
+        [
+            {"id": "0", "query": "q", "reasoning": "r", "gold_ids": ["a"], "excluded_ids": ["N/A"]},
+            {"id": "1", "query": "q2", "reasoning": "r2", "gold_ids": ["b"], "excluded_ids": ["c"]},
+        ],
     )
     by_question = load_queries(DataSource(str(path)))
     assert [q.text for q in by_question] == ["q", "q2"]

@@ -106,8 +106,11 @@ def _answer_with_sdk(client, dataset, labels: dict[str, str]) -> None:
 
 def _answer_like_the_web_ui(url: str, token: str, dataset, record_id: str, label: str, status: str = "submitted") -> None:
     server_id = next(r._server_id for r in dataset.records() if str(r.id) == record_id)
-    response = httpx.post(f"{url}/api/v1/records/{server_id}/responses", headers={"Authorization": f"Bearer {token}"},
-                          json={"values": {"relevance": {"value": label}}, "status": status})
+    response = httpx.post(
+        f"{url}/api/v1/records/{server_id}/responses",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"values": {"relevance": {"value": label}}, "status": status},
+    )
     assert response.status_code == 201, response.text
 
 
@@ -152,10 +155,23 @@ def test_push_answer_pull_merges_and_measures_agreement(argilla, client, annotat
     cot_cube, llmq_cube = (find_pair(pairs, t, "tqa-doubling-the-cube") for t in ("cot", "llmq"))
     question_fermat = find_pair(pairs, "question", "tqa-fermat-s-last-theorem")
 
-    _answer_with_sdk(client, dataset, {cot_gamma.record_id: "relevant", question_gamma.record_id: "not_relevant",
-                                       question_black.record_id: "not_relevant", cot_cube.record_id: "not_relevant",
-                                       llmq_gamma.record_id: "relevant"})
-    for pair, label in ((question_gamma, "not_relevant"), (llmq_gamma, "not_relevant"), (cot_black, "relevant"), (question_fermat, "not_relevant")):
+    _answer_with_sdk(
+        client,
+        dataset,
+        {
+            cot_gamma.record_id: "relevant",
+            question_gamma.record_id: "not_relevant",
+            question_black.record_id: "not_relevant",
+            cot_cube.record_id: "not_relevant",
+            llmq_gamma.record_id: "relevant",
+        },
+    )
+    for pair, label in (
+        (question_gamma, "not_relevant"),
+        (llmq_gamma, "not_relevant"),
+        (cot_black, "relevant"),
+        (question_fermat, "not_relevant"),
+    ):
         _answer_like_the_web_ui(argilla.url, annotator, dataset, pair.record_id, label)
     _answer_like_the_web_ui(argilla.url, annotator, dataset, llmq_cube.record_id, "relevant", status="draft")  # not submitted: not counted
 
@@ -179,8 +195,10 @@ def test_push_answer_pull_merges_and_measures_agreement(argilla, client, annotat
     # llmq/gamma: one "relevant", one "not relevant"; cot/cube: the judge's answer was unparsed.
     assert report["ties"] == 1 and report["judge_unparsed"] == 1 and report["pending"] == 28 - 5 - 1 - 1
     # cot: 1 of 2 agree, judge rel/not vs humans rel/rel: chance 1/2 -> kappa 0. question: 2 of 3, humans all "not": kappa 0.
-    assert report["per_query_type"] == {"cot": {"reviewed": 2, "agreement": 0.5, "cohen_kappa": 0.0},
-                                        "question": {"reviewed": 3, "agreement": pytest.approx(2 / 3), "cohen_kappa": 0.0}}
+    assert report["per_query_type"] == {
+        "cot": {"reviewed": 2, "agreement": 0.5, "cohen_kappa": 0.0},
+        "question": {"reviewed": 3, "agreement": pytest.approx(2 / 3), "cohen_kappa": 0.0},
+    }
     assert report["annotators"] == ["ann1", "argilla"]
 
     source_table = pq.read_table(source / DATA_FILE)
@@ -194,7 +212,10 @@ def test_push_answer_pull_merges_and_measures_agreement(argilla, client, annotat
     cot = row[("cot", "tqa-gamma-function")]
     assert (cot["human_verdict"], cot["annotators"], cot["review_status"]) == ("relevant", ["argilla"], "reviewed")
     assert cot["negative_ids"] == ["tqa-gauss-wantzel-theorem"]  # humans accepted black-scholes: no longer a negative
-    assert (row[("llmq", "tqa-gamma-function")]["review_status"], row[("llmq", "tqa-gamma-function")]["annotators"]) == ("tie", ["ann1", "argilla"])
+    assert (row[("llmq", "tqa-gamma-function")]["review_status"], row[("llmq", "tqa-gamma-function")]["annotators"]) == (
+        "tie",
+        ["ann1", "argilla"],
+    )
     assert row[("llmq", "tqa-doubling-the-cube")]["review_status"] == "pending"  # a draft only
     assert row[("question", "tqa-doubling-the-cube")]["negative_ids"] == ["tqa-fermat-s-last-theorem", "tqa-runge-kutta-method"]
     summary = json.loads((out / "summary.json").read_text())
@@ -246,8 +267,9 @@ def test_bad_input_and_unreachable_servers_are_one_line(argilla, client, source,
         line = _one_error_line(run_rader("review", "push", str(source), env=env))
         assert what in line and "rader review serve" in line and "ARGILLA_API_URL" in line and "ARGILLA_API_KEY" in line
         assert "not-the-key" not in line
-    nothing = _one_error_line(run_rader("review", "pull", str(source), "--out", str(tmp_path / "o"), "--state-dir", str(tmp_path / "none"),
-                                        env=SESSION_ENV))
+    nothing = _one_error_line(
+        run_rader("review", "pull", str(source), "--out", str(tmp_path / "o"), "--state-dir", str(tmp_path / "none"), env=SESSION_ENV)
+    )
     assert "no Argilla server is running" in nothing and "rader review serve" in nothing
 
 
@@ -259,7 +281,9 @@ def test_a_restarted_search_engine_is_reindexed(argilla, annotator, client, sour
     restarted = review(argilla, "serve")
     assert restarted.returncode == 0 and "rebuilt" in restarted.stdout, restarted.stdout + restarted.stderr
     dataset = find_dataset(client, "review-restart", "argilla")
-    found = httpx.post(f"{argilla.url}/api/v1/me/datasets/{dataset.id}/records/search", headers={"X-Argilla-Api-Key": argilla.api_key}, json={})
+    found = httpx.post(
+        f"{argilla.url}/api/v1/me/datasets/{dataset.id}/records/search", headers={"X-Argilla-Api-Key": argilla.api_key}, json={}
+    )
     assert found.status_code == 200 and found.json()["total"] == 4  # the web UI's record list works again
     record_id = str(next(iter(dataset.records())).id)
     _answer_like_the_web_ui(argilla.url, _login(argilla.url, *ANNOTATOR), dataset, record_id, "relevant")
@@ -270,8 +294,10 @@ def test_recipe_step_pushes_the_runs_judged_pairs(argilla, client, tmp_path, tin
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text("".join(json.dumps(r) + "\n" for r in tiny_corpus_rows))
     problems = tmp_path / "problems.jsonl"
-    problems.write_text(json.dumps({"id": "socks", "problem": "A drawer holds red and blue socks. How many socks give a matching pair?",
-                                    "answer": "3"}) + "\n")
+    problems.write_text(
+        json.dumps({"id": "socks", "problem": "A drawer holds red and blue socks. How many socks give a matching pair?", "answer": "3"})
+        + "\n"
+    )
     monkeypatch.setenv("DISTILABEL_CACHE_DIR", str(tmp_path / "distilabel-cache"))
 
     def run(out: Path, api_url: str) -> None:

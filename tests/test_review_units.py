@@ -115,8 +115,14 @@ def test_agreement_figures_against_hand_computation(rows):
     relevant = [p for p in judged if p.judge_label == "relevant"][:2]
     not_relevant = [p for p in judged if p.judge_label == "not_relevant"][:3]
     unparsed = next(p for p in pairs if p.judge_label is None)
-    human = {relevant[0]: "relevant", relevant[1]: "not_relevant", not_relevant[0]: "relevant",
-             not_relevant[1]: "not_relevant", not_relevant[2]: "not_relevant", unparsed: "relevant"}
+    human = {
+        relevant[0]: "relevant",
+        relevant[1]: "not_relevant",
+        not_relevant[0]: "relevant",
+        not_relevant[1]: "not_relevant",
+        not_relevant[2]: "not_relevant",
+        unparsed: "relevant",
+    }
     report = agreement_report(list(human.items()))
     # By hand: 5 pairs with both labels, 3 agree; judge and humans both say relevant 2/5 of the time.
     p_observed = 3 / 5

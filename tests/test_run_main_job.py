@@ -12,7 +12,16 @@ from conftest import write_jsonl
 from helpers import run_rader
 
 RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "math.yaml"
-SMALL = ["--param", "load_problems.num_problems=1", "--param", "mcts_search.rollouts=1", "--train", "max_steps=2", "--train", "max_seq_length=64"]
+SMALL = [
+    "--param",
+    "load_problems.num_problems=1",
+    "--param",
+    "mcts_search.rollouts=1",
+    "--train",
+    "max_steps=2",
+    "--train",
+    "max_seq_length=64",
+]
 
 
 @pytest.fixture
@@ -34,10 +43,23 @@ def test_rader_run_leaves_every_artefact_and_a_rerun_does_nothing(tmp_path, eval
     summary = json.loads(first.stdout)
     assert stages(summary) == dict.fromkeys(["generate", "review", "train", "evaluate", "publish"], False)
     root = tmp_path / "outputs" / "math"
-    for path in ["data/train-00000-of-00001.parquet", "summary.json", "recipe.yaml", "model/model.safetensors", "model/loss_curve.png",
-                 "model/rader_training.json", "eval/model.json", "eval/base.json", "eval/bm25.json", "eval/ndcg.png",
-                 "publish/dataset/README.md", "publish/dataset/data/train-00000-of-00001.parquet", "publish/model/README.md",
-                 "publish/model/model.safetensors", "run_summary.json"]:
+    for path in [
+        "data/train-00000-of-00001.parquet",
+        "summary.json",
+        "recipe.yaml",
+        "model/model.safetensors",
+        "model/loss_curve.png",
+        "model/rader_training.json",
+        "eval/model.json",
+        "eval/base.json",
+        "eval/bm25.json",
+        "eval/ndcg.png",
+        "publish/dataset/README.md",
+        "publish/dataset/data/train-00000-of-00001.parquet",
+        "publish/model/README.md",
+        "publish/model/model.safetensors",
+        "run_summary.json",
+    ]:
         assert (root / path).is_file(), path
     assert not (root / "model" / "checkpoints").exists()  # removed once the model is saved
     assert summary["rows"] == sum(summary["rows_per_query_type"].values()) > 0
@@ -54,8 +76,19 @@ def test_rader_run_leaves_every_artefact_and_a_rerun_does_nothing(tmp_path, eval
     assert all(stages(json.loads(again.stdout)).values())
     assert json.loads(again.stdout)["evaluation"] == summary["evaluation"]
 
-    changed = run_rader("run", str(RECIPE), *SMALL[:-4], "--train", "max_steps=3", "--train", "max_seq_length=64", *eval_set, "--json",
-                        cwd=str(tmp_path), timeout=1500)
+    changed = run_rader(
+        "run",
+        str(RECIPE),
+        *SMALL[:-4],
+        "--train",
+        "max_steps=3",
+        "--train",
+        "max_seq_length=64",
+        *eval_set,
+        "--json",
+        cwd=str(tmp_path),
+        timeout=1500,
+    )
     assert changed.returncode == 0, changed.stderr[-3000:]
     after = json.loads(changed.stdout)
     assert stages(after) == {"generate": True, "review": True, "train": False, "evaluate": False, "publish": False}

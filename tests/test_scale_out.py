@@ -64,8 +64,14 @@ def test_a_bad_vllm_setting_is_named():
 
 @pytest.mark.slow
 def test_rader_generate_check_accepts_the_paper_recipe_with_tensor_parallelism(tmp_path: Path):
-    done = run_rader("generate", str(PAPER_RECIPE), "--check", *[arg for param in TENSOR_PARALLEL for arg in ("--param", param)],
-                     timeout=180, cwd=str(tmp_path))
+    done = run_rader(
+        "generate",
+        str(PAPER_RECIPE),
+        "--check",
+        *[arg for param in TENSOR_PARALLEL for arg in ("--param", param)],
+        timeout=180,
+        cwd=str(tmp_path),
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == f"{PAPER_RECIPE}: valid (with {len(TENSOR_PARALLEL)} --param)"
     assert not (tmp_path / "outputs").exists()  # --check runs nothing

@@ -21,7 +21,14 @@ from rader_hub.queries import QueryMode
 EXAMPLES = [
     {"id": "q1", "query": "socks hypotenuse posterior prime", "reasoning": "-", "gold_ids": ["pigeonhole"], "excluded_ids": ["N/A"]}
 ]
-REASONED = [{"id": "q1", "query": "items put into containers: some container holds more than one item", "gold_ids": ["pigeonhole"], "excluded_ids": ["N/A"]}]
+REASONED = [
+    {
+        "id": "q1",
+        "query": "items put into containers: some container holds more than one item",
+        "gold_ids": ["pigeonhole"],
+        "excluded_ids": ["N/A"],
+    }
+]
 
 
 def write_parquet(path: Path, rows: list[dict]) -> None:

@@ -26,7 +26,20 @@ def test_trained_model_loads_plainly_with_its_prompts(tmp_path: Path, tiny_data:
     from sentence_transformers import SentenceTransformer
 
     out = tmp_path / "model"
-    result = run_rader("train", "retriever", "--data", str(tiny_data), "--out", str(out), "--num-negatives", "2", "--max-steps", "2", "--json", *FAST_TRAINING)
+    result = run_rader(
+        "train",
+        "retriever",
+        "--data",
+        str(tiny_data),
+        "--out",
+        str(out),
+        "--num-negatives",
+        "2",
+        "--max-steps",
+        "2",
+        "--json",
+        *FAST_TRAINING,
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["steps"] == 2 and summary["num_negatives"] == 2
@@ -54,7 +67,19 @@ def test_trained_model_loads_plainly_with_its_prompts(tmp_path: Path, tiny_data:
 @pytest.mark.slow
 def test_resume_continues_from_the_last_checkpoint(tmp_path: Path, tiny_data: Path) -> None:
     out = tmp_path / "model"
-    common = ["train", "retriever", "--data", str(tiny_data), "--out", str(out), "--num-negatives", "1", "--save-steps", "1", *FAST_TRAINING]
+    common = [
+        "train",
+        "retriever",
+        "--data",
+        str(tiny_data),
+        "--out",
+        str(out),
+        "--num-negatives",
+        "1",
+        "--save-steps",
+        "1",
+        *FAST_TRAINING,
+    ]
     first = run_rader(*common, "--max-steps", "2", "--keep-checkpoints", "--json")
     assert first.returncode == 0, first.stderr
     state_file = out / "checkpoints" / "checkpoint-2" / "trainer_state.json"

@@ -19,26 +19,48 @@ from rader_hub.retrieval import DEFAULT_HYBRID_ALPHA, RetrieverKind
 if TYPE_CHECKING:
     from rader_hub.evaluation.evaluate import EvalResult
 
+
 def eval_command(
     retriever: Annotated[RetrieverKind, typer.Option("--retriever", help="Which retriever to evaluate.")] = RetrieverKind.dense,
     model: ModelOption = EMBEDDED,
-    queries: Annotated[str, typer.Option("--queries", help="Queries with gold_ids: file, folder, Hub id, or 'embedded' (TheoremQA dev).")] = EMBEDDED,
-    queries_config: Annotated[str | None, typer.Option("--queries-config", help="Hub/dataset config of the queries (BRIGHT: 'examples').")] = None,
+    queries: Annotated[
+        str, typer.Option("--queries", help="Queries with gold_ids: file, folder, Hub id, or 'embedded' (TheoremQA dev).")
+    ] = EMBEDDED,
+    queries_config: Annotated[
+        str | None, typer.Option("--queries-config", help="Hub/dataset config of the queries (BRIGHT: 'examples').")
+    ] = None,
     queries_split: Annotated[str | None, typer.Option("--queries-split", help="Split of the queries.")] = None,
-    query_mode: Annotated[QueryMode, typer.Option("--query-mode", help="Use the question, or BRIGHT's reasoning text, as the query.")] = QueryMode.question,
+    query_mode: Annotated[
+        QueryMode, typer.Option("--query-mode", help="Use the question, or BRIGHT's reasoning text, as the query.")
+    ] = QueryMode.question,
     corpus: CorpusOption = EMBEDDED,
     corpus_config: CorpusConfigOption = None,
     corpus_split: CorpusSplitOption = None,
-    alpha: Annotated[float, typer.Option("--alpha", help="Hybrid weight of the dense score (paper: 0.8, 1.0 on math).")] = DEFAULT_HYBRID_ALPHA,
+    alpha: Annotated[
+        float, typer.Option("--alpha", help="Hybrid weight of the dense score (paper: 0.8, 1.0 on math).")
+    ] = DEFAULT_HYBRID_ALPHA,
     as_json: JsonOption = False,
-    reranker: Annotated[str | None, typer.Option("--reranker", help="Cross-encoder (path or Hub id) that reranks the first stage's top --rerank-depth.")] = None,
-    rerank_depth: Annotated[int, typer.Option("--rerank-depth", help="How many first-stage documents the reranker reorders.")] = DEFAULT_RERANK_DEPTH,
-    bright: Annotated[list[str] | None, typer.Option("--bright", help="BRIGHT split(s) to evaluate instead of --corpus/--queries (repeatable, or 'all').")] = None,
-    bright_source: Annotated[str, typer.Option("--bright-source", help="BRIGHT on the Hub (an id) or a local copy in its layout (a folder).")] = BRIGHT_HUB_ID,
-    reasoner: Annotated[str, typer.Option("--reasoner", help="With --bright and --query-mode reasoning: whose reasoning (BRIGHT's <reasoner>_reason config).")] = DEFAULT_REASONER,
+    reranker: Annotated[
+        str | None, typer.Option("--reranker", help="Cross-encoder (path or Hub id) that reranks the first stage's top --rerank-depth.")
+    ] = None,
+    rerank_depth: Annotated[
+        int, typer.Option("--rerank-depth", help="How many first-stage documents the reranker reorders.")
+    ] = DEFAULT_RERANK_DEPTH,
+    bright: Annotated[
+        list[str] | None, typer.Option("--bright", help="BRIGHT split(s) to evaluate instead of --corpus/--queries (repeatable, or 'all').")
+    ] = None,
+    bright_source: Annotated[
+        str, typer.Option("--bright-source", help="BRIGHT on the Hub (an id) or a local copy in its layout (a folder).")
+    ] = BRIGHT_HUB_ID,
+    reasoner: Annotated[
+        str,
+        typer.Option("--reasoner", help="With --bright and --query-mode reasoning: whose reasoning (BRIGHT's <reasoner>_reason config)."),
+    ] = DEFAULT_REASONER,
     label: Annotated[str | None, typer.Option("--label", help="Name of this run in --runs-file and the chart.")] = None,
     runs_file: Annotated[Path | None, typer.Option("--runs-file", help="Append this run's metrics to this JSON-lines file.")] = None,
-    plot: Annotated[Path | None, typer.Option("--plot", help="Bar chart (PNG) of nDCG@10 over the runs in --runs-file (or this run).")] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Bar chart (PNG) of nDCG@10 over the runs in --runs-file (or this run).")
+    ] = None,
 ) -> None:
     """Evaluate BM25, dense or hybrid retrieval: nDCG@10, Recall@10 and P@10 (BRIGHT's definitions)."""
     # The evaluation stack (numpy, bm25s, sentence-transformers) loads here, not for `rader --help`.

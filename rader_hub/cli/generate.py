@@ -12,8 +12,12 @@ def generate_command(
     recipe: Annotated[Path, typer.Argument(help="Recipe YAML, e.g. recipes/math.yaml.")],
     param: Annotated[list[str] | None, typer.Option("--param", help="Runtime parameter STEP.FIELD=VALUE (repeatable).")] = None,
     check: Annotated[bool, typer.Option("--check", help="Only check the recipe and the --param options.")] = False,
-    ray: Annotated[bool, typer.Option("--ray", help="Run on Ray with distilabel's RayPipeline (a local Ray instance unless --ray-address).")] = False,
-    ray_address: Annotated[str | None, typer.Option("--ray-address", help="Ray head node to connect to, e.g. ray://head:10001 (implies --ray).")] = None,
+    ray: Annotated[
+        bool, typer.Option("--ray", help="Run on Ray with distilabel's RayPipeline (a local Ray instance unless --ray-address).")
+    ] = False,
+    ray_address: Annotated[
+        str | None, typer.Option("--ray-address", help="Ray head node to connect to, e.g. ray://head:10001 (implies --ray).")
+    ] = None,
 ) -> None:
     """Validate RECIPE and every --param (unknown keys and wrong types are errors), then run it with distilabel.
 

@@ -19,14 +19,20 @@ review_app = typer.Typer(
 
 StateDirOption = Annotated[
     Path | None,
-    typer.Option("--state-dir", help="State folder of the local server (database, credentials, PIDs, logs). Default: ~/.local/share/rader-hub/argilla."),
+    typer.Option(
+        "--state-dir",
+        help="State folder of the local server (database, credentials, PIDs, logs). Default: ~/.local/share/rader-hub/argilla.",
+    ),
 ]
 
 
 @review_app.command("serve")
 def serve_command(
     port: Annotated[
-        int | None, typer.Option("--port", help=f"Port of the Argilla API and web UI on 127.0.0.1. Default: the state folder's last port, else {DEFAULT_PORT}.")
+        int | None,
+        typer.Option(
+            "--port", help=f"Port of the Argilla API and web UI on 127.0.0.1. Default: the state folder's last port, else {DEFAULT_PORT}."
+        ),
     ] = None,
     state_dir: StateDirOption = None,
 ) -> None:
@@ -72,9 +78,13 @@ def push_command(
     dataset: DatasetArgument,
     name: NameOption = None,
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
-    sample: Annotated[int | None, typer.Option("--sample", help="Push N pairs, stratified by judge verdict and query type (default: all).")] = None,
+    sample: Annotated[
+        int | None, typer.Option("--sample", help="Push N pairs, stratified by judge verdict and query type (default: all).")
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the sample (the same seed gives the same records).")] = 0,
-    annotators_per_record: Annotated[int, typer.Option("--annotators-per-record", help="Answers a record needs before it counts as done (new datasets).")] = 1,
+    annotators_per_record: Annotated[
+        int, typer.Option("--annotators-per-record", help="Answers a record needs before it counts as done (new datasets).")
+    ] = 1,
     state_dir: StateDirOption = None,
 ) -> None:
     """Push the judge's verdicts (positives and self-reflection negatives) as Argilla records.
@@ -89,8 +99,10 @@ def push_command(
     client = connect(resolve_connection(state_dir))
     result = push(client, source.pairs(), name or source.default_name(), workspace, sample, seed, annotators_per_record)
     action = "created" if result.created else "updated"
-    typer.echo(f"pushed {result.pushed} of {result.candidates} judged pairs to Argilla dataset {result.dataset!r} ({action}) "
-               f"in workspace {result.workspace!r}")
+    typer.echo(
+        f"pushed {result.pushed} of {result.candidates} judged pairs to Argilla dataset {result.dataset!r} ({action}) "
+        f"in workspace {result.workspace!r}"
+    )
     typer.echo(f"answer them at {result.url}")
 
 
@@ -101,7 +113,10 @@ def pull_command(
     name: NameOption = None,
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
     rejected_positives: Annotated[
-        RejectedPositives, typer.Option("--rejected-positives", help="A positive humans reject: drop its row, or make it a negative of the other rows of its query.")
+        RejectedPositives,
+        typer.Option(
+            "--rejected-positives", help="A positive humans reject: drop its row, or make it a negative of the other rows of its query."
+        ),
     ] = RejectedPositives.drop,
     state_dir: StateDirOption = None,
 ) -> None:

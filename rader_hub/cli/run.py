@@ -16,13 +16,29 @@ from rader_hub.run.main_job import DRY_RUN_REPO, MainJob, MainJobOptions, Review
 def run_command(
     recipe: Annotated[Path, typer.Argument(help="Recipe YAML, e.g. recipes/math.yaml.")],
     param: Annotated[list[str] | None, typer.Option("--param", help="Recipe runtime parameter STEP.FIELD=VALUE (repeatable).")] = None,
-    review: Annotated[ReviewMode, typer.Option("--review", help="Human review in Argilla: skip it, push the pairs, or push and wait for every answer.")] = ReviewMode.skip,
-    review_sample: Annotated[int | None, typer.Option("--review-sample", help="With --review push|wait: push N judged pairs (stratified); default all.")] = None,
-    train: Annotated[list[str] | None, typer.Option("--train", help="Training setting FIELD=VALUE (repeatable), e.g. --train epochs=2 --train max_seq_length=128.")] = None,
-    eval_corpus: Annotated[str, typer.Option("--eval-corpus", help="Evaluation corpus (default: the embedded TheoremQA theorems).")] = EMBEDDED,
-    eval_queries: Annotated[str, typer.Option("--eval-queries", help="Evaluation queries with gold_ids (default: the embedded dev set).")] = EMBEDDED,
-    bright: Annotated[list[str] | None, typer.Option("--bright", help="Also evaluate on these BRIGHT splits (repeatable, or 'all'; needs the Hub).")] = None,
-    repo: Annotated[str | None, typer.Option("--repo", help="Publish for real: the model to ORG/NAME, the dataset to ORG/NAME-<recipe>. Default: render only.")] = None,
+    review: Annotated[
+        ReviewMode, typer.Option("--review", help="Human review in Argilla: skip it, push the pairs, or push and wait for every answer.")
+    ] = ReviewMode.skip,
+    review_sample: Annotated[
+        int | None, typer.Option("--review-sample", help="With --review push|wait: push N judged pairs (stratified); default all.")
+    ] = None,
+    train: Annotated[
+        list[str] | None,
+        typer.Option("--train", help="Training setting FIELD=VALUE (repeatable), e.g. --train epochs=2 --train max_seq_length=128."),
+    ] = None,
+    eval_corpus: Annotated[
+        str, typer.Option("--eval-corpus", help="Evaluation corpus (default: the embedded TheoremQA theorems).")
+    ] = EMBEDDED,
+    eval_queries: Annotated[
+        str, typer.Option("--eval-queries", help="Evaluation queries with gold_ids (default: the embedded dev set).")
+    ] = EMBEDDED,
+    bright: Annotated[
+        list[str] | None, typer.Option("--bright", help="Also evaluate on these BRIGHT splits (repeatable, or 'all'; needs the Hub).")
+    ] = None,
+    repo: Annotated[
+        str | None,
+        typer.Option("--repo", help="Publish for real: the model to ORG/NAME, the dataset to ORG/NAME-<recipe>. Default: render only."),
+    ] = None,
     dataset_repo: Annotated[str | None, typer.Option("--dataset-repo", help="The dataset's repo (default ORG/NAME-<recipe>).")] = None,
     private: Annotated[bool, typer.Option("--private", help="Create the Hub repos private.")] = False,
     ray: Annotated[bool, typer.Option("--ray", help="Generate on Ray (distilabel's RayPipeline).")] = False,
@@ -34,9 +50,18 @@ def run_command(
     A re-run skips finished stages whose settings did not change; a killed run picks up where it stopped.
     """
     options = MainJobOptions(
-        recipe=recipe, params=tuple(param or ()), review=review, review_sample=review_sample, train=_key_values(train or []),
-        eval_corpus=eval_corpus, eval_queries=eval_queries, bright=tuple(bright or ()), repo=repo, dataset_repo=dataset_repo,
-        private=private, ray=ray,
+        recipe=recipe,
+        params=tuple(param or ()),
+        review=review,
+        review_sample=review_sample,
+        train=_key_values(train or []),
+        eval_corpus=eval_corpus,
+        eval_queries=eval_queries,
+        bright=tuple(bright or ()),
+        repo=repo,
+        dataset_repo=dataset_repo,
+        private=private,
+        ray=ray,
     )
     summary = MainJob(options, say=lambda message: typer.echo(message, err=True)).run()
     typer.echo(json.dumps(summary, indent=1) if as_json else format_summary(summary))

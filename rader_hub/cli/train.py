@@ -34,7 +34,9 @@ def _default(config_class: type, name: str) -> Any:
 RETRIEVER = partial(_default, RetrieverTrainingConfig)
 RERANKER = partial(_default, RerankerTrainingConfig)
 
-DataOption = Annotated[str, typer.Option("--data", help="Training data: generation output (Parquet), JSONL/JSON, a folder, or a Hub dataset id.")]
+DataOption = Annotated[
+    str, typer.Option("--data", help="Training data: generation output (Parquet), JSONL/JSON, a folder, or a Hub dataset id.")
+]
 DataConfigOption = Annotated[str | None, typer.Option("--data-config", help="Hub/dataset config of the data.")]
 DataSplitOption = Annotated[str | None, typer.Option("--data-split", help="Split of the data (Hub ids default to 'train').")]
 QueryTypeOption = Annotated[
@@ -72,9 +74,9 @@ def train_retriever_command(
     temperature: Annotated[
         float, typer.Option("--temperature", help="InfoNCE temperature (paper: 0.01); scale = 1/temperature.")
     ] = RETRIEVER("temperature"),
-    batch_size: Annotated[
-        int, typer.Option("--batch-size", help="Queries per batch (in-batch negatives come from it).")
-    ] = RETRIEVER("batch_size"),
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Queries per batch (in-batch negatives come from it).")] = RETRIEVER(
+        "batch_size"
+    ),
     mini_batch_size: Annotated[
         int | None, typer.Option("--mini-batch-size", help="Use cached InfoNCE (GradCache) with this chunk size, for large batches.")
     ] = RETRIEVER("mini_batch_size"),
@@ -98,9 +100,9 @@ def train_retriever_command(
     ] = RETRIEVER("lora"),
     lora_rank: Annotated[int, typer.Option("--lora-rank", help="LoRA rank.")] = RETRIEVER("lora_rank"),
     query_prompt: Annotated[str, typer.Option("--query-prompt", help="Prompt saved as 'query'.")] = RETRIEVER("query_prompt"),
-    passage_prompt: Annotated[
-        str, typer.Option("--passage-prompt", help="Prompt saved as 'passage' and 'document'.")
-    ] = RETRIEVER("passage_prompt"),
+    passage_prompt: Annotated[str, typer.Option("--passage-prompt", help="Prompt saved as 'passage' and 'document'.")] = RETRIEVER(
+        "passage_prompt"
+    ),
     eval_fraction: EvalFractionOption = RETRIEVER("eval_fraction"),
     seed: SeedOption = RETRIEVER("seed"),
     bf16: Bf16Option = RETRIEVER("bf16"),
@@ -126,9 +128,9 @@ def train_reranker_command(
     data_config: DataConfigOption = None,
     data_split: DataSplitOption = None,
     query_types: QueryTypeOption = RERANKER("query_types"),
-    num_negatives: Annotated[
-        int, typer.Option("--num-negatives", help="Hard negatives per query (at least 1).")
-    ] = RERANKER("num_negatives"),
+    num_negatives: Annotated[int, typer.Option("--num-negatives", help="Hard negatives per query (at least 1).")] = RERANKER(
+        "num_negatives"
+    ),
     temperature: Annotated[
         float, typer.Option("--temperature", help="Temperature of the contrastive loss over the cross-encoder's logits.")
     ] = RERANKER("temperature"),
@@ -136,9 +138,9 @@ def train_reranker_command(
     epochs: EpochsOption = RERANKER("epochs"),
     max_steps: MaxStepsOption = RERANKER("max_steps"),
     learning_rate: Annotated[float, typer.Option("--lr", help="Learning rate.")] = RERANKER("learning_rate"),
-    max_seq_length: Annotated[
-        int, typer.Option("--max-seq-length", help="Token limit of a (query, document) pair.")
-    ] = RERANKER("max_seq_length"),
+    max_seq_length: Annotated[int, typer.Option("--max-seq-length", help="Token limit of a (query, document) pair.")] = RERANKER(
+        "max_seq_length"
+    ),
     eval_fraction: EvalFractionOption = RERANKER("eval_fraction"),
     seed: SeedOption = RERANKER("seed"),
     bf16: Bf16Option = RERANKER("bf16"),

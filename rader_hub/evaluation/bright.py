@@ -92,7 +92,9 @@ def _local_files(root: Path, config: str, split: str) -> tuple[DataSource, ...]:
     return tuple(DataSource(str(path)) for path in files)
 
 
-def bright_split(split: str, source: str = BRIGHT_HUB_ID, mode: QueryMode = QueryMode.question, reasoner: str = DEFAULT_REASONER) -> BrightSplit:
+def bright_split(
+    split: str, source: str = BRIGHT_HUB_ID, mode: QueryMode = QueryMode.question, reasoner: str = DEFAULT_REASONER
+) -> BrightSplit:
     """Documents and queries of one split, from the Hub (``source`` an id) or a local copy (a folder)."""
     config = queries_config(mode, reasoner)
     root = Path(source)

@@ -29,7 +29,9 @@ def load_reranker(name: str):
 class RerankingRetriever(Retriever):
     name = "rerank"
 
-    def __init__(self, first_stage: Retriever, reranker, depth: int = DEFAULT_RERANK_DEPTH, batch_size: int = 64, show_progress: bool = False) -> None:
+    def __init__(
+        self, first_stage: Retriever, reranker, depth: int = DEFAULT_RERANK_DEPTH, batch_size: int = 64, show_progress: bool = False
+    ) -> None:
         if depth < 1:
             raise ConfigError(f"rerank depth must be >= 1, got {depth}")
         super().__init__(first_stage.corpus)
@@ -43,7 +45,11 @@ class RerankingRetriever(Retriever):
         first = self.first_stage.search(queries, top_k=max(top_k, self.depth), exclude=exclude)
         # One predict call over every (query, document) pair: batches fill up across queries.
         pairs = [(query, self.corpus[doc_id].full_text) for query, ranking in zip(queries, first) for doc_id, _ in ranking[: self.depth]]
-        scores = iter(np.asarray(self.reranker.predict(pairs, batch_size=self.batch_size, show_progress_bar=self.show_progress), dtype=np.float64).ravel())
+        scores = iter(
+            np.asarray(
+                self.reranker.predict(pairs, batch_size=self.batch_size, show_progress_bar=self.show_progress), dtype=np.float64
+            ).ravel()
+        )
         reranked = []
         for ranking in first:
             head = [(doc_id, float(next(scores))) for doc_id, _ in ranking[: self.depth]]

@@ -68,8 +68,9 @@ def prefill(model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, p
     with torch.inference_mode():
         # logits_to_keep=1: the vocabulary projection only for the last position (a fifth of
         # SmolLM2's weights would otherwise run over every prompt token).
-        logits = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=positions,
-                       cache=cache, use_cache=True, logits_to_keep=1).logits[:, -1, :]
+        logits = model(
+            input_ids=input_ids, attention_mask=attention_mask, position_ids=positions, cache=cache, use_cache=True, logits_to_keep=1
+        ).logits[:, -1, :]
     return Prefilled([layer.keys for layer in cache.layers], [layer.values for layer in cache.layers], attention_mask, logits)
 
 
@@ -122,8 +123,9 @@ def decode(
                 active, running, mask, positions, tokens = active[keep], running[keep], mask[keep], positions[keep], tokens[keep]
             tokens = torch.where(running, tokens, torch.full_like(tokens, pad_id))
             mask[:, length + step] = 1
-            logits = model(input_ids=tokens[:, None], attention_mask=mask, position_ids=positions[:, None],
-                           cache=cache, use_cache=True).logits[:, -1, :]
+            logits = model(
+                input_ids=tokens[:, None], attention_mask=mask, position_ids=positions[:, None], cache=cache, use_cache=True
+            ).logits[:, -1, :]
             positions = positions + 1
     return outputs
 

@@ -16,18 +16,16 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
-from pydantic import Field, PrivateAttr, SecretStr
-
+from distilabel.mixins.runtime_parameters import RuntimeParameter
 from distilabel.models.llms.base import LLM
 from distilabel.models.llms.openai import OpenAILLM
-from distilabel.mixins.runtime_parameters import RuntimeParameter
+from pydantic import Field, PrivateAttr, SecretStr
 
 from rader_hub.assets import EMBEDDED, resolve_generator
 from rader_hub.errors import ServerError
 from rader_hub.files import atomic_directory, cache_dir
 from rader_hub.generation.decoding import Prefilled, decode, prefill
 from rader_hub.generation.prefix_cache import Prefix, PrefixCache, shared_beginnings
-
 
 # Shorter shared beginnings (the chat template and system prompt alone) are not worth a forward
 # pass of their own.
@@ -143,8 +141,14 @@ class LocalTransformersLLM(LLM):
         chunks = self._prefill([prompt_ids[index] for index in jobs])
         for group in _decode_groups(chunks, self.batch_size):
             group_jobs = [jobs[row] for rows, _ in group for row in rows]
-            generated = decode(self._model, [prefilled for _, prefilled in group], [budgets[index] for index in group_jobs],
-                               stop_ids, self._tokenizer.pad_token_id, warpers)
+            generated = decode(
+                self._model,
+                [prefilled for _, prefilled in group],
+                [budgets[index] for index in group_jobs],
+                stop_ids,
+                self._tokenizer.pad_token_id,
+                warpers,
+            )
             for index, tokens in zip(group_jobs, generated):
                 completions[index].append(self._tokenizer.decode(tokens, skip_special_tokens=True).strip())
                 output_tokens[index].append(len(tokens))
@@ -276,8 +280,13 @@ class OpenAICompatibleLLM(OpenAILLM):
         """Raise :class:`ServerError` unless the server at ``base_url`` answers and lists ``model``."""
         import openai
 
-        client = openai.OpenAI(base_url=self.base_url, api_key=self.api_key.get_secret_value(), max_retries=0, timeout=timeout,
-                               default_headers=self.default_headers)
+        client = openai.OpenAI(
+            base_url=self.base_url,
+            api_key=self.api_key.get_secret_value(),
+            max_retries=0,
+            timeout=timeout,
+            default_headers=self.default_headers,
+        )
         try:
             served = [entry.id for entry in client.models.list()]
         except openai.APIConnectionError as error:

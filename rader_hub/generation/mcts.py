@@ -190,8 +190,9 @@ class RetrievalMCTS:
         """Rollouts done, with the requests still pending as a postfix, so a first rollout that
         takes many requests still shows progress. The width falls back to $COLUMNS or 80 where
         the terminal reports none (tqdm would draw an empty line)."""
-        return tqdm(total=total, desc="MCTS rollouts", unit="rollout", disable=not self.show_progress,
-                    ncols=shutil.get_terminal_size().columns)
+        return tqdm(
+            total=total, desc="MCTS rollouts", unit="rollout", disable=not self.show_progress, ncols=shutil.get_terminal_size().columns
+        )
 
     def _advance(self, search: _ProblemSearch, bar: tqdm, on_finished: Callable[[SearchResult], None] | None) -> bool:
         """Walk one problem's search to the next node that needs expanding; False once its rollouts are done.
@@ -206,8 +207,12 @@ class RetrievalMCTS:
                 result.stats["rollouts"] += 1
                 bar.update(1)
                 if result.stats["rollouts"] == self.config.rollouts:
-                    logger.info("problem %s: %d rollouts done, %d correct terminals", result.problem.id,
-                                result.stats["rollouts"], result.stats["correct_terminals"])
+                    logger.info(
+                        "problem %s: %d rollouts done, %d correct terminals",
+                        result.problem.id,
+                        result.stats["rollouts"],
+                        result.stats["correct_terminals"],
+                    )
                     if on_finished is not None:
                         on_finished(result)
                     return False
@@ -349,11 +354,15 @@ class RetrievalMCTS:
             search.result.stats["retrievals"] += 1
             retrieval = _Retrieval(self, search.result, node, ranking)
             if cfg.judge_input is JudgeInput.summary:  # summarise every theorem first, then judge the summaries
-                requests.append(retrieval.summary_requests([doc_id for doc_id, _ in ranking],
-                                                           then=lambda r=retrieval, s=search: s.followups.extend(r.judge_requests())))
+                requests.append(
+                    retrieval.summary_requests(
+                        [doc_id for doc_id, _ in ranking], then=lambda r=retrieval, s=search: s.followups.extend(r.judge_requests())
+                    )
+                )
             else:  # judge the theorems' text, then summarise the kept ones
-                requests.append(retrieval.judge_requests(
-                    then=lambda r=retrieval, s=search: s.followups.extend(r.summary_requests(r.kept_ids()))))
+                requests.append(
+                    retrieval.judge_requests(then=lambda r=retrieval, s=search: s.followups.extend(r.summary_requests(r.kept_ids())))
+                )
         return requests
 
     def theorem(self, doc_id: str) -> str:
@@ -394,8 +403,10 @@ class _Retrieval:
             self._after_summaries(then)
             return []
         budget = self.search.config.summary_tokens
-        return [_Request(prompts.summarize_theorem(self.search.theorem(doc_id)), budget, lambda text, d=doc_id: summarized(text, d))
-                for doc_id in missing]
+        return [
+            _Request(prompts.summarize_theorem(self.search.theorem(doc_id)), budget, lambda text, d=doc_id: summarized(text, d))
+            for doc_id in missing
+        ]
 
     def _after_summaries(self, then: Callable[[], None] | None) -> None:
         if then is not None:
@@ -423,8 +434,11 @@ class _Retrieval:
             return []
         budget = self.search.config.judge_tokens
         return [
-            _Request(prompts.judge_theorem(result.problem.problem, steps, self.text_for_judge(doc_id)), budget,
-                     lambda text, rank=rank, doc_id=doc_id, score=score: judged(text, rank, doc_id, score))
+            _Request(
+                prompts.judge_theorem(result.problem.problem, steps, self.text_for_judge(doc_id)),
+                budget,
+                lambda text, rank=rank, doc_id=doc_id, score=score: judged(text, rank, doc_id, score),
+            )
             for rank, (doc_id, score) in enumerate(self.ranking, start=1)
         ]
 
@@ -433,8 +447,9 @@ class _Retrieval:
         rejected = [index for index, j in enumerate(judgements) if j.verdict == NOT_RELEVANT]
         if rejected and not any(j.kept for j in judgements) and self.search.config.keep_top_theorem_if_none_relevant:
             top = judgements[rejected[0]]
-            judgements[rejected[0]] = Judgement(top.doc_id, top.rank, top.score, top.verdict, top.reason, kept=True,
-                                                kept_by_relaxation=True)
+            judgements[rejected[0]] = Judgement(
+                top.doc_id, top.rank, top.score, top.verdict, top.reason, kept=True, kept_by_relaxation=True
+            )
         self.node.judgements = judgements
         stats = self.result.stats
         for judgement in judgements:

@@ -154,8 +154,10 @@ def _checked_value(step: dict[str, Any], path: list[str], value: Any, where: str
             keys = {entry["name"] for entry in info["keys"]}
             if last:
                 if not isinstance(value, dict):
-                    raise ConfigError(f"{where}: expected a JSON object of generation keywords, or name one: "
-                                      f"{where.split()[-1]}.KEY=VALUE (keywords: {', '.join(sorted(keys))})")
+                    raise ConfigError(
+                        f"{where}: expected a JSON object of generation keywords, or name one: "
+                        f"{where.split()[-1]}.KEY=VALUE (keywords: {', '.join(sorted(keys))})"
+                    )
                 return {key: _generation_keyword(owner, keys, key, item, f"{where}.{key}") for key, item in value.items()}
             if depth + 2 != len(path):
                 raise ConfigError(f"{where}: '{path[depth + 1]}' is a generation keyword, not an object")

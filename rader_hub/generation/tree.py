@@ -75,8 +75,9 @@ class Node:
         drops them from every context). A retrieved theorem appears as its summary. The root,
         the problem itself, is not a step.
         """
-        return [theorem_step(node.text) if node.action is Action.RT else node.text
-                for node in self.path()[1:] if node.action is not Action.QG]
+        return [
+            theorem_step(node.text) if node.action is Action.RT else node.text for node in self.path()[1:] if node.action is not Action.QG
+        ]
 
     def theorem_ids(self) -> frozenset[str]:
         """Theorems already retrieved onto this node's path (excluded from later retrievals)."""

@@ -23,8 +23,18 @@ TEMPLATE = "dataset.md.j2"
 TAGS = ["rader", "retrieval", "reasoning", "math", "synthetic", "distilabel", "hard-negatives"]
 # Step fields that describe plumbing (batching, folders, progress bars), not how the data was made.
 _PLUMBING = {
-    "name", "resources", "input_mappings", "output_mappings", "use_cache", "runtime_parameters_info", "type_info",
-    "input_batch_size", "batch_size", "output_dir", "show_progress", "llm",
+    "name",
+    "resources",
+    "input_mappings",
+    "output_mappings",
+    "use_cache",
+    "runtime_parameters_info",
+    "type_info",
+    "input_batch_size",
+    "batch_size",
+    "output_dir",
+    "show_progress",
+    "llm",
 }
 _EXAMPLE_CHARS = 300
 # The columns naming who did what, and what the card calls each part.
@@ -37,8 +47,20 @@ _MODEL_COLUMNS = {
 }
 # The columns the statistics read (the texts stay in Arrow).
 _COLUMNS = (
-    "query_type", "problem_id", "generator", "judge", "query_generator", "search_retriever", "negative_source",
-    "recipe_name", "recipe_hash", "filters", "relaxed_filters", "reward", "kept_by_relaxation", "judge_verdict",
+    "query_type",
+    "problem_id",
+    "generator",
+    "judge",
+    "query_generator",
+    "search_retriever",
+    "negative_source",
+    "recipe_name",
+    "recipe_hash",
+    "filters",
+    "relaxed_filters",
+    "reward",
+    "kept_by_relaxation",
+    "judge_verdict",
 )
 
 
@@ -93,7 +115,6 @@ def dataset_card_context(folder: DatasetFolder, repo_id: str) -> dict[str, Any]:
     }
 
 
-
 def _card_data(folder: DatasetFolder, license_id: str, context: dict[str, Any]) -> DatasetCardData:
     from datasets import DatasetInfo, Features
     from datasets.info import DatasetInfosDict
@@ -133,8 +154,12 @@ def _recipe_steps(recipe: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
     """The recipe's steps by role, found by the class each names (step names are the user's)."""
     from rader_hub.generation.steps import LoadMathProblems, RetrievalMCTSSearch, SelectHardNegatives, SynthesizeQueries
 
-    roles = {RetrievalMCTSSearch.__name__: "search", SynthesizeQueries.__name__: "queries", SelectHardNegatives.__name__: "negatives",
-             LoadMathProblems.__name__: "problems"}
+    roles = {
+        RetrievalMCTSSearch.__name__: "search",
+        SynthesizeQueries.__name__: "queries",
+        SelectHardNegatives.__name__: "negatives",
+        LoadMathProblems.__name__: "problems",
+    }
     steps = {}
     for entry in ((recipe or {}).get("pipeline") or {}).get("steps") or []:
         step = entry.get("step") or {}
@@ -182,6 +207,7 @@ def _filters(values: list[Any], relaxed_lists: list[Any]) -> list[dict[str, Any]
         settings[key] += 1
         parsed[key] = filters
     relaxed = {name for names in relaxed_lists for name in names or []}
+
     def table(filters: dict[str, Any]) -> list[dict[str, Any]]:
         return [
             {"name": name, "value": _display(value), "paper": _display(PAPER_FILTERS.get(name)), "relaxed": name in relaxed}
@@ -198,13 +224,15 @@ def _sources(steps: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     for role, step_role, key, kind in inputs:
         value = (steps.get(step_role) or {}).get(key)
         embedded = EMBEDDED_SOURCES[kind] if value == EMBEDDED else None
-        sources.append({
-            "role": role,
-            "source": value,
-            "description": embedded.description if embedded else None,
-            "url": embedded.url if embedded else None,
-            "license": embedded.license if embedded else None,
-        })
+        sources.append(
+            {
+                "role": role,
+                "source": value,
+                "description": embedded.description if embedded else None,
+                "url": embedded.url if embedded else None,
+                "license": embedded.license if embedded else None,
+            }
+        )
     return sources
 
 

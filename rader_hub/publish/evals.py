@@ -114,10 +114,17 @@ def model_index_results(sets: Sequence[EvalSet]) -> list[EvalResult]:
             if row.role != THIS:
                 continue
             for key, (metric_type, metric_name) in METRICS.items():
-                results.append(EvalResult(
-                    task_type="text-retrieval", task_name=row.task, dataset_type=eval_set.slug, dataset_name=eval_set.name,
-                    metric_type=metric_type, metric_name=metric_name, metric_value=round(row.metrics[key], 4),
-                ))
+                results.append(
+                    EvalResult(
+                        task_type="text-retrieval",
+                        task_name=row.task,
+                        dataset_type=eval_set.slug,
+                        dataset_name=eval_set.name,
+                        metric_type=metric_type,
+                        metric_name=metric_name,
+                        metric_value=round(row.metrics[key], 4),
+                    )
+                )
     return results
 
 

@@ -33,8 +33,11 @@ class ModelFolder:
         """Everything saved, except the old card (a new one replaces it), training checkpoints and
         hidden files (editors' and tools' leftovers)."""
         return [
-            path for path in sorted(self.root.rglob("*"))
-            if path.is_file() and path != self.root / README and path.relative_to(self.root).parts[0] != CHECKPOINT_DIR
+            path
+            for path in sorted(self.root.rglob("*"))
+            if path.is_file()
+            and path != self.root / README
+            and path.relative_to(self.root).parts[0] != CHECKPOINT_DIR
             and not path.name.startswith(".")
         ]
 

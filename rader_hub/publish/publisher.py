@@ -41,9 +41,7 @@ class RenderedFolder:
     commit_message: str
 
 
-def render_publish_folder(
-    kind: ArtifactKind, source: Path, repo_id: str, out: Path, options: CardOptions | None = None
-) -> RenderedFolder:
+def render_publish_folder(kind: ArtifactKind, source: Path, repo_id: str, out: Path, options: CardOptions | None = None) -> RenderedFolder:
     """Check ``source``, render its card for ``repo_id`` and write the upload folder to ``out``
     (which must not exist, or be empty). No network."""
     check_repo_id(repo_id)

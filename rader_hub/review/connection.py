@@ -44,8 +44,10 @@ def resolve_connection(state_dir: Path | None = None, url: str | None = None, ap
     if url or api_key:
         if not (url and api_key):
             missing = "ARGILLA_API_KEY" if url else "ARGILLA_API_URL"
-            raise ArgillaUnavailable(f"{missing} is not set while {'ARGILLA_API_URL' if url else 'ARGILLA_API_KEY'} is: set both, or unset "
-                                     "both to use the server `rader review serve` started")
+            raise ArgillaUnavailable(
+                f"{missing} is not set while {'ARGILLA_API_URL' if url else 'ARGILLA_API_KEY'} is: set both, or unset "
+                "both to use the server `rader review serve` started"
+            )
         return Connection(url.rstrip("/"), api_key, "ARGILLA_API_URL/ARGILLA_API_KEY")
     state = ServerState(state_dir)
     if not state.url() or not is_running(state):
@@ -62,11 +64,14 @@ def connect(connection: Connection) -> Any:
     try:
         return rg.Argilla(api_url=connection.url, api_key=connection.api_key, retries=1)
     except ArgillaCredentialsError:
-        raise ArgillaUnavailable(f"Argilla at {connection.url} rejected the API key from {connection.origin}: set ARGILLA_API_KEY to the "
-                                 "key `rader review serve` printed (and ARGILLA_API_URL to its URL)") from None
+        raise ArgillaUnavailable(
+            f"Argilla at {connection.url} rejected the API key from {connection.origin}: set ARGILLA_API_KEY to the "
+            "key `rader review serve` printed (and ARGILLA_API_URL to its URL)"
+        ) from None
     except httpx.HTTPError as exc:
-        raise ArgillaUnavailable(f"no Argilla answers at {connection.url} (from {connection.origin}; {type(exc).__name__}): "
-                                 f"{HOW_TO_CONNECT}") from None
+        raise ArgillaUnavailable(
+            f"no Argilla answers at {connection.url} (from {connection.origin}; {type(exc).__name__}): {HOW_TO_CONNECT}"
+        ) from None
 
 
 @contextmanager

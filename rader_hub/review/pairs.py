@@ -25,9 +25,23 @@ from rader_hub.generation.parsing import NOT_RELEVANT, RELEVANT
 from rader_hub.generation.runfiles import DATA, RunFolder
 
 REQUIRED_COLUMNS = (
-    "problem_id", "problem", "partial_solution", "query", "query_type", "positive", "positive_id",
-    "judge_verdict", "judge_reason", "negatives", "negative_ids", "negative_source",
-    "reflection_negative_verdicts", "reflection_negative_reasons", "reward", "judge", "recipe_hash",
+    "problem_id",
+    "problem",
+    "partial_solution",
+    "query",
+    "query_type",
+    "positive",
+    "positive_id",
+    "judge_verdict",
+    "judge_reason",
+    "negatives",
+    "negative_ids",
+    "negative_source",
+    "reflection_negative_verdicts",
+    "reflection_negative_reasons",
+    "reward",
+    "judge",
+    "recipe_hash",
 )
 # When present, the ids the negative verdicts belong to (else verdicts align with negative_ids).
 REFLECTION_IDS = "reflection_negative_ids"
@@ -125,7 +139,9 @@ def load_generation_dataset(path: str | Path) -> GenerationDataset:
         raise DataError(f"{source}: cannot read Parquet ({exc})") from exc
     missing = [column for column in REQUIRED_COLUMNS if column not in table.column_names]
     if missing:
-        raise DataError(f"{source}: missing column(s) {', '.join(missing)}: review needs the judge's verdicts of a `rader generate` dataset")
+        raise DataError(
+            f"{source}: missing column(s) {', '.join(missing)}: review needs the judge's verdicts of a `rader generate` dataset"
+        )
     return GenerationDataset(source=source, folder=folder, table=table)
 
 
@@ -154,25 +170,50 @@ def negative_judgements(row: dict[str, Any]) -> list[tuple[str, str, str | None,
         by_id = {doc_id: (verdict, reason) for doc_id, verdict, reason in zip(ids, verdicts, reasons)}
     else:
         by_id = {}
-    return [(doc_id, text, _label(by_id.get(doc_id, (None, ""))[0]), by_id.get(doc_id, (None, ""))[1] or "") for doc_id, text in zip(ids, texts)]
+    return [
+        (doc_id, text, _label(by_id.get(doc_id, (None, ""))[0]), by_id.get(doc_id, (None, ""))[1] or "") for doc_id, text in zip(ids, texts)
+    ]
 
 
 def row_pairs(row: dict[str, Any]) -> list[JudgedPair]:
     """The judged pairs of one row: its positive first, then its self-reflection negatives."""
     common = {
-        "problem_id": row["problem_id"], "problem": row["problem"] or "", "partial_solution": row["partial_solution"] or "",
-        "query_type": row["query_type"], "query": row["query"], "judge": row["judge"] or "", "reward": row["reward"],
+        "problem_id": row["problem_id"],
+        "problem": row["problem"] or "",
+        "partial_solution": row["partial_solution"] or "",
+        "query_type": row["query_type"],
+        "query": row["query"],
+        "judge": row["judge"] or "",
+        "reward": row["reward"],
         "recipe_hash": row["recipe_hash"] or "",
     }
 
     def ids(theorem_id: str) -> str:
         return record_id(row["problem_id"], row["query_type"], row["query"], theorem_id)
 
-    pairs = [JudgedPair(record_id=ids(row["positive_id"]), role=POSITIVE, theorem_id=row["positive_id"], theorem=row["positive"],
-                        judge_label=_label(row["judge_verdict"]), judge_reason=row["judge_reason"] or "", **common)]
+    pairs = [
+        JudgedPair(
+            record_id=ids(row["positive_id"]),
+            role=POSITIVE,
+            theorem_id=row["positive_id"],
+            theorem=row["positive"],
+            judge_label=_label(row["judge_verdict"]),
+            judge_reason=row["judge_reason"] or "",
+            **common,
+        )
+    ]
     for theorem_id, text, label, reason in negative_judgements(row):
-        pairs.append(JudgedPair(record_id=ids(theorem_id), role=NEGATIVE, theorem_id=theorem_id, theorem=text,
-                                judge_label=label, judge_reason=reason, **common))
+        pairs.append(
+            JudgedPair(
+                record_id=ids(theorem_id),
+                role=NEGATIVE,
+                theorem_id=theorem_id,
+                theorem=text,
+                judge_label=label,
+                judge_reason=reason,
+                **common,
+            )
+        )
     return pairs
 
 

@@ -88,8 +88,10 @@ def fetch_verdicts(client: Any, name: str, workspace: str) -> dict[str, HumanVer
     """Every record of the Argilla dataset, by record id, with its submitted answers."""
     dataset = find_dataset(client, name, workspace)
     if dataset is None:
-        raise ConfigError(f"no Argilla dataset {name!r} in workspace {workspace!r}: push it first with `rader review push DATASET` "
-                          "(or pass the --name it was pushed under)")
+        raise ConfigError(
+            f"no Argilla dataset {name!r} in workspace {workspace!r}: push it first with `rader review push DATASET` "
+            "(or pass the --name it was pushed under)"
+        )
     usernames: dict[Any, str] = {}
     verdicts = {}
     for record in dataset.records(with_responses=True, with_suggestions=False):
@@ -145,8 +147,14 @@ def merge(rows: list[dict[str, Any]], verdicts: dict[str, HumanVerdict], rejecte
     return result
 
 
-def review_summary(pairs: list[JudgedPair], verdicts: dict[str, HumanVerdict], merged: _Merge, rows_in: int,
-                   rejected_positives: RejectedPositives, dataset_name: str) -> dict:
+def review_summary(
+    pairs: list[JudgedPair],
+    verdicts: dict[str, HumanVerdict],
+    merged: _Merge,
+    rows_in: int,
+    rejected_positives: RejectedPositives,
+    dataset_name: str,
+) -> dict:
     """review.json: the agreement figures (the dataset card reads them) and the merge counts."""
     pushed = [pair for pair in pairs if pair.record_id in verdicts]
     decided = [(pair, label) for pair in pushed if (label := verdicts[pair.record_id].label) is not None]
@@ -189,8 +197,14 @@ def write_reviewed_dataset(out_dir: Path, source: GenerationDataset, rows: list[
     summary = read_json(RunFolder(source.folder).summary_file, {}) if source.folder else {}
     per_type = Counter(row["query_type"] for row in rows)
     counts = {key: review[key] for key in ("reviewed", "agreement", "cohen_kappa", "ties", "pending", "records_pushed", "judge_unparsed")}
-    summary.update({"rows": len(rows), "rows_per_query_type": dict(sorted(per_type.items())), "dataset": str(out.data_dir / DATA_FILE),
-                    "review": {**counts, "rows_before_review": review["rows"]["before"]}})
+    summary.update(
+        {
+            "rows": len(rows),
+            "rows_per_query_type": dict(sorted(per_type.items())),
+            "dataset": str(out.data_dir / DATA_FILE),
+            "review": {**counts, "rows_before_review": review["rows"]["before"]},
+        }
+    )
     write_json_atomic(out.summary_file, summary)
     if source.folder and (source.folder / RECIPE_FILE).is_file():
         with atomic_path(out_dir / RECIPE_FILE) as temporary:
@@ -198,8 +212,14 @@ def write_reviewed_dataset(out_dir: Path, source: GenerationDataset, rows: list[
     write_json_atomic(out_dir / REVIEW_FILE, review)
 
 
-def pull(client: Any, source: GenerationDataset, name: str, workspace: str, out_dir: Path,
-         rejected_positives: RejectedPositives = RejectedPositives.drop) -> PullResult:
+def pull(
+    client: Any,
+    source: GenerationDataset,
+    name: str,
+    workspace: str,
+    out_dir: Path,
+    rejected_positives: RejectedPositives = RejectedPositives.drop,
+) -> PullResult:
     """Fetch the answers for ``source``'s pairs and write the reviewed dataset to ``out_dir``.
     Raises NothingToPull (and writes nothing) when no pair has a submitted answer yet."""
     if out_dir.resolve() in {source.source.resolve(), *([source.folder.resolve()] if source.folder else [])}:
@@ -211,8 +231,10 @@ def pull(client: Any, source: GenerationDataset, name: str, workspace: str, out_
     answered = [pair for pair in pairs if pair.record_id in verdicts and verdicts[pair.record_id].votes]
     if not answered:
         pushed = sum(pair.record_id in verdicts for pair in pairs)
-        raise NothingToPull(f"Argilla dataset {name!r} has no submitted answers yet for {source.source} ({pushed} of its {len(pairs)} "
-                            f"pairs pushed and pending): answer some in the web UI, then pull again; nothing was written")
+        raise NothingToPull(
+            f"Argilla dataset {name!r} has no submitted answers yet for {source.source} ({pushed} of its {len(pairs)} "
+            f"pairs pushed and pending): answer some in the web UI, then pull again; nothing was written"
+        )
     merged = merge(rows, verdicts, rejected_positives)
     review = review_summary(pairs, verdicts, merged, len(rows), rejected_positives, name)
     write_reviewed_dataset(out_dir, source, merged.rows, review)

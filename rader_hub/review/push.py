@@ -55,8 +55,11 @@ def dataset_settings(min_submitted: int = 1) -> Any:
             rg.TextField(name="theorem", title="Theorem", use_markdown=True),
         ],
         questions=[
-            rg.LabelQuestion(name=QUESTION, title="Is the theorem relevant to the query (needed for the next step)?",
-                             labels={LABELS[0]: "relevant", LABELS[1]: "not relevant"}),
+            rg.LabelQuestion(
+                name=QUESTION,
+                title="Is the theorem relevant to the query (needed for the next step)?",
+                labels={LABELS[0]: "relevant", LABELS[1]: "not relevant"},
+            ),
             rg.TextQuestion(name=REASON, title="Why? (optional)", required=False),
         ],
         metadata=[
@@ -88,8 +91,14 @@ def to_record(pair: JudgedPair) -> Any:
         suggestions.append(rg.Suggestion(QUESTION, pair.judge_label, agent=agent))
     if pair.judge_reason.strip():
         suggestions.append(rg.Suggestion(REASON, pair.judge_reason, agent=agent))
-    metadata = {"query_type": pair.query_type, "role": pair.role, "theorem_id": pair.theorem_id, "problem_id": pair.problem_id,
-                "judge": pair.judge, "recipe_hash": pair.recipe_hash}
+    metadata = {
+        "query_type": pair.query_type,
+        "role": pair.role,
+        "theorem_id": pair.theorem_id,
+        "problem_id": pair.problem_id,
+        "judge": pair.judge,
+        "recipe_hash": pair.recipe_hash,
+    }
     if pair.reward is not None:
         metadata["reward"] = float(pair.reward)
     return rg.Record(
@@ -117,8 +126,10 @@ def get_or_create_dataset(client: Any, name: str, workspace: str, min_submitted:
     if dataset is not None:
         questions = {question.name for question in dataset.settings.questions}
         if QUESTION not in questions:
-            raise ConfigError(f"Argilla dataset {name!r} in {workspace!r} exists without a {QUESTION!r} question: "
-                              "it was not made by `rader review push`; pass another --name")
+            raise ConfigError(
+                f"Argilla dataset {name!r} in {workspace!r} exists without a {QUESTION!r} question: "
+                "it was not made by `rader review push`; pass another --name"
+            )
         return dataset, False
     dataset = rg.Dataset(name=name, workspace=space, settings=dataset_settings(min_submitted), client=client)
     return dataset.create(), True
@@ -132,17 +143,37 @@ def find_dataset(client: Any, name: str, workspace: str) -> Any | None:
     return dataset.get() if dataset is not None else None  # a listed dataset comes without its settings
 
 
-def push_pairs(client: Any, pairs: list[JudgedPair], name: str, workspace: str = DEFAULT_WORKSPACE, candidates: int | None = None,
-               min_submitted: int = 1, batch_size: int = 100) -> PushResult:
+def push_pairs(
+    client: Any,
+    pairs: list[JudgedPair],
+    name: str,
+    workspace: str = DEFAULT_WORKSPACE,
+    candidates: int | None = None,
+    min_submitted: int = 1,
+    batch_size: int = 100,
+) -> PushResult:
     """Upsert one record per pair into the dataset (created on first push)."""
     dataset, created = get_or_create_dataset(client, name, workspace, min_submitted)
     dataset.records.log([to_record(pair) for pair in pairs], batch_size=max(1, min(batch_size, len(pairs))))
-    return PushResult(dataset=name, workspace=workspace, url=f"{client.api_url}/dataset/{dataset.id}/annotation-mode",
-                      pushed=len(pairs), candidates=candidates if candidates is not None else len(pairs), created=created)
+    return PushResult(
+        dataset=name,
+        workspace=workspace,
+        url=f"{client.api_url}/dataset/{dataset.id}/annotation-mode",
+        pushed=len(pairs),
+        candidates=candidates if candidates is not None else len(pairs),
+        created=created,
+    )
 
 
-def push(client: Any, pairs: list[JudgedPair], name: str, workspace: str = DEFAULT_WORKSPACE, sample: int | None = None, seed: int = 0,
-         min_submitted: int = 1) -> PushResult:
+def push(
+    client: Any,
+    pairs: list[JudgedPair],
+    name: str,
+    workspace: str = DEFAULT_WORKSPACE,
+    sample: int | None = None,
+    seed: int = 0,
+    min_submitted: int = 1,
+) -> PushResult:
     """Push judged pairs (all, or a stratified sample of ``sample``) as records of dataset ``name``."""
     if not pairs:
         raise DataError("no judged pairs to push: the dataset has no rows")

@@ -90,8 +90,12 @@ class ServerState:
         """The stored credentials, created on first use (the database's default user has them)."""
         stored = read_json(self.credentials_file)
         if stored is None:
-            stored = {"username": USERNAME, "password": secrets.token_urlsafe(12), "api_key": f"rader.{secrets.token_urlsafe(24)}",
-                      "session_secret": secrets.token_hex(32)}
+            stored = {
+                "username": USERNAME,
+                "password": secrets.token_urlsafe(12),
+                "api_key": f"rader.{secrets.token_urlsafe(24)}",
+                "session_secret": secrets.token_hex(32),
+            }
             self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
             write_json_atomic(self.credentials_file, stored, mode=SECRET_MODE)
         return Credentials(**stored)
@@ -165,8 +169,10 @@ def ensure_server_venv(say: Say) -> Path:
         log.parent.mkdir(parents=True, exist_ok=True)
         # Only bin/python and `python -m ...` are used: console scripts would keep the staging path.
         with open(log, "w", encoding="utf-8") as stream:
-            for command in ([sys.executable, "-m", "venv", str(staging)],
-                            [str(staging / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", *SERVER_PACKAGES]):
+            for command in (
+                [sys.executable, "-m", "venv", str(staging)],
+                [str(staging / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", *SERVER_PACKAGES],
+            ):
                 if subprocess.run(command, stdout=stream, stderr=subprocess.STDOUT, check=False).returncode != 0:
                     raise ServerError(f"installing the Argilla server failed ({' '.join(command[-3:])}); see {log}")
     return target
@@ -182,8 +188,16 @@ def _spawn(state: ServerState, name: str, command: list[str], env: dict[str, str
     state.logs.mkdir(parents=True, exist_ok=True)
     with open(state.logs / f"{name}.log", "ab") as log:
         # umask 077: the database (it stores the API key) and logs are readable by their owner only.
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                                   cwd=state.root, start_new_session=True, umask=0o077)
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=state.root,
+            start_new_session=True,
+            umask=0o077,
+        )
     processes = state.recorded().get("processes") or {}
     processes[name] = {"pid": process.pid, "started": psutil.Process(process.pid).create_time(), "command": command[0]}
     state.record(processes=processes)
@@ -208,8 +222,10 @@ def _check_credentials(state: ServerState, url: str, credentials: Credentials) -
     try:
         urllib.request.urlopen(request, timeout=10).close()
     except urllib.error.HTTPError as exc:
-        raise ServerError(f"{state.credentials_file} does not match the user in {state.root / 'argilla.db'} (HTTP {exc.code}); "
-                          "restore the file, or use a new --state-dir") from None
+        raise ServerError(
+            f"{state.credentials_file} does not match the user in {state.root / 'argilla.db'} (HTTP {exc.code}); "
+            "restore the file, or use a new --state-dir"
+        ) from None
 
 
 def _log_tail(state: ServerState, name: str) -> str:
@@ -236,8 +252,23 @@ def serve(state_dir: Path | None = None, port: int | None = None, say: Say = lam
     state.record(url=url, port=port, processes={})
     say(f"starting Redis (port {redis_port}), the search engine (port {search_port}) and Argilla ({url}); logs: {state.logs}")
     try:
-        _spawn(state, "redis", [str(venv / "bin" / "redis-server"), "--bind", HOST, "--port", str(redis_port), "--save", "",
-                                "--appendonly", "no", "--dir", str(state.logs)])
+        _spawn(
+            state,
+            "redis",
+            [
+                str(venv / "bin" / "redis-server"),
+                "--bind",
+                HOST,
+                "--port",
+                str(redis_port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(state.logs),
+            ],
+        )
         _spawn(state, "search", [_search_engine_binary(venv), "-addr", f"{HOST}:{search_port}", "-no-stdin-watch", "-no-ja"])
         env = {
             **os.environ,
@@ -251,7 +282,21 @@ def serve(state_dir: Path | None = None, port: int | None = None, say: Say = lam
         }
         server_log = state.logs / "server.log"
         log_offset = server_log.stat().st_size if server_log.exists() else 0
-        server = _spawn(state, "server", [str(venv / "bin" / "python"), str(START_SCRIPT), "--credentials", str(state.credentials_file), "--host", HOST, "--port", str(port)], env)
+        server = _spawn(
+            state,
+            "server",
+            [
+                str(venv / "bin" / "python"),
+                str(START_SCRIPT),
+                "--credentials",
+                str(state.credentials_file),
+                "--host",
+                HOST,
+                "--port",
+                str(port),
+            ],
+            env,
+        )
         say("waiting for the Argilla API (migrations, default user, index check)")
         _wait_until_ready(state, url, server)
         _check_credentials(state, url, credentials)

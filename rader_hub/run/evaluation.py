@@ -45,7 +45,9 @@ def evaluate_beside_baselines(
         say(f"evaluate: {name:<5} nDCG@10 {result.metrics['ndcg@10']:.4f}  Recall@10 {result.metrics['recall@10']:.4f}")
         if bright:
             split_result = evaluate_bright(RetrievalSetup(retriever=kind, model=model), bright, BRIGHT_HUB_ID, mode)
-            settings = run_settings(kind.value, model, None, mode.value, DEFAULT_HYBRID_ALPHA, bright=list(bright), bright_source=BRIGHT_HUB_ID)
+            settings = run_settings(
+                kind.value, model, None, mode.value, DEFAULT_HYBRID_ALPHA, bright=list(bright), bright_source=BRIGHT_HUB_ID
+            )
             files[f"bright-{name}"] = out_dir / f"bright-{name}.json"
             write_json_atomic(files[f"bright-{name}"], run_record(label, split_result.as_dict(), settings))
     chart = plot_runs(chart_rows, out_dir / CHART_FILE)

@@ -163,7 +163,13 @@ class MainJob:
                 return {"mode": mode.value, **pushed, "training_data": str(self.root), "fingerprint": fingerprint(self.data_file)}
             reviewed = self.root / "reviewed"
             review = pull_when_answered(self.root, reviewed, pushed["argilla_dataset"], self.options.review_poll_seconds, self.say)
-            return {"mode": mode.value, **pushed, "review": review, "training_data": str(reviewed), "fingerprint": fingerprint(reviewed / "data")}
+            return {
+                "mode": mode.value,
+                **pushed,
+                "review": review,
+                "training_data": str(reviewed),
+                "fingerprint": fingerprint(reviewed / "data"),
+            }
 
         return _Stage(settings, run)
 
@@ -194,19 +200,32 @@ class MainJob:
     @property
     def _evaluate(self) -> _Stage:
         def settings() -> dict[str, Any]:
-            return {"corpus": self.options.eval_corpus, "queries": self.options.eval_queries, "bright": list(self.options.bright),
-                    "base": self.training.base}
+            return {
+                "corpus": self.options.eval_corpus,
+                "queries": self.options.eval_queries,
+                "bright": list(self.options.bright),
+                "base": self.training.base,
+            }
 
         def run(key: str) -> dict[str, Any]:
             from rader_hub.run.evaluation import evaluate_beside_baselines
 
             files, chart = evaluate_beside_baselines(
-                self.root / "model", self.training.base, self.root / "eval", self.options.eval_corpus, self.options.eval_queries,
-                self.options.bright, self.say,
+                self.root / "model",
+                self.training.base,
+                self.root / "eval",
+                self.options.eval_corpus,
+                self.options.eval_queries,
+                self.options.bright,
+                self.say,
             )
             table = {name: read_json(path) for name, path in files.items()}
-            return {"files": {name: str(path) for name, path in files.items()}, "chart": str(chart), "table": table,
-                    "fingerprint": fingerprint(*files.values())}
+            return {
+                "files": {name: str(path) for name, path in files.items()},
+                "chart": str(chart),
+                "table": table,
+                "fingerprint": fingerprint(*files.values()),
+            }
 
         return _Stage(settings, run)
 
@@ -224,8 +243,14 @@ class MainJob:
             training_data = Path(self.ledger.records["review"].outputs["training_data"])
             evals = [Path(path) for path in self.ledger.records["evaluate"].outputs["files"].values()]
             published = publish_both(
-                training_data, self.root / "model", evals, self.root / "publish", dataset_repo, model_repo,
-                upload=self.options.repo is not None, private=self.options.private,
+                training_data,
+                self.root / "model",
+                evals,
+                self.root / "publish",
+                dataset_repo,
+                model_repo,
+                upload=self.options.repo is not None,
+                private=self.options.private,
             )
             return {**published, "fingerprint": fingerprint(self.root / "publish")}
 

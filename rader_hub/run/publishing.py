@@ -13,8 +13,14 @@ from rader_hub.publish.publisher import ArtifactKind, publish_rendered, render_p
 
 
 def publish_both(
-    dataset: Path, model: Path, eval_files: Sequence[Path], out_root: Path, dataset_repo: str, model_repo: str,
-    upload: bool, private: bool = False,
+    dataset: Path,
+    model: Path,
+    eval_files: Sequence[Path],
+    out_root: Path,
+    dataset_repo: str,
+    model_repo: str,
+    upload: bool,
+    private: bool = False,
 ) -> dict[str, Any]:
     """Render ``dataset`` and ``model`` into ``out_root/dataset`` and ``out_root/model``; with
     ``upload``, publish each as one commit (the dataset first, so the model card's link resolves)."""

@@ -43,7 +43,20 @@ URL_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
 # Files the Hub stores with git-LFS whatever their size (its default .gitattributes), and the size
 # above which any file goes to LFS.
 LFS_SUFFIXES = (
-    ".parquet", ".arrow", ".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".onnx", ".npy", ".gguf", ".png", ".jpg", ".zip",
+    ".parquet",
+    ".arrow",
+    ".safetensors",
+    ".bin",
+    ".pt",
+    ".pth",
+    ".ckpt",
+    ".h5",
+    ".onnx",
+    ".npy",
+    ".gguf",
+    ".png",
+    ".jpg",
+    ".zip",
 )
 LFS_MIN_SIZE = 10 * 1024 * 1024
 GITATTRIBUTES = "".join(f"*{suffix} filter=lfs diff=lfs merge=lfs -text\n" for suffix in LFS_SUFFIXES)
@@ -453,9 +466,19 @@ class HubRequestHandler(BaseHTTPRequestHandler):
                 sibling["lfs"] = {"sha256": stored.sha256, "size": stored.size, "pointerSize": stored.pointer_size}
             siblings.append(sibling)
         return {
-            "id": repo.repo_id, "_id": hashlib.sha1(repo.repo_id.encode()).hexdigest()[:24], "author": repo.repo_id.split("/")[0],
-            "sha": commit.oid, "private": repo.private, "disabled": False, "gated": False, "downloads": 0, "likes": 0,
-            "tags": [], "lastModified": commit.date, "createdAt": commit.date, "siblings": siblings,
+            "id": repo.repo_id,
+            "_id": hashlib.sha1(repo.repo_id.encode()).hexdigest()[:24],
+            "author": repo.repo_id.split("/")[0],
+            "sha": commit.oid,
+            "private": repo.private,
+            "disabled": False,
+            "gated": False,
+            "downloads": 0,
+            "likes": 0,
+            "tags": [],
+            "lastModified": commit.date,
+            "createdAt": commit.date,
+            "siblings": siblings,
         }
 
     @staticmethod
@@ -472,7 +495,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         for path, stored in sorted(commit.files.items()):
             if not path.startswith(prefix):
                 continue
-            pieces = path[len(prefix):].split("/")
+            pieces = path[len(prefix) :].split("/")
             for depth in range(1, len(pieces)):  # the folders on the way to the file
                 directory = prefix + "/".join(pieces[:depth])
                 if recursive or depth == 1:
@@ -554,11 +577,11 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             headers.update({"X-Linked-Etag": f'"{stored.sha256}"', "X-Linked-Size": str(stored.size)})
         status, span = 200, self.headers.get("Range")
         if span and span.startswith("bytes="):
-            start_text, _, end_text = span[len("bytes="):].partition("-")
+            start_text, _, end_text = span[len("bytes=") :].partition("-")
             start = int(start_text or 0)
             end = min(int(end_text), len(content) - 1) if end_text else len(content) - 1
             headers["Content-Range"] = f"bytes {start}-{end}/{len(content)}"
-            content, status = content[start:end + 1], 206
+            content, status = content[start : end + 1], 206
         self._send(status, content, headers, head_only=method == "HEAD")
 
 

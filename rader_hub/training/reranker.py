@@ -35,9 +35,7 @@ def train_reranker(config: RerankerTrainingConfig, data: DataInput | TrainingDat
     run = prepare_run(config, data)
 
     model = load_cross_encoder(config.base, config.max_seq_length)
-    args = CrossEncoderTrainingArguments(
-        **trainer_arguments(config, config.learning_rate, has_eval=run.eval_dataset is not None)
-    )
+    args = CrossEncoderTrainingArguments(**trainer_arguments(config, config.learning_rate, has_eval=run.eval_dataset is not None))
     trainer = CrossEncoderTrainer(
         model=model,
         args=args,

@@ -9,6 +9,11 @@ from rader_hub.generation.steps.save import SaveDataset
 from rader_hub.generation.steps.search import RetrievalMCTSSearch
 
 __all__ = [
-    "DeduplicateQueries", "LoadMathProblems", "PushToArgilla", "RetrievalMCTSSearch", "SaveDataset", "SelectHardNegatives",
+    "DeduplicateQueries",
+    "LoadMathProblems",
+    "PushToArgilla",
+    "RetrievalMCTSSearch",
+    "SaveDataset",
+    "SelectHardNegatives",
     "SynthesizeQueries",
 ]

@@ -1,7 +1,6 @@
 """Hard negatives per query: self-reflection negatives, or BM25 + dense results for q_lexical."""
 
 from collections.abc import Callable
-from typing import Optional
 
 from distilabel.mixins.runtime_parameters import RuntimeParameter
 from distilabel.steps import Step, StepInput
@@ -74,8 +73,8 @@ class SelectHardNegatives(Step):
     seed: RuntimeParameter[int] = Field(default=0, description="Seed of the draws.")
     embedder: RuntimeParameter[str] = Field(default=EMBEDDED, description="Embedding model of the dense miner.")
     corpus: RuntimeParameter[str] = Field(default=EMBEDDED, description="Theorem corpus.")
-    corpus_config: Optional[RuntimeParameter[str]] = Field(default=None, description="Config of a Hub corpus.")
-    corpus_split: Optional[RuntimeParameter[str]] = Field(default=None, description="Split of a Hub corpus.")
+    corpus_config: RuntimeParameter[str] | None = Field(default=None, description="Config of a Hub corpus.")
+    corpus_split: RuntimeParameter[str] | None = Field(default=None, description="Split of a Hub corpus.")
 
     _corpus: Corpus | None = PrivateAttr(None)
     _miners: list[tuple[Retriever, MiningWindow]] = PrivateAttr(default_factory=list)

@@ -1,18 +1,16 @@
 """Load math problems (id, problem, gold answer) from any source the corpus loader accepts."""
 
-
 import logging
-from typing import Optional
 
 from distilabel.mixins.runtime_parameters import RuntimeParameter
 from distilabel.steps import GeneratorStep
 from distilabel.typing import GeneratorStepOutput
 from pydantic import Field
 
-from rader_hub.files import write_json_atomic
 from rader_hub.assets import EMBEDDED
 from rader_hub.embedded_data import resolve_source
 from rader_hub.errors import DataError
+from rader_hub.files import write_json_atomic
 from rader_hub.generation.answers import extract_boxed
 from rader_hub.generation.runfiles import RunFolder
 from rader_hub.records import read_rows
@@ -68,8 +66,8 @@ class LoadMathProblems(GeneratorStep):
     source: RuntimeParameter[str] = Field(
         default=EMBEDDED, description="Problems: JSONL/Parquet file, folder, Hub id or 'embedded' (1,000 MATH problems)."
     )
-    source_config: Optional[RuntimeParameter[str]] = Field(default=None, description="Config of a Hub dataset.")
-    source_split: Optional[RuntimeParameter[str]] = Field(default=None, description="Split of a Hub dataset.")
+    source_config: RuntimeParameter[str] | None = Field(default=None, description="Config of a Hub dataset.")
+    source_split: RuntimeParameter[str] | None = Field(default=None, description="Split of a Hub dataset.")
     id_field: str = "id"
     problem_field: str = "problem"
     answer_field: str = Field(default="answer", description="Gold answer, or a solution whose last \\boxed{} is the answer.")

@@ -1,7 +1,7 @@
 """Query synthesis: q_CoT, q_question, q_llmq (LLM) and q_lexical (LLM + BM25 round trip)."""
 
 import logging
-from typing import Any, Optional
+from typing import Any
 
 from distilabel.mixins.runtime_parameters import RuntimeParameter
 from distilabel.models.llms.base import LLM
@@ -101,10 +101,11 @@ class SynthesizeQueries(Step):
         default=True, description="Drop a q_llmq that contains its theorem's title verbatim."
     )
     corpus: RuntimeParameter[str] = Field(default=EMBEDDED, description="Theorem corpus (BM25 round trip, titles).")
-    corpus_config: Optional[RuntimeParameter[str]] = Field(default=None, description="Config of a Hub corpus.")
-    corpus_split: Optional[RuntimeParameter[str]] = Field(default=None, description="Split of a Hub corpus.")
+    corpus_config: RuntimeParameter[str] | None = Field(default=None, description="Config of a Hub corpus.")
+    corpus_split: RuntimeParameter[str] | None = Field(default=None, description="Split of a Hub corpus.")
     max_concurrent_requests: RuntimeParameter[int] = Field(
-        default=MAX_CONCURRENT_REQUESTS, ge=1,
+        default=MAX_CONCURRENT_REQUESTS,
+        ge=1,
         description="Requests in flight at once to an OpenAI-compatible server (other LLMs get a batch's prompts in one call).",
     )
     output_dir: str = Field(default="outputs/math", description="Run folder (checkpoints, dataset, summary).")

@@ -83,9 +83,15 @@ class PushToArgilla(GlobalStep):
 
     dataset_name: str | None = Field(default=None, description="Argilla dataset name (None: <recipe name>-<recipe hash>).")
     workspace: str = Field(default=DEFAULT_WORKSPACE, description="Argilla workspace.")
-    api_url: RuntimeParameter[str] | None = Field(default=None, description="Argilla URL (default: ARGILLA_API_URL, else `rader review serve`'s).")
-    api_key: RuntimeParameter[SecretStr] | None = Field(default=None, description="Argilla API key (default: ARGILLA_API_KEY, else the local server's).")
-    sample: RuntimeParameter[int] | None = Field(default=None, description="Push this many pairs, stratified by verdict and query type (None: all).")
+    api_url: RuntimeParameter[str] | None = Field(
+        default=None, description="Argilla URL (default: ARGILLA_API_URL, else `rader review serve`'s)."
+    )
+    api_key: RuntimeParameter[SecretStr] | None = Field(
+        default=None, description="Argilla API key (default: ARGILLA_API_KEY, else the local server's)."
+    )
+    sample: RuntimeParameter[int] | None = Field(
+        default=None, description="Push this many pairs, stratified by verdict and query type (None: all)."
+    )
     seed: RuntimeParameter[int] = Field(default=0, description="Seed of the sample.")
 
     @property

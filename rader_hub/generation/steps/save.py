@@ -1,6 +1,5 @@
 """The final step: write the dataset as Parquet under the run folder (the distilabel CLI does not)."""
 
-
 import logging
 from typing import Any
 
@@ -20,14 +19,47 @@ logger = logging.getLogger(__name__)
 
 # The published schema, in this order; everything else a row carries follows as provenance.
 SCHEMA = [
-    "query", "positive", "negatives", "query_type", "positive_id", "negative_ids", "problem_id", "problem",
-    "partial_solution", "reward", "judge_verdict", "judge_reason", "generator", "judge", "search_retriever",
-    "query_generator", "negative_source", "recipe_name", "recipe_hash", "filters", "relaxed_filters",
+    "query",
+    "positive",
+    "negatives",
+    "query_type",
+    "positive_id",
+    "negative_ids",
+    "problem_id",
+    "problem",
+    "partial_solution",
+    "reward",
+    "judge_verdict",
+    "judge_reason",
+    "generator",
+    "judge",
+    "search_retriever",
+    "query_generator",
+    "negative_source",
+    "recipe_name",
+    "recipe_hash",
+    "filters",
+    "relaxed_filters",
 ]
 PROVENANCE_EXTRA = [
-    "sample_id", "gold_answer", "final_answer", "qg_query", "positive_summary", "kept_by_relaxation",
-    "reflection_negative_ids", "reflection_negative_verdicts", "reflection_negative_reasons", "trajectory", "trajectory_actions", "lexical_bm25_rank",
-    "unparsed_verdict_ids", "generator_revision", "seed", "rader_hub_version", "distilabel_version", "transformers_version",
+    "sample_id",
+    "gold_answer",
+    "final_answer",
+    "qg_query",
+    "positive_summary",
+    "kept_by_relaxation",
+    "reflection_negative_ids",
+    "reflection_negative_verdicts",
+    "reflection_negative_reasons",
+    "trajectory",
+    "trajectory_actions",
+    "lexical_bm25_rank",
+    "unparsed_verdict_ids",
+    "generator_revision",
+    "seed",
+    "rader_hub_version",
+    "distilabel_version",
+    "transformers_version",
     "created_at",
 ]
 DATA_FILE = "train-00000-of-00001.parquet"

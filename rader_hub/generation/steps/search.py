@@ -2,7 +2,7 @@
 
 import logging
 from dataclasses import asdict, fields
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from distilabel.mixins.runtime_parameters import RuntimeParameter
 from distilabel.models.llms.base import LLM
@@ -24,10 +24,27 @@ from rader_hub.retrieval import build_retriever
 logger = logging.getLogger(__name__)
 
 SAMPLE_COLUMNS = [
-    "sample_id", "problem_id", "problem", "gold_answer", "partial_solution", "partial_steps", "qg_query", "positive_id", "positive",
-    "positive_summary", "judge_verdict", "judge_reason", "kept_by_relaxation", "reflection_negative_ids",
-    "reflection_negative_verdicts", "reflection_negative_reasons", "unparsed_verdict_ids", "trajectory", "trajectory_actions",
-    "final_answer", "reward",
+    "sample_id",
+    "problem_id",
+    "problem",
+    "gold_answer",
+    "partial_solution",
+    "partial_steps",
+    "qg_query",
+    "positive_id",
+    "positive",
+    "positive_summary",
+    "judge_verdict",
+    "judge_reason",
+    "kept_by_relaxation",
+    "reflection_negative_ids",
+    "reflection_negative_verdicts",
+    "reflection_negative_reasons",
+    "unparsed_verdict_ids",
+    "trajectory",
+    "trajectory_actions",
+    "final_answer",
+    "reward",
 ]
 PROVENANCE_COLUMNS = ["generator", "generator_revision", "seed", "judge", "search_retriever", "filters", "relaxed_filters"]
 
@@ -119,7 +136,9 @@ class RetrievalMCTSSearch(Step):
     query_tokens: RuntimeParameter[int] = Field(default=PAPER_SEARCH.query_tokens, description="Token budget of a QG completion.")
     judge_tokens: RuntimeParameter[int] = Field(default=PAPER_SEARCH.judge_tokens, description="Token budget of a self-reflection verdict.")
     summary_tokens: RuntimeParameter[int] = Field(default=PAPER_SEARCH.summary_tokens, description="Token budget of a theorem summary.")
-    theorem_chars: RuntimeParameter[int] = Field(default=PAPER_SEARCH.theorem_chars, description="Theorem text shown to the LLM is cut to this length.")
+    theorem_chars: RuntimeParameter[int] = Field(
+        default=PAPER_SEARCH.theorem_chars, description="Theorem text shown to the LLM is cut to this length."
+    )
     qg_candidates: RuntimeParameter[int] = Field(
         default=PAPER_SEARCH.qg_candidates, description="Candidate theorems kept from one QG completion, each its own query (0: all)."
     )
@@ -151,12 +170,13 @@ class RetrievalMCTSSearch(Step):
     )
     seed: RuntimeParameter[int] = Field(default=PAPER_SEARCH.seed, description="Seed of the search's random choices.")
     max_concurrent_requests: RuntimeParameter[int] = Field(
-        default=MAX_CONCURRENT_REQUESTS, ge=1,
+        default=MAX_CONCURRENT_REQUESTS,
+        ge=1,
         description="Requests in flight at once to an OpenAI-compatible server (other LLMs get every pending prompt in one call).",
     )
     corpus: RuntimeParameter[str] = Field(default=EMBEDDED, description="Theorem corpus: file, folder, Hub id or 'embedded'.")
-    corpus_config: Optional[RuntimeParameter[str]] = Field(default=None, description="Config of a Hub corpus (BRIGHT: 'documents').")
-    corpus_split: Optional[RuntimeParameter[str]] = Field(default=None, description="Split of a Hub corpus (BRIGHT: 'theoremqa_theorems').")
+    corpus_config: RuntimeParameter[str] | None = Field(default=None, description="Config of a Hub corpus (BRIGHT: 'documents').")
+    corpus_split: RuntimeParameter[str] | None = Field(default=None, description="Split of a Hub corpus (BRIGHT: 'theoremqa_theorems').")
     retriever: RuntimeParameter[Literal["bm25", "dense", "hybrid"]] = Field(default="bm25", description="Retriever inside the search.")
     embedder: RuntimeParameter[str] = Field(
         default=EMBEDDED, description="Embedding model of a dense/hybrid retriever: Hub id, folder or 'embedded'."
