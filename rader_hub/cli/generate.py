@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from rader_hub.cli.options import ParamOption, RecipeArgument
+
 
 def generate_command(
-    recipe: Annotated[Path, typer.Argument(help="Recipe YAML, e.g. recipes/math.yaml.")],
-    param: Annotated[list[str] | None, typer.Option("--param", help="Runtime parameter STEP.FIELD=VALUE (repeatable).")] = None,
+    recipe: RecipeArgument,
+    param: ParamOption = None,
     check: Annotated[bool, typer.Option("--check", help="Only check the recipe and the --param options.")] = False,
     ray: Annotated[
         bool, typer.Option("--ray", help="Run on Ray with distilabel's RayPipeline (a local Ray instance unless --ray-address).")

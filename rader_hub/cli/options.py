@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,3 +12,5 @@ CorpusConfigOption = Annotated[str | None, typer.Option("--corpus-config", help=
 CorpusSplitOption = Annotated[str | None, typer.Option("--corpus-split", help="Split of the corpus (BRIGHT: e.g. 'theoremqa_theorems').")]
 ModelOption = Annotated[str, typer.Option("--model", help="Embedding model: path, Hub id, or 'embedded' (all-MiniLM-L6-v2).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
+RecipeArgument = Annotated[Path, typer.Argument(help="Recipe YAML, e.g. recipes/math.yaml.")]
+ParamOption = Annotated[list[str] | None, typer.Option("--param", help="Recipe runtime parameter STEP.FIELD=VALUE (repeatable).")]

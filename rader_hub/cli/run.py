@@ -9,13 +9,14 @@ from typing import Annotated, Any
 import typer
 
 from rader_hub.assets import EMBEDDED
+from rader_hub.cli.options import ParamOption, RecipeArgument
 from rader_hub.errors import ConfigError
 from rader_hub.run.main_job import DRY_RUN_REPO, MainJob, MainJobOptions, ReviewMode, format_duration
 
 
 def run_command(
-    recipe: Annotated[Path, typer.Argument(help="Recipe YAML, e.g. recipes/math.yaml.")],
-    param: Annotated[list[str] | None, typer.Option("--param", help="Recipe runtime parameter STEP.FIELD=VALUE (repeatable).")] = None,
+    recipe: RecipeArgument,
+    param: ParamOption = None,
     review: Annotated[
         ReviewMode, typer.Option("--review", help="Human review in Argilla: skip it, push the pairs, or push and wait for every answer.")
     ] = ReviewMode.skip,
