@@ -14,69 +14,34 @@ requests the server held on average (``mean_in_flight``: seconds in flight over 
 
 By default each mode gets a fresh ``transformers serve --continuous-batching`` with the embedded
 SmolLM2 on 127.0.0.1 (started as the tests start it), so no mode profits from the other's KV
-cache. ``--base-url`` and ``--model`` measure a running server instead (``vllm serve`` on a GPU);
-then the concurrent mode runs first, so any prefix cache of the server favours the rounds.
+cache; ``--llama-server PATH`` starts llama.cpp's server on the embedded GGUF instead
+(bench/servers.py). ``--base-url`` and ``--model`` measure a running server (``vllm serve`` on a
+GPU); then the concurrent mode runs first, so any prefix cache of the server favours the rounds.
+bench/server_capacity.py measures the bound on the speedup: how much faster the server answers
+requests sent together than one after another.
 The last line printed is a JSON object with ``rounds_s``, ``concurrent_s`` and ``speedup``.
-Usage: python bench/search_scheduling.py [--problems 8] [--rollouts 1] [--base-url URL --model NAME]
+Usage: python bench/search_scheduling.py [--problems 8] [--rollouts 1] [--llama-server PATH | --base-url URL --model NAME]
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import json
 import os
 import platform
-import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import PrivateAttr
 from search_workload import embedded_search
+from servers import MeteredLLM, add_server_arguments, check_server_arguments, server, server_description
 
 from rader_hub.errors import RaderError
-from rader_hub.generation.llm import OpenAICompatibleLLM, generator_folder
 from rader_hub.generation.mcts import Problem, RetrievalMCTS, SearchConfig, SearchResult
 from rader_hub.generation.requests import BatchedCompletions, Completions, ConcurrentCompletions, complete_all
 from rader_hub.generation.tree import iter_nodes
 from rader_hub.retrieval import BM25Retriever
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from openai_server import transformers_serve  # the tests' server starter
-
-
-class MeteredLLM(OpenAICompatibleLLM):
-    """Counts requests, the tokens the server reports for them and the seconds they were in flight
-    (over the wall time: how many requests the server had on average)."""
-
-    _requests: int = PrivateAttr(0)
-    _prompt_tokens: int = PrivateAttr(0)
-    _generated_tokens: int = PrivateAttr(0)
-    _request_seconds: float = PrivateAttr(0.0)
-
-    async def agenerate(self, *args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        output = await super().agenerate(*args, **kwargs)
-        self._request_seconds += time.perf_counter() - started
-        self._requests += 1
-        self._prompt_tokens += sum(output["statistics"]["input_tokens"] or [0])
-        self._generated_tokens += sum(output["statistics"]["output_tokens"] or [0])
-        return output
-
-    def counts(self) -> dict[str, float]:
-        counts = {
-            "requests": self._requests,
-            "prompt_tokens": self._prompt_tokens,
-            "generated_tokens": self._generated_tokens,
-            "request_seconds": self._request_seconds,
-        }
-        self._requests = self._prompt_tokens = self._generated_tokens = 0
-        self._request_seconds = 0.0
-        return counts
 
 
 def scheduling(mode: str, llm: MeteredLLM, max_concurrent_requests: int) -> Completions:
@@ -119,34 +84,15 @@ def run_mode(
     return result
 
 
-@contextlib.contextmanager
-def server(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
-    """The server to measure: the one named, or a fresh local ``transformers serve``."""
-    if args.base_url:
-        yield args.base_url, args.model
-        return
-    with (
-        tempfile.TemporaryDirectory() as folder,
-        transformers_serve(
-            generator_folder(), Path(folder) / "server.log", num_blocks=args.cb_num_blocks, threads=args.server_threads
-        ) as local,
-    ):
-        yield local.base_url, local.model
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", type=int, default=8)
     parser.add_argument("--rollouts", type=int, default=1)
     parser.add_argument("--max-concurrent-requests", type=int, default=64)
-    parser.add_argument("--base-url", help="a running OpenAI-compatible server (default: start transformers serve here)")
-    parser.add_argument("--model", help="the model name the server at --base-url serves")
-    parser.add_argument("--cb-num-blocks", type=int, default=128, help="local server: KV-cache blocks of 256 tokens")
-    parser.add_argument("--server-threads", type=int, default=1, help="local server: torch threads")
+    add_server_arguments(parser)
     parser.add_argument("--json", help="also write the result here")
     args = parser.parse_args()
-    if bool(args.base_url) != bool(args.model):
-        parser.error("--base-url and --model go together")
+    check_server_arguments(parser, args)
 
     problems, retriever, config = embedded_search(args.problems, args.rollouts)
 
@@ -173,8 +119,7 @@ def main() -> None:
         "problems": len(problems),
         "rollouts": args.rollouts,
         "max_concurrent_requests": args.max_concurrent_requests,
-        "server": args.base_url
-        or f"transformers serve --continuous-batching --cb-num-blocks {args.cb_num_blocks} (OMP_NUM_THREADS={args.server_threads})",
+        "server": server_description(args),
         "cpu_count": os.cpu_count(),
         "machine": platform.machine(),
         "load_before": concurrent["load_before"],

@@ -1,5 +1,6 @@
-"""A real OpenAI-compatible server for the tests: `transformers serve --continuous-batching` with the
-embedded SmolLM2 (the dequantised copy rader-hub keeps in its cache folder), on 127.0.0.1."""
+"""Real OpenAI-compatible servers on 127.0.0.1 with the embedded SmolLM2: `transformers serve
+--continuous-batching` on the dequantised copy rader-hub keeps in its cache folder (the tests'), and
+llama.cpp's `llama-server` on the GGUF file itself (bench/search_scheduling.py, when given a build)."""
 
 from __future__ import annotations
 
@@ -32,9 +33,8 @@ def free_port() -> int:
 
 @contextmanager
 def transformers_serve(model_dir: str, log: Path, startup_s: float = 300, num_blocks: int = 64, threads: int = 1) -> Iterator[OpenAIServer]:
-    """Start the server, wait until it has answered one chat completion (the first pays a warm-up),
-    and stop it by PID afterwards. ``num_blocks`` KV-cache blocks of 256 tokens (unbounded, it takes
-    90% of free RAM); ``threads`` torch threads (with 2 on 2 shared cores, a 12-token answer took
+    """`transformers serve --continuous-batching`: ``num_blocks`` KV-cache blocks of 256 tokens (unbounded,
+    it takes 90% of free RAM); ``threads`` torch threads (with 2 on 2 shared cores, a 12-token answer took
     5-11 s instead of 1 s)."""
     port = free_port()
     command = [
@@ -52,9 +52,45 @@ def transformers_serve(model_dir: str, log: Path, startup_s: float = 300, num_bl
         str(num_blocks),
     ]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "HF_HUB_OFFLINE": "1"}
-    with open(log, "w") as output:
+    with _serving(command, env, OpenAIServer(f"http://127.0.0.1:{port}/v1", model_dir, log), startup_s) as server:
+        yield server
+
+
+@contextmanager
+def llama_server(
+    binary: str, gguf: Path, log: Path, parallel: int, context_per_request: int = 2048, threads: int = 1
+) -> Iterator[OpenAIServer]:
+    """llama.cpp's `llama-server` on the GGUF weights themselves: continuous batching over ``parallel``
+    slots of ``context_per_request`` tokens each; it answers to the GGUF file's name."""
+    port = free_port()
+    command = [
+        binary,
+        "--model",
+        str(gguf),
+        "--alias",
+        gguf.name,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--parallel",
+        str(parallel),
+        "--ctx-size",
+        str(parallel * context_per_request),
+        "--threads",
+        str(threads),
+        "--jinja",
+    ]
+    with _serving(command, dict(os.environ), OpenAIServer(f"http://127.0.0.1:{port}/v1", gguf.name, log), startup_s=120) as server:
+        yield server
+
+
+@contextmanager
+def _serving(command: list[str], env: dict[str, str], server: OpenAIServer, startup_s: float) -> Iterator[OpenAIServer]:
+    """Start the server, wait until it has answered one chat completion (the first pays a warm-up),
+    and stop it by PID afterwards."""
+    with open(server.log, "w") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
-    server = OpenAIServer(f"http://127.0.0.1:{port}/v1", model_dir, log)
     try:
         _wait_until_answering(server, process, time.monotonic() + startup_s)
         yield server
@@ -73,12 +109,12 @@ def _wait_until_answering(server: OpenAIServer, process: subprocess.Popen, deadl
     client = openai.OpenAI(base_url=server.base_url, api_key="EMPTY", max_retries=0, timeout=120)
     while True:
         if process.poll() is not None:
-            raise RuntimeError(f"transformers serve exited with {process.returncode}:\n{server.log.read_text()[-3000:]}")
+            raise RuntimeError(f"{Path(process.args[0]).name} exited with {process.returncode}:\n{server.log.read_text()[-3000:]}")
         try:
             with urllib.request.urlopen(server.base_url.removesuffix("/v1") + "/health", timeout=5):
                 break
         except OSError:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"transformers serve did not answer in time:\n{server.log.read_text()[-3000:]}") from None
+                raise RuntimeError(f"{Path(process.args[0]).name} did not answer in time:\n{server.log.read_text()[-3000:]}") from None
             time.sleep(1)
     client.chat.completions.create(model=server.model, messages=[{"role": "user", "content": "Hello"}], max_tokens=2)

@@ -124,6 +124,9 @@ def test_openai_recipe_end_to_end_against_the_server(openai_server, tmp_path):
         "mcts_search.theorem_chars": 400,
         "synthesize_queries.query_tokens": 16,
         "synthesize_queries.theorem_chars": 400,
+        # A CPU server answers requests sent together slower than one after another (bench/server_capacity.py).
+        "mcts_search.max_concurrent_requests": 2,
+        "synthesize_queries.max_concurrent_requests": 2,
         # The recipe's paper data (MATH, BRIGHT, Qwen3-Embedding) is on the Hub: the embedded problems and corpus stand in.
         "load_problems.source": "embedded",
         "mcts_search.corpus": "embedded",
