@@ -26,6 +26,7 @@ from engines import prompt_set
 from servers import MeteredLLM, add_server_arguments, check_server_arguments, server, server_description
 
 from rader_hub.errors import RaderError
+from rader_hub.generation.prompts import Messages
 from rader_hub.generation.requests import ConcurrentCompletions, complete_all
 
 # Requests in flight for each mode; "together" runs first, so on a running server (--base-url) any
@@ -33,7 +34,7 @@ from rader_hub.generation.requests import ConcurrentCompletions, complete_all
 MODES = {"together": None, "one_at_a_time": 1}
 
 
-def run_mode(llm: MeteredLLM, in_flight: int, messages: list, budgets: list[int]) -> dict[str, Any]:
+def run_mode(llm: MeteredLLM, in_flight: int, messages: list[Messages], budgets: list[int]) -> dict[str, Any]:
     complete_all(ConcurrentCompletions(llm, 1), messages[:1], [2])  # warm-up
     llm.counts()
     started = time.perf_counter()
