@@ -18,11 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from collections.abc import Callable
 
 import torch
+from machine import machine_fields
 from transformers import AutoModelForCausalLM, AutoTokenizer, ContinuousBatchingConfig, GenerationConfig
 
 from pipelines.math_recipes import EMBEDDED, embedded_llm
@@ -173,10 +173,7 @@ def main() -> None:
                 "prompts": len(messages),
                 "threads": args.threads,
                 "repeats": args.repeats,
-                "cpu_count": os.cpu_count(),
-                "machine": platform.machine(),
-                "load_average_before": [round(x, 2) for x in load_before],
-                "load_average_after": [round(x, 2) for x in os.getloadavg()],
+                **machine_fields(load_before),
                 "tokens_per_s": {name: result["tokens_per_s"] for name, result in results.items()},
                 "generated_tokens": {name: result["generated_tokens"] for name, result in results.items()},
                 # Greedy decoding: how many completions equal model.generate's for the prompt alone.

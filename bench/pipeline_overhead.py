@@ -26,13 +26,13 @@ import argparse
 import functools
 import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import yaml
+from machine import machine_fields
 from pydantic import Field
 from tqdm import tqdm
 
@@ -194,10 +194,7 @@ def main() -> None:
                 "recipe": str(args.recipe),
                 "params": params,
                 "repeats": args.repeats,
-                "cpu_count": os.cpu_count(),
-                "machine": platform.machine(),
-                "load_average_before": [round(x, 2) for x in load_before],
-                "load_average_after": [round(x, 2) for x in os.getloadavg()],
+                **machine_fields(load_before),
                 "problems": last["summary"].get("problems"),
                 "rollouts": last["summary"].get("rollouts"),
                 "rows": last["summary"].get("rows"),

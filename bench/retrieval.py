@@ -28,13 +28,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from machine import machine_fields
 from tqdm import tqdm
 
 from rader_hub.corpus import Corpus, Document, load_corpus
@@ -157,10 +157,7 @@ def main() -> None:
                 "threads": args.threads,
                 "documents": {scale: len(base) * scale for scale in sorted(args.scales)},
                 "hybrid_alpha": DEFAULT_HYBRID_ALPHA,
-                "cpu_count": os.cpu_count(),
-                "machine": platform.machine(),
-                "load_average_before": [round(x, 2) for x in load_before],
-                "load_average_after": [round(x, 2) for x in os.getloadavg()],
+                **machine_fields(load_before),
                 "queries_per_s": qps,
                 "ratio_vs_1x": {
                     kind: {scale: round(qps[kind][scale] / qps[kind][1], 3) for scale in sorted(args.scales)} for kind in kinds

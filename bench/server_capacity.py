@@ -18,11 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from typing import Any
 
 from engines import prompt_set
+from machine import machine_fields
 from servers import MeteredLLM, add_server_arguments, check_server_arguments, server, server_description
 
 from rader_hub.errors import RaderError
@@ -82,10 +82,7 @@ def main() -> None:
         "generated_tokens": {mode: result["generated_tokens"] for mode, result in results.items()},
         # Greedy decoding: completions that came out the same either way (batched kernels may differ).
         "same_completions": sum(a == b for a, b in zip(alone["texts"], together["texts"], strict=True)),
-        "cpu_count": os.cpu_count(),
-        "machine": platform.machine(),
-        "load_average_before": [round(x, 2) for x in load_before],
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        **machine_fields(load_before),
     }
     print(json.dumps(summary), flush=True)
 

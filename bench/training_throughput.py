@@ -27,13 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from machine import machine_fields
 from tqdm import tqdm
 from train_supervised import dev_triples, mine_negatives
 
@@ -153,10 +153,7 @@ def main() -> None:
                 "batch_size": args.batch_size,
                 "repeats": args.repeats,
                 "threads": args.threads,
-                "cpu_count": os.cpu_count(),
-                "machine": platform.machine(),
-                "load_average_before": [round(x, 2) for x in load_before],
-                "load_average_after": [round(x, 2) for x in os.getloadavg()],
+                **machine_fields(load_before),
                 "smallest": smallest.label,
                 "settings": [
                     {
