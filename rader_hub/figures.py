@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rader_hub.files import atomic_path
+
 
 def pyplot():
     """matplotlib.pyplot on the Agg backend: files only, never needs a display. Imported on first use."""
@@ -16,9 +18,12 @@ def pyplot():
 
 
 def save_figure(figure, path: Path) -> Path:
-    """Write ``figure`` to ``path`` (its folder created) and free it."""
+    """Write ``figure`` to ``path`` (its folder created; atomically: a full disk or a kill never
+    leaves half an image) and free it."""
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    pyplot().close(figure)
+    try:
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary, dpi=100, format=path.suffix.lstrip(".") or "png")
+    finally:
+        pyplot().close(figure)
     return path

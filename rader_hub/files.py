@@ -12,12 +12,15 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
 FILE_MODE = 0o644
+# The names the writers here give work in progress (atomic_path, atomic_directory, remove_tree).
+LEFTOVER_PREFIXES = (".tmp-", ".staging-")
 
 
 def cache_dir(*parts: str) -> Path:
@@ -33,15 +36,25 @@ def atomic_path(path: str | Path, mode: int = FILE_MODE) -> Iterator[Path]:
     permissions ``mode``), on error it is removed and ``path`` keeps its previous content."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".tmp-{target.name}-")
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f"{LEFTOVER_PREFIXES[0]}{target.name}-")
     os.close(handle)
     try:
         yield Path(temporary)
         os.chmod(temporary, mode)
+        _fsync(temporary)  # whoever wrote it (pyarrow, matplotlib) closed it; its bytes reach the disk before its name
         os.replace(temporary, target)
+        _fsync(target.parent)  # and the rename itself
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _fsync(path: str | Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 @contextmanager
@@ -54,7 +67,7 @@ def atomic_directory(path: str | Path) -> Iterator[Path | None]:
         yield None
         return
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".staging-{target.name}-", dir=target.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f"{LEFTOVER_PREFIXES[1]}{target.name}-", dir=target.parent))
     try:
         yield staging
         os.chmod(staging, 0o755)
@@ -70,8 +83,6 @@ def write_atomic(path: str | Path, write: Callable[[BinaryIO], Any], mode: int =
     """Write ``path`` atomically with ``write(stream)`` on a binary stream."""
     with atomic_path(path, mode) as temporary, open(temporary, "wb") as stream:
         write(stream)
-        stream.flush()
-        os.fsync(stream.fileno())
 
 
 def write_text_atomic(path: str | Path, text: str, mode: int = FILE_MODE) -> None:
@@ -81,6 +92,46 @@ def write_text_atomic(path: str | Path, text: str, mode: int = FILE_MODE) -> Non
 def write_json_atomic(path: str | Path, payload: Any, indent: int | None = 1, mode: int = FILE_MODE) -> None:
     """``mode`` 0o600 for files that hold secrets (readable by their owner only)."""
     write_text_atomic(path, json.dumps(payload, ensure_ascii=False, indent=indent), mode)
+
+
+def append_line_atomic(path: str | Path, line: str) -> None:
+    """Add one line to a text file: the file is rewritten whole, so a full disk or a kill leaves
+    it as it was, never with half a line."""
+    target = Path(path)
+    before = target.read_text(encoding="utf-8") if target.exists() else ""
+    if before and not before.endswith("\n"):
+        before += "\n"
+    write_text_atomic(target, before + line.rstrip("\n") + "\n")
+
+
+def remove_tree(path: str | Path) -> None:
+    """Delete a folder so that a kill part-way never leaves part of it under its own name: it is
+    renamed aside first (to a ``.tmp-`` name :func:`remove_leftovers` clears), then deleted."""
+    folder = Path(path)
+    if not folder.exists():
+        return
+    aside = folder.with_name(f"{LEFTOVER_PREFIXES[0]}{folder.name}-removing-{os.getpid()}-{time.monotonic_ns()}")
+    folder.rename(aside)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def remove_leftovers(folder: str | Path) -> list[Path]:
+    """Delete what killed writers left below ``folder``: temporary files and staging or removal
+    folders (``.tmp-*``, ``.staging-*``). Only for a folder no other process writes (one held with
+    :func:`rader_hub.folder_lock.hold_folder`): another writer's file in flight has such a name too.
+    Returns what was removed."""
+    root = Path(folder)
+    found = [path for prefix in LEFTOVER_PREFIXES for path in root.rglob(f"{prefix}*")] if root.is_dir() else []
+    removed = []
+    for path in sorted(found, key=lambda p: len(p.parts)):  # a leftover folder before what lies in it
+        if not path.exists() and not path.is_symlink():
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
 
 
 def read_json(path: str | Path, default: Any = None) -> Any:

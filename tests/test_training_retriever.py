@@ -114,8 +114,13 @@ def test_a_checkpoint_killed_while_written_is_not_resumed_from(tmp_path: Path) -
         if complete:
             (folder / "trainer_state.json").write_text("{}")
     assert last_complete_checkpoint(checkpoints) == checkpoints / "checkpoint-2"
+    # A kill while the checkpoints were deleted in place: the state is there, the weights are gone.
+    (checkpoints / "checkpoint-3").mkdir()
+    (checkpoints / "checkpoint-3" / "trainer_state.json").write_text("{}")
+    assert last_complete_checkpoint(checkpoints) == checkpoints / "checkpoint-2"
     (checkpoints / "checkpoint-1" / "trainer_state.json").unlink()
     (checkpoints / "checkpoint-2" / "trainer_state.json").unlink()
+    (checkpoints / "checkpoint-3" / "trainer_state.json").unlink()
     assert last_complete_checkpoint(checkpoints) is None
     with pytest.raises(RaderError, match="no complete checkpoint found"):
         checkpoint_to_resume(checkpoints)

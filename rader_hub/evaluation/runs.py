@@ -8,6 +8,7 @@ from typing import Any
 
 from rader_hub.errors import DataError
 from rader_hub.evaluation.plots import plot_runs
+from rader_hub.files import append_line_atomic
 
 
 def run_label(retriever: str, model: str, reranker: str | None, query_mode: str, alpha: float) -> str:
@@ -32,10 +33,8 @@ def run_record(label: str, summary: dict[str, Any], settings: dict[str, Any]) ->
 
 
 def append_run(path: Path, label: str, metrics: dict[str, Any], settings: dict[str, Any]) -> None:
-    """Add one run; one line per run, so an interrupted run never corrupts earlier ones."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps({"label": label, "metrics": metrics, "settings": settings}) + "\n")
+    """Add one run as a line; written atomically, so an interrupted or failed write keeps the earlier runs whole."""
+    append_line_atomic(path, json.dumps({"label": label, "metrics": metrics, "settings": settings}))
 
 
 def load_runs(path: Path) -> list[tuple[str, dict[str, float]]]:

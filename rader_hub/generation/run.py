@@ -5,20 +5,31 @@ The recipe and its runtime parameters are checked before anything starts
 distilabel runs the pipeline. A killed run resumes when run again: finished problems and samples
 are read back from the run folder's checkpoints (distilabel's own cache is not used: its resume
 hangs).
+
+A failed batch of any step fails the run (:mod:`rader_hub.generation.failures`): no dataset is
+written and :class:`~rader_hub.generation.failures.GenerationFailed` names the step and the cause.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
 from rader_hub.errors import ConfigError
+from rader_hub.files import remove_leftovers
+from rader_hub.folder_lock import hold_folder
+from rader_hub.generation.failures import FailedBatches, FailsTheRun, GenerationFailed
+from rader_hub.generation.runfiles import RunFolder
+from rader_hub.generation.steps.save import DATA_FILE, SaveDataset
 
 
 def run_recipe(recipe: Path, parameters: dict[str, dict[str, Any]], ray: bool = False, ray_address: str | None = None) -> None:
     """Run ``recipe`` (already validated) with checked ``parameters``; the dataset lands where its
-    SaveDataset step says (:func:`rader_hub.generation.recipe.dataset_path`)."""
+    SaveDataset step says (:func:`rader_hub.generation.recipe.dataset_path`). Raises
+    :class:`GenerationFailed` when a batch failed or the dataset was not written, and
+    :class:`~rader_hub.folder_lock.FolderInUse` when another process works in the run folder."""
     from distilabel.pipeline import Pipeline
 
     from rader_hub.generation.llm import check_llm_servers
@@ -28,6 +39,28 @@ def run_recipe(recipe: Path, parameters: dict[str, dict[str, Any]], ray: bool = 
     if ray or ray_address:
         _require_ray()
         pipeline = pipeline.ray(ray_head_node_url=ray_address)
+    save = _save_step(pipeline)
+    if save is None:  # a recipe that writes no dataset (distilabel's own steps only)
+        _run(pipeline, parameters)
+        return
+    run = RunFolder(save.output_dir)
+    with hold_folder(run.root):
+        remove_leftovers(run.root)  # what a killed run was writing
+        failures = FailedBatches(run.root)
+        failures.clear()
+        for step in _steps(pipeline):
+            if isinstance(step, FailsTheRun):
+                step.record_failures_in(run.root)
+        started = time.time()
+        _run(pipeline, parameters)
+        failures.raise_if_any()
+        data_file = run.data_dir / DATA_FILE
+        if not data_file.is_file() or data_file.stat().st_mtime < started:
+            # distilabel logs a failed save step (or a stopped pipeline) and returns as if all went well.
+            raise GenerationFailed(f"the dataset was not written to {data_file}: the pipeline stopped early (see the log above)")
+
+
+def _run(pipeline: Any, parameters: dict[str, dict[str, Any]]) -> None:
     handlers, level = logging.root.handlers[:], logging.root.level
     try:
         pipeline.run(parameters=parameters, use_cache=False)
@@ -36,6 +69,16 @@ def run_recipe(recipe: Path, parameters: dict[str, dict[str, Any]], ray: bool = 
         # this, every later log line of the process (training, evaluation) fails to be written.
         logging.root.handlers[:] = handlers
         logging.root.setLevel(level)
+
+
+def _steps(pipeline: Any) -> list[Any]:
+    from distilabel.constants import STEP_ATTR_NAME
+
+    return [pipeline.dag.get_step(name)[STEP_ATTR_NAME] for name in pipeline.dag]
+
+
+def _save_step(pipeline: Any) -> SaveDataset | None:
+    return next((step for step in _steps(pipeline) if isinstance(step, SaveDataset)), None)
 
 
 def _require_ray() -> None:

@@ -33,6 +33,7 @@ import psutil
 
 from rader_hub.errors import ConfigError, ServerError
 from rader_hub.files import atomic_directory, cache_dir, read_json, write_json_atomic
+from rader_hub.folder_lock import hold_folder
 
 ARGILLA_VERSION = "2.8.0"
 # The whole server side in one pip command (verified together, `pip check` clean).
@@ -239,6 +240,12 @@ def serve(state_dir: Path | None = None, port: int | None = None, say: Say = lam
     restart keeps the URL users and clients know). Interrupted or failed, it stops whatever it
     had started."""
     state = ServerState(state_dir)
+    state.root.mkdir(parents=True, exist_ok=True, mode=0o700)  # before the lock file: the folder holds credentials
+    with hold_folder(state.root):  # two serves at once would each start a stack on one folder
+        return _serve(state, port, say)
+
+
+def _serve(state: ServerState, port: int | None, say: Say) -> ServerInfo:
     if is_running(state):
         return ServerInfo(state.url() or "", state.credentials(), state.root, already_running=True)
     stop(state.root)  # leftovers of a crashed run: only the processes recorded here

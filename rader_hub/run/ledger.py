@@ -1,9 +1,11 @@
 """Which stages of a main-job run are finished, and with what settings.
 
-Each stage is recorded under a key: the hash of its own settings and of the fingerprints of what
-the stages before it produced. A re-run skips a stage whose key is unchanged and whose outputs
-are still there; a changed setting changes that stage's key, and through its new outputs the
-keys of the stages after it.
+Each stage is recorded under a key: the hash of its own settings (with the content of the local
+files they name) and of the fingerprints of what the stages before it produced. A re-run skips a
+stage whose key is unchanged and whose outputs still have the fingerprint recorded for them; a
+changed setting or input file changes that stage's key, outputs changed behind the ledger's back
+(a dataset regenerated with `rader generate`, a replaced model) re-run the stage that made them,
+and through its new outputs the keys of the stages after it change.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,30 @@ def fingerprint(*paths: Path) -> str:
                 for block in iter(lambda: stream.read(1 << 20), b""):
                     digest.update(block)
     return digest.hexdigest()[:16]
+
+
+def local_inputs(values: Iterable[Any], outside: Path) -> dict[str, str]:
+    """The fingerprint of each local file named by a string among ``values`` (nested lists and
+    mappings too), except files in ``outside`` (the run folder the run writes). Folders count by
+    name only: a recipe names folders it writes (its output folder) and a folder can be huge."""
+    found: dict[str, str] = {}
+    pending = list(values)
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list | tuple):
+            pending.extend(value)
+        elif isinstance(value, str) and value and "\n" not in value and len(value) < 4096:
+            path = Path(value).expanduser()
+            if path.is_file() and not path.resolve().is_relative_to(outside.resolve()):
+                found[value] = fingerprint(path)
+    return found
+
+
+def unchanged(record: StageRecord, paths: list[Path]) -> bool:
+    """Whether ``paths`` still hold what ``record`` says the stage wrote."""
+    return all(path.exists() for path in paths) and record.outputs.get("fingerprint") == fingerprint(*paths)
 
 
 @dataclass

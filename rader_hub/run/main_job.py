@@ -14,8 +14,9 @@ publish    the dataset and model folders with their cards -> ``publish/dataset``
            uploaded to the Hub only with ``repo``
 ========== ======================================================================================
 
-Each finished stage is recorded (:mod:`rader_hub.run.ledger`) with the settings that made it and a
-fingerprint of what it wrote; a re-run skips it while both are unchanged. A killed stage is
+Each finished stage is recorded (:mod:`rader_hub.run.ledger`) with the settings that made it (and
+the content of the input files they name) and a fingerprint of what it wrote; a re-run skips it
+while both are unchanged (a dataset regenerated or a model replaced since re-runs its stage). A killed stage is
 re-run: generation and training resume from their own checkpoints, a publish makes its one
 commit again.
 """
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import shutil
 import sys
 import time
 import typing
@@ -36,8 +36,9 @@ from typing import Any
 
 from rader_hub.assets import EMBEDDED
 from rader_hub.errors import ConfigError
-from rader_hub.files import read_json, write_json_atomic
-from rader_hub.run.ledger import StageLedger, StageRecord, fingerprint, settings_key
+from rader_hub.files import read_json, remove_leftovers, remove_tree, write_json_atomic, write_text_atomic
+from rader_hub.folder_lock import hold_folder
+from rader_hub.run.ledger import StageLedger, fingerprint, local_inputs, settings_key, unchanged
 from rader_hub.training.config import RetrieverTrainingConfig
 
 SUMMARY_FILE = "run_summary.json"
@@ -90,10 +91,10 @@ class MainJob:
 
         self.options = options
         self.say = say
-        recipe = validate_recipe(options.recipe)  # every check before anything runs
-        self.parameters = parse_runtime_parameters(recipe, options.params)
+        self.recipe = validate_recipe(options.recipe)  # every check before anything runs
+        self.parameters = parse_runtime_parameters(self.recipe, options.params)
         self.training = training_config(options.train)
-        data_file = dataset_path(recipe)
+        data_file = dataset_path(self.recipe)
         if data_file is None:
             raise ConfigError(f"{options.recipe}: the recipe has no SaveDataset step, so there is no dataset to train on")
         self.data_file = data_file
@@ -104,12 +105,17 @@ class MainJob:
 
     # -- orchestration --------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
+        with hold_folder(self.root):  # a second run on this folder would overwrite the ledger and the model
+            remove_leftovers(self.root)  # what a killed run was writing
+            return self._run_stages()
+
+    def _run_stages(self) -> dict[str, Any]:
         upstream = ""
         for number, name in enumerate(STAGES, start=1):
             stage = getattr(self, f"_{name}")
             key = settings_key(name, stage.settings(), upstream)
             record = self.ledger.finished(name, key)
-            if record is not None and _outputs_exist(record):
+            if record is not None and unchanged(record, stage.produced(record.outputs)):
                 self.say(f"[{number}/{len(STAGES)}] {name}: done earlier ({record.finished_at}), skipped")
                 self.reports.append(StageReport(name, True, 0.0, record.outputs))
             else:
@@ -117,6 +123,7 @@ class MainJob:
                 started = time.perf_counter()
                 with contextlib.redirect_stdout(sys.stderr):  # libraries print progress; stdout is for the summary
                     outputs = stage.run(key)
+                outputs["fingerprint"] = fingerprint(*stage.produced(outputs))
                 record = self.ledger.record(name, key, time.perf_counter() - started, outputs)
                 self.say(f"[{number}/{len(STAGES)}] {name}: done in {format_duration(record.seconds)}")
                 self.reports.append(StageReport(name, False, record.seconds, outputs))
@@ -130,7 +137,11 @@ class MainJob:
     @property
     def _generate(self) -> _Stage:
         def settings() -> dict[str, Any]:
-            return {"recipe": self.options.recipe.read_text(encoding="utf-8"), "parameters": self.parameters}
+            return {
+                "recipe": self.options.recipe.read_text(encoding="utf-8"),
+                "parameters": self.parameters,
+                "inputs": local_inputs([self.recipe, self.parameters], outside=self.root),  # the problem source, corpora
+            }
 
         def run(key: str) -> dict[str, Any]:
             from rader_hub.generation.run import run_recipe
@@ -141,10 +152,9 @@ class MainJob:
                 "dataset": str(self.data_file),
                 "rows": generated.get("rows"),
                 "rows_per_query_type": generated.get("rows_per_query_type"),
-                "fingerprint": fingerprint(self.data_file),
             }
 
-        return _Stage(settings, run)
+        return _Stage(settings, run, lambda outputs: [self.data_file])
 
     @property
     def _review(self) -> _Stage:
@@ -157,10 +167,10 @@ class MainJob:
             from rader_hub.run.review import pull_when_answered, push_for_review
 
             if mode is ReviewMode.skip:
-                return {"mode": mode.value, "training_data": str(self.root), "fingerprint": fingerprint(self.data_file)}
+                return {"mode": mode.value, "training_data": str(self.root)}
             pushed = push_for_review(self.root, self.options.review_sample, self.say)
             if mode is ReviewMode.push:
-                return {"mode": mode.value, **pushed, "training_data": str(self.root), "fingerprint": fingerprint(self.data_file)}
+                return {"mode": mode.value, **pushed, "training_data": str(self.root)}
             reviewed = self.root / "reviewed"
             review = pull_when_answered(self.root, reviewed, pushed["argilla_dataset"], self.options.review_poll_seconds, self.say)
             return {
@@ -168,10 +178,9 @@ class MainJob:
                 **pushed,
                 "review": review,
                 "training_data": str(reviewed),
-                "fingerprint": fingerprint(reviewed / "data"),
             }
 
-        return _Stage(settings, run)
+        return _Stage(settings, run, lambda outputs: [Path(outputs["training_data"]) / "data"])
 
     @property
     def _train(self) -> _Stage:
@@ -192,10 +201,9 @@ class MainJob:
                 "train_rows": result.train_rows,
                 "final_train_loss": result.train_loss,
                 "loss_curve": str(result.loss_curve) if result.loss_curve else None,
-                "fingerprint": fingerprint(out_dir),
             }
 
-        return _Stage(settings, run)
+        return _Stage(settings, run, lambda outputs: [out_dir])
 
     @property
     def _evaluate(self) -> _Stage:
@@ -203,6 +211,7 @@ class MainJob:
             return {
                 "corpus": self.options.eval_corpus,
                 "queries": self.options.eval_queries,
+                "inputs": local_inputs([self.options.eval_corpus, self.options.eval_queries], outside=self.root),
                 "bright": list(self.options.bright),
                 "base": self.training.base,
             }
@@ -224,10 +233,9 @@ class MainJob:
                 "files": {name: str(path) for name, path in files.items()},
                 "chart": str(chart),
                 "table": table,
-                "fingerprint": fingerprint(*files.values()),
             }
 
-        return _Stage(settings, run)
+        return _Stage(settings, run, lambda outputs: [Path(path) for path in outputs["files"].values()])
 
     @property
     def _publish(self) -> _Stage:
@@ -235,7 +243,15 @@ class MainJob:
         dataset_repo = self.options.dataset_repo or f"{model_repo}-{self.recipe_name}"
 
         def settings() -> dict[str, Any]:
-            return {"repo": self.options.repo, "model_repo": model_repo, "dataset_repo": dataset_repo, "private": self.options.private}
+            from rader_hub.publish.hub import endpoint
+
+            return {
+                "repo": self.options.repo,
+                "model_repo": model_repo,
+                "dataset_repo": dataset_repo,
+                "private": self.options.private,
+                "endpoint": endpoint() if self.options.repo else None,  # another Hub has none of it yet
+            }
 
         def run(key: str) -> dict[str, Any]:
             from rader_hub.run.publishing import publish_both
@@ -252,9 +268,9 @@ class MainJob:
                 upload=self.options.repo is not None,
                 private=self.options.private,
             )
-            return {**published, "fingerprint": fingerprint(self.root / "publish")}
+            return published
 
-        return _Stage(settings, run)
+        return _Stage(settings, run, lambda outputs: [self.root / "publish"])
 
     # -- helpers --------------------------------------------------------------------------
     def _resumable(self, out_dir: Path, key: str) -> bool:
@@ -266,9 +282,8 @@ class MainJob:
         if checkpoint is not None and marker.is_file() and marker.read_text() == key:
             self.say(f"train: resuming from {checkpoint.name} of the interrupted run")
             return True
-        shutil.rmtree(out_dir, ignore_errors=True)  # another run's model or checkpoints: start clean
-        marker.parent.mkdir(parents=True)
-        marker.write_text(key)
+        remove_tree(out_dir)  # another run's model or checkpoints: start clean
+        write_text_atomic(marker, key)
         return False
 
     def summary(self) -> dict[str, Any]:
@@ -292,6 +307,7 @@ class MainJob:
 class _Stage:
     settings: Callable[[], dict[str, Any]]
     run: Callable[[str], dict[str, Any]]
+    produced: Callable[[dict[str, Any]], list[Path]]  # from the stage's outputs: what its fingerprint covers
 
 
 def training_config(overrides: dict[str, Any]) -> RetrieverTrainingConfig:
@@ -313,12 +329,6 @@ def training_config(overrides: dict[str, Any]) -> RetrieverTrainingConfig:
 
 def _config_settings(config: RetrieverTrainingConfig) -> dict[str, Any]:
     return {k: v for k, v in dataclasses.asdict(config).items() if k not in ("out_dir", "resume", "show_progress")}
-
-
-def _outputs_exist(record: StageRecord) -> bool:
-    paths = [value for key, value in record.outputs.items() if key in ("dataset", "model", "training_data", "chart")]
-    paths += list((record.outputs.get("files") or {}).values()) + list((record.outputs.get("folders") or {}).values())
-    return all(Path(path).exists() for path in paths)
 
 
 def format_duration(seconds: float) -> str:

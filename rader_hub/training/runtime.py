@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from rader_hub.errors import ConfigError
+from rader_hub.files import remove_tree, write_text_atomic
 from rader_hub.training.config import TrainingRunConfig
 from rader_hub.training.data import DataInput, TrainingData, effective_negatives, to_dataset, training_data
 from rader_hub.training.plots import plot_loss_curve
@@ -51,16 +51,23 @@ def last_complete_checkpoint(checkpoints: Path) -> Path | None:
 
     transformers writes a checkpoint's files in place and its trainer_state.json last: a run killed
     while saving leaves a folder without it (or without its weights), which cannot be resumed from.
-    Measured with bench/fault_injection.py: resuming from such a folder failed every re-run."""
+    Measured with bench/fault_injection.py: resuming from such a folder failed every re-run. So a
+    checkpoint counts only with both its trainer state and its weights."""
     from transformers.trainer import TRAINER_STATE_NAME
     from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
     steps = {}
     for folder in checkpoints.glob(f"{PREFIX_CHECKPOINT_DIR}-*") if checkpoints.is_dir() else []:
         step = folder.name.removeprefix(f"{PREFIX_CHECKPOINT_DIR}-")
-        if step.isdigit() and (folder / TRAINER_STATE_NAME).is_file():
+        if step.isdigit() and (folder / TRAINER_STATE_NAME).is_file() and _has_weights(folder):
             steps[int(step)] = folder
     return steps[max(steps)] if steps else None
+
+
+def _has_weights(checkpoint: Path) -> bool:
+    """Model weights (safetensors, or PyTorch's .bin) somewhere in the checkpoint: sentence-transformers
+    saves them at the top, a LoRA run saves adapter weights."""
+    return any(checkpoint.rglob("*.safetensors")) or any(checkpoint.rglob("*.bin"))
 
 
 def checkpoint_to_resume(checkpoints: Path) -> Path:
@@ -100,7 +107,7 @@ def write_summary(path: Path, config: Any, history: Sequence[dict], **facts: Any
         **facts,
         "log_history": list(history),
     }
-    path.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    write_text_atomic(path, json.dumps(summary, indent=2, default=str))
 
 
 @dataclass
@@ -216,5 +223,5 @@ def finish_training(trainer: Any, config: TrainingRunConfig, run: PreparedRun, t
         **facts,
     )
     if not config.keep_checkpoints:
-        shutil.rmtree(out_dir / CHECKPOINT_DIR, ignore_errors=True)
+        remove_tree(out_dir / CHECKPOINT_DIR)  # a kill part-way leaves no half checkpoint to resume from
     return result

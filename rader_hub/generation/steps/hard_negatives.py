@@ -10,6 +10,7 @@ from pydantic import Field, PrivateAttr
 from rader_hub.assets import EMBEDDED
 from rader_hub.corpus import Corpus
 from rader_hub.errors import ConfigError
+from rader_hub.generation.failures import FailsTheRun
 from rader_hub.generation.negatives import MAX_NEGATIVES, MiningWindow, mined_negatives, select_negatives
 from rader_hub.generation.steps.common import load_theorems
 from rader_hub.retrieval import BM25Retriever, DenseRetriever
@@ -18,7 +19,7 @@ from rader_hub.retrieval.base import Retriever
 SELF_REFLECTION = "self-reflection"
 
 
-class SelectHardNegatives(Step):
+class SelectHardNegatives(FailsTheRun, Step):
     """Add hard negatives to every row: never a positive of the row's query, no repeated id or text.
 
     Rows of the reasoning query types (cot, question, llmq) take the theorems self-reflection

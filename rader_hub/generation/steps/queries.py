@@ -14,6 +14,7 @@ from rader_hub.corpus import Corpus
 from rader_hub.files import write_json_atomic
 from rader_hub.generation import prompts
 from rader_hub.generation.checkpoint import CheckpointStore
+from rader_hub.generation.failures import FailsTheRun
 from rader_hub.generation.parsing import parse_sentence
 from rader_hub.generation.provenance import PAPER_FILTERS, filter_struct, relaxed_filters
 from rader_hub.generation.query_filters import MIN_QUERY_WORDS, is_filler, names_theorem, round_trip_cutoff, theorem_title
@@ -32,7 +33,7 @@ def cot_query(problem: str, partial_solution: str) -> str:
     return f"{problem}\n\n{partial_solution}" if partial_solution else problem
 
 
-class SynthesizeQueries(Step):
+class SynthesizeQueries(FailsTheRun, Step):
     """Turn each sample into up to four rows, one per query type.
 
     q_question is the problem; q_CoT the problem and the steps before the QG node (only when there

@@ -11,6 +11,7 @@ from pydantic import Field, PrivateAttr
 
 from rader_hub.files import atomic_path, read_json, write_json_atomic, write_text_atomic
 from rader_hub.generation.checkpoint import settings_hash
+from rader_hub.generation.failures import FailedBatches
 from rader_hub.generation.provenance import FILTER_TYPES, created_at, software_versions
 from rader_hub.generation.runfiles import RunFolder
 from rader_hub.generation.summary import build_summary, format_summary
@@ -167,10 +168,15 @@ class SaveDataset(GlobalStep):
         return recipe_hash(self.recipe())
 
     def process(self, inputs: StepInput) -> StepOutput:  # type: ignore[override]
+        run = RunFolder(self.output_dir)
+        failure = FailedBatches(run.root).first()
+        if failure is not None:  # the rows of a failed batch are missing: keep the previous dataset
+            logger.error("%s: the dataset is not written", failure)
+            yield []
+            return
         made = {"recipe_name": self.recipe_name, "recipe_hash": self.recipe_hash(), **software_versions(), "created_at": created_at()}
         kept = [row for row in inputs if len(row.get("negatives") or []) >= self.min_negatives]
         rows = [self._row(row, made) for row in sorted(kept, key=lambda r: (r["problem_id"], r["sample_id"], r["query_type"]))]
-        run = RunFolder(self.output_dir)
         self._write(run, rows)
         # The recipe travels with the data (and is published with it), so anyone can regenerate and audit it.
         write_text_atomic(run.recipe_file, yaml.safe_dump(self.recipe(), sort_keys=False, allow_unicode=True))

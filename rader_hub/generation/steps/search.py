@@ -13,6 +13,7 @@ from pydantic import Field, PrivateAttr
 from rader_hub.assets import EMBEDDED
 from rader_hub.files import write_json_atomic
 from rader_hub.generation.checkpoint import CheckpointStore
+from rader_hub.generation.failures import FailsTheRun
 from rader_hub.generation.mcts import PAPER_SEARCH, JudgeInput, Problem, RetrievalMCTS, SearchConfig, SearchResult
 from rader_hub.generation.provenance import PAPER_FILTERS, filter_struct, llm_revision, relaxed_filters
 from rader_hub.generation.requests import MAX_CONCURRENT_REQUESTS, completions_for
@@ -49,7 +50,7 @@ SAMPLE_COLUMNS = [
 PROVENANCE_COLUMNS = ["generator", "generator_revision", "seed", "judge", "search_retriever", "filters", "relaxed_filters"]
 
 
-class RetrievalMCTSSearch(Step):
+class RetrievalMCTSSearch(FailsTheRun, Step):
     """Search every problem of an input batch with retrieval-augmented MCTS; one row per sample.
 
     The LLM solves each problem by MCTS over the actions OST (one step), CRS (the rest of the

@@ -1,0 +1,80 @@
+"""A failed batch fails the run.
+
+When a non-global step raises (an LLM server's 5xx or timeout, a full disk while checkpointing),
+distilabel 1.5.3 calls the step's ``impute_step_outputs`` inside its ``except`` block, fills the
+batch's outputs with None and goes on: the dataset silently loses those rows. The steps that do the
+expensive work inherit :class:`FailsTheRun`, which records the failure in the run folder instead
+and passes no rows on. The save step refuses to write a dataset while a failure is recorded, and
+:func:`rader_hub.generation.run.run_recipe` raises it as one line. What finished before the failure
+stays checkpointed, so the re-run after the fault is cleared redoes only the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, PrivateAttr
+
+from rader_hub.errors import RaderError
+from rader_hub.files import read_json, write_json_atomic
+from rader_hub.generation.runfiles import RUN
+
+
+class GenerationFailed(RaderError):
+    """A step's batch failed: the run wrote no dataset; the message names the step and the cause."""
+
+
+class FailedBatches:
+    """The failures recorded in one run folder (``run/failed_batches/``), one file per failed batch."""
+
+    def __init__(self, run_folder: str | Path) -> None:
+        self.folder = Path(run_folder) / RUN / "failed_batches"
+
+    def clear(self) -> None:
+        """Forget the failures of an earlier run (called before a run starts)."""
+        for path in self.folder.glob("*.json"):
+            path.unlink(missing_ok=True)
+
+    def record(self, step: str, error: BaseException | None) -> None:
+        cause = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
+        # Named by time, so the first failure sorts first; replicas of a step never share a name.
+        name = f"{time.time_ns()}-{os.getpid()}-{step}.json"
+        write_json_atomic(self.folder / name, {"step": step, "cause": " ".join(cause.split())})
+
+    def first(self) -> str | None:
+        """One line naming the step and the cause of the first recorded failure, or None."""
+        paths = sorted(self.folder.glob("*.json")) if self.folder.is_dir() else []
+        records = [read_json(path, {}) for path in paths]
+        if not records:
+            return None
+        more = f" (and {len(records) - 1} more failed batch(es))" if len(records) > 1 else ""
+        first = records[0]
+        return f"step {first.get('step')!r} failed: {first.get('cause')}{more}"
+
+    def raise_if_any(self) -> None:
+        failure = self.first()
+        if failure is not None:
+            raise GenerationFailed(f"{failure}; no dataset was written, finished work is checkpointed: run again once the cause is fixed")
+
+
+class FailsTheRun(BaseModel):
+    """Mixin for a step whose failed batch must fail the run instead of reaching the dataset as None.
+
+    ``run_recipe`` sets the run folder (:meth:`record_failures_in`) before the step is sent to its
+    process; a step run some other way (no folder set) stops the pipeline by raising instead."""
+
+    _failed_batches_folder: str | None = PrivateAttr(default=None)
+
+    def record_failures_in(self, run_folder: str | Path) -> None:
+        self._failed_batches_folder = str(run_folder)
+
+    def impute_step_outputs(self, step_output: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        error = sys.exc_info()[1]  # distilabel calls this inside the `except` around process()
+        if self._failed_batches_folder is None:
+            raise RuntimeError(f"step {getattr(self, 'name', '?')!r} failed a batch") from error
+        FailedBatches(self._failed_batches_folder).record(getattr(self, "name", type(self).__name__), error)
+        return []
