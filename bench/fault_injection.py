@@ -42,7 +42,24 @@ stage began (the stage ledger truncated there): the state an uninterrupted first
 reached, without paying for generation again. Generation trials start from an empty folder. The
 embedded models and the embedding cache are shared by all trials (``--cache-dir``).
 
-Usage: python bench/fault_injection.py --trials 20 [--seed 0] [--stages generate,train,evaluate,publish]
+Beside SIGKILL, faults a step hits and must fail the run on (``--kinds``), each tried on `rader
+generate` alone (the stage they happen in), with 3 problems:
+
+- ``llm-5xx`` / ``llm-timeout``: the OpenAI recipe (``recipes/math-openai.yaml``) against the
+  embedded SmolLM2 behind `transformers serve` (or ``--base-url``), reached through a loopback proxy
+  (bench/llm_proxy.py) that, from the Nth chat completion on, answers HTTP 500 or holds the request
+  past the client's timeout (N drawn among the reference run's requests: the search's or the query
+  synthesis');
+- ``enospc``: the embedded recipe, with the K-th problem's search checkpoint failing with ENOSPC
+  half-written (bench/enospc/sitecustomize.py on PYTHONPATH).
+
+Each such trial checks: the failed run exits 2 with one line naming the step and the cause and
+writes no dataset; the problems checkpointed before the fault are kept (untouched by the re-run,
+each other problem searched once); the re-run with the fault cleared (same settings, same URL)
+makes a dataset equal to an uninterrupted run's, row for row (``created_at`` aside).
+
+Usage: python bench/fault_injection.py --trials 20 [--seed 0] [--kinds sigkill,llm-5xx,llm-timeout,enospc]
+       [--stages generate,train,evaluate,publish]
 Prints one row per trial, then a JSON line with the totals last.
 """
 
@@ -51,10 +68,10 @@ from __future__ import annotations
 import argparse
 import base64
 import collections
+import contextlib
 import hashlib
 import json
 import os
-import platform
 import random
 import re
 import shutil
@@ -71,6 +88,9 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+from llm_proxy import FailingProxy, Fault
+from machine import machine_fields
+from servers import add_server_arguments, check_server_arguments, server
 
 from rader_hub.testing.hub_server import HubState, LoopbackHub
 
@@ -119,6 +139,41 @@ EVAL_QUERIES = [
     {"id": "ladder", "query": "A ladder leans on a wall; how high does it reach?", "gold_ids": ["pythagoras"]},
 ]
 ORG = "fault"
+STEP_FAULTS = ("llm-5xx", "llm-timeout", "enospc")
+KINDS = ("sigkill", *STEP_FAULTS)
+OPENAI_RECIPE = ROOT / "recipes" / "math-openai.yaml"
+ENOSPC_HOOK = Path(__file__).resolve().parent / "enospc"
+FAULT_PROBLEMS = 3
+CLIENT_TIMEOUT = 30  # seconds the OpenAI client waits for an answer; a held request is held longer
+FAULT_PARAMS = {**PARAMS, "load_problems.num_problems": FAULT_PROBLEMS}
+OPENAI_PARAMS = {
+    "load_problems.num_problems": FAULT_PROBLEMS,
+    "mcts_search.rollouts": 1,
+    "mcts_search.max_depth": 3,
+    "mcts_search.ost_children": 1,
+    "mcts_search.top_k": 2,
+    "mcts_search.step_tokens": 24,
+    "mcts_search.solution_tokens": 32,
+    "mcts_search.query_tokens": 24,
+    "mcts_search.judge_tokens": 8,
+    "mcts_search.summary_tokens": 16,
+    "mcts_search.theorem_chars": 400,
+    "synthesize_queries.query_tokens": 16,
+    "synthesize_queries.theorem_chars": 400,
+    "mcts_search.max_concurrent_requests": 2,
+    "synthesize_queries.max_concurrent_requests": 2,
+    # The paper's data is on the Hub: the embedded problems and corpus stand in (as in tests/test_openai_server.py).
+    "load_problems.source": "embedded",
+    "mcts_search.corpus": "embedded",
+    "mcts_search.retriever": "bm25",
+    "mcts_search.embedder": "embedded",
+    "synthesize_queries.corpus": "embedded",
+    "hard_negatives.corpus": "embedded",
+    "hard_negatives.embedder": "embedded",
+    "mcts_search.require_correct_answer": "false",
+    "mcts_search.keep_top_theorem_if_none_relevant": "true",
+}
+FAILED_LINE = re.compile(r"^error: step '(\w+)' failed: (\w+): (.*?); no dataset was written")
 SEARCHED = re.compile(r"problem (\S+): \d+ rollouts done")
 STAGE_LINE = re.compile(r"^\[\d/\d\] (\w+)(?: \.\.\.|: (done|skipped|done earlier).*)$", re.MULTILINE)
 POLL_SECONDS = 0.02
@@ -481,6 +536,165 @@ def check_hub_after(trial: Trial, state: HubState, repo: str, folder: Path, prev
     trial.checks["Hub: one complete commit on the previous one"] = ok
 
 
+# -- faults a step hits: the LLM server, the disk ------------------------------------------------
+
+
+@dataclass
+class StepFaults:
+    """What the step-fault trials share: the proxy in front of the LLM server, and a reference
+    dataset per recipe (made by an uninterrupted `rader generate` with the same settings)."""
+
+    proxy: FailingProxy | None = None
+    model: str = ""
+    references: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    reference_requests: int = 0  # chat completions the uninterrupted OpenAI run made
+
+
+def fault_recipe(kind: str) -> Path:
+    return OPENAI_RECIPE if kind.startswith("llm") else RECIPE
+
+
+def generate_command(kind: str, faults: StepFaults) -> list[str]:
+    recipe = fault_recipe(kind)
+    params: dict[str, Any] = dict(FAULT_PARAMS)
+    if recipe == OPENAI_RECIPE:
+        assert faults.proxy is not None
+        params = dict(OPENAI_PARAMS)
+        for step in ("mcts_search", "synthesize_queries"):
+            params |= {
+                f"{step}.llm.base_url": faults.proxy.url,
+                f"{step}.llm.model": faults.model,
+                f"{step}.llm.generation_kwargs": json.dumps({"temperature": 0.0}),
+                f"{step}.llm.timeout": CLIENT_TIMEOUT,
+                f"{step}.llm.max_retries": 0,  # the proxy fails every request from the Nth on: retries only add time
+            }
+    args = [sys.executable, "-m", "rader_hub", "generate", str(recipe)]
+    for name, value in params.items():
+        args += ["--param", f"{name}={value}"]
+    return args
+
+
+def generate(
+    trial_dir: Path, kind: str, ctx: Context, faults: StepFaults, attempt: str, env: dict[str, str] | None = None
+) -> tuple[int, str]:
+    """Run `rader generate` to its end; its exit code and stderr."""
+    log = trial_dir / f"{attempt}.stderr"
+    env = {**ctx.env, "DISTILABEL_CACHE_DIR": str(trial_dir / "distilabel-cache"), **(env or {})}
+    with (trial_dir / f"{attempt}.stdout").open("w") as out, log.open("w") as err:
+        process = subprocess.Popen(generate_command(kind, faults), cwd=trial_dir, env=env, stdout=out, stderr=err, start_new_session=True)
+        process.wait()
+    kill_group(process)  # nothing of it may outlive it
+    return process.returncode, log.read_text(errors="replace")
+
+
+def fault_reference(kind: str, ctx: Context, faults: StepFaults) -> list[dict[str, Any]]:
+    """The dataset of an uninterrupted run of the recipe ``kind`` uses (made once per recipe)."""
+    recipe = fault_recipe(kind)
+    if recipe.name not in faults.references:
+        trial_dir = ctx.work / f"reference-{recipe.stem}"
+        shutil.rmtree(trial_dir, ignore_errors=True)
+        trial_dir.mkdir(parents=True)
+        if faults.proxy is not None:
+            faults.proxy.clear()
+        started = time.monotonic()
+        code, stderr = generate(trial_dir, kind, ctx, faults, "run")
+        if code != 0:
+            raise SystemExit(f"the reference generation of {recipe.name} failed:\n" + stderr[-3000:])
+        rows = dataset_rows(run_folder_of(trial_dir, recipe))
+        if not rows:
+            raise SystemExit(f"the reference generation of {recipe.name} made no rows: too small to check anything")
+        if recipe == OPENAI_RECIPE and faults.proxy is not None:
+            faults.reference_requests = faults.proxy.completions
+        faults.references[recipe.name] = rows
+        print(
+            f"reference generation ({recipe.name}): {time.monotonic() - started:.0f}s, {len(rows)} rows"
+            + (f", {faults.reference_requests} chat completions" if recipe == OPENAI_RECIPE else ""),
+            flush=True,
+        )
+    return faults.references[recipe.name]
+
+
+def run_folder_of(trial_dir: Path, recipe: Path) -> Path:
+    return trial_dir / "outputs" / recipe.stem
+
+
+def fault_variants(kind: str, faults: StepFaults) -> list[Any]:
+    """Fault points: the problem whose checkpoint hits the full disk; the first failed request,
+    spread over the reference run's requests (early ones fail the search, late ones the query synthesis)."""
+    if kind == "enospc":
+        return list(range(1, FAULT_PROBLEMS + 1))
+    last = max(faults.reference_requests, 1)
+    return sorted({max(1, round(last * share)) for share in (0.02, 0.3, 0.6, 0.85, 1.0)})
+
+
+def run_step_fault_trial(index: int, kind: str, variant: int, ctx: Context, faults: StepFaults) -> Trial:
+    reference = fault_reference(kind, ctx, faults)
+    trial = Trial(index, kind)
+    trial_dir = ctx.work / f"trial-{index:02d}"
+    shutil.rmtree(trial_dir, ignore_errors=True)
+    trial_dir.mkdir(parents=True)
+    folder = run_folder_of(trial_dir, fault_recipe(kind))
+    env: dict[str, str] = {}
+    if kind == "enospc":
+        trial.plan = f"disk full writing the search checkpoint of problem {variant} of {FAULT_PROBLEMS}"
+        env = {"RADER_BENCH_ENOSPC_AT": str(variant), "PYTHONPATH": os.pathsep.join([str(ENOSPC_HOOK), ctx.env.get("PYTHONPATH", "")])}
+    else:
+        assert faults.proxy is not None
+        answer = "HTTP 500" if kind == "llm-5xx" else f"no answer within {CLIENT_TIMEOUT}s"
+        trial.plan = f"{answer} from chat completion {variant} of {faults.reference_requests} on"
+        faults.proxy.fail_from(Fault("5xx" if kind == "llm-5xx" else "timeout", variant, CLIENT_TIMEOUT + 2))
+
+    started = time.monotonic()
+    code, stderr = generate(trial_dir, kind, ctx, faults, "attempt-1", env)
+    trial.kill_seconds = time.monotonic() - started
+    if faults.proxy is not None:
+        faults.proxy.clear()  # the fault is gone: the same URL answers again
+    last = stderr.strip().splitlines()[-1] if stderr.strip() else ""
+    failed = FAILED_LINE.match(last)
+    trial.killed_in = failed.group(1) if failed else None
+    expected_cause = {
+        "llm-5xx": ("InternalServerError", "Error code: 500"),
+        "llm-timeout": ("APITimeoutError", "timed out"),
+        "enospc": ("OSError", "No space left on device"),
+    }[kind]
+    trial.checks["failed run: exit 2, one line naming the step and the cause"] = (
+        code == 2 and failed is not None and failed.group(2) == expected_cause[0] and expected_cause[1] in failed.group(3)
+    )
+    if not trial.checks["failed run: exit 2, one line naming the step and the cause"]:
+        trial.notes.append(f"rc {code}: {last[:200]}")
+    trial.checks["failed run wrote no dataset"] = not (folder / "data" / "train-00000-of-00001.parquet").exists()
+    at_fault = {"search": search_checkpoints(folder), "searched": collections.Counter(SEARCHED.findall(stderr))}
+    if kind == "enospc":
+        leftovers = list((folder / "checkpoints" / "search").glob(".tmp-*"))
+        trial.checks["finished problems checkpointed, the failed one not, no half file"] = (
+            len(at_fault["search"]) == variant - 1 and not leftovers
+        )
+
+    rerun_started = time.monotonic()
+    code, stderr = generate(trial_dir, kind, ctx, faults, "attempt-2")
+    trial.rerun_seconds = time.monotonic() - rerun_started
+    trial.checks["re-run finished"] = code == 0
+    if code != 0:
+        trial.notes.append(stderr.strip().splitlines()[-1] if stderr.strip() else f"rc {code}")
+        return trial
+    final = search_checkpoints(folder)
+    searched = collections.Counter(SEARCHED.findall(stderr))
+    expected = collections.Counter(problem for problem in final if problem not in at_fault["search"])
+    untouched = all(final.get(problem) == stamp for problem, stamp in at_fault["search"].items())
+    trial.checks["checkpointed problems kept, the others searched once"] = (
+        len(final) == FAULT_PROBLEMS and untouched and searched == expected
+    )
+    trial.notes.append(
+        f"failed in {trial.killed_in}; {len(at_fault['search'])} problems checkpointed at the fault, "
+        f"{sum(searched.values())} searched by the re-run"
+    )
+    rows = dataset_rows(folder)
+    keys = [(row["problem_id"], row["sample_id"], row["query_type"], row["query"]) for row in rows]
+    trial.checks["no row lost or duplicated"] = len(keys) == len(set(keys)) == len(reference)
+    trial.checks["dataset equals the reference's"] = rows == reference
+    return trial
+
+
 # -- the whole benchmark -----------------------------------------------------------------------
 
 
@@ -505,19 +719,19 @@ def reference_run(ctx: Context) -> dict[str, Any]:
     }
 
 
-def schedule(trials: int, stages: list[str], rng: random.Random) -> list[tuple[str, Any]]:
-    """(stage, kind of kill point) per trial: every stage equally often, and each stage's kinds in
-    turn, both in a seeded order."""
-    decks: dict[str, list[Any]] = {stage: [] for stage in stages}
+def schedule(trials: int, lanes: list[str], variants_of: Callable[[str], list[Any]], rng: random.Random) -> list[tuple[str, Any]]:
+    """(lane, its kind of fault point) per trial: every lane (a stage SIGKILL hits, or a step fault)
+    equally often, and each lane's kinds in turn, both in a seeded order."""
+    decks: dict[str, list[Any]] = {lane: [] for lane in lanes}
     order: list[tuple[str, Any]] = []
     while len(order) < trials:
-        round_ = list(stages)
+        round_ = list(lanes)
         rng.shuffle(round_)
-        for stage in round_:
-            if not decks[stage]:
-                decks[stage] = variants(stage)
-                rng.shuffle(decks[stage])
-            order.append((stage, decks[stage].pop()))
+        for lane in round_:
+            if not decks[lane]:
+                decks[lane] = variants_of(lane)
+                rng.shuffle(decks[lane])
+            order.append((lane, decks[lane].pop()))
     return order[:trials]
 
 
@@ -537,15 +751,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--stages", default=",".join(KILLABLE), help="stages to kill in, comma-separated")
+    parser.add_argument("--kinds", default=",".join(KINDS), help=f"fault kinds, comma-separated ({', '.join(KINDS)})")
+    parser.add_argument("--stages", default=",".join(KILLABLE), help="sigkill: stages to kill in, comma-separated")
     parser.add_argument("--workdir", type=Path, default=None, help="default: a new temporary folder")
     parser.add_argument("--cache-dir", type=Path, default=None, help="RADER_CACHE_DIR shared by all runs (default: WORKDIR/cache)")
     parser.add_argument("--keep", action="store_true", help="keep the trials' folders")
+    add_server_arguments(parser)  # llm-* kinds: the server behind the proxy
     args = parser.parse_args()
+    check_server_arguments(parser, args)
+    kinds = [kind.strip() for kind in args.kinds.split(",") if kind.strip()]
     stages = [stage.strip() for stage in args.stages.split(",") if stage.strip()]
-    unknown = sorted(set(stages) - set(KILLABLE))
-    if unknown or not stages:
-        parser.error(f"--stages: unknown {', '.join(unknown) or 'none given'} (choose from {', '.join(KILLABLE)})")
+    for option, given, known in (("--kinds", kinds, KINDS), ("--stages", stages, KILLABLE)):
+        unknown = sorted(set(given) - set(known))
+        if unknown or not given:
+            parser.error(f"{option}: unknown {', '.join(unknown) or 'none given'} (choose from {', '.join(known)})")
+    lanes = (stages if "sigkill" in kinds else []) + [kind for kind in kinds if kind in STEP_FAULTS]
 
     work = (args.workdir or Path(tempfile.mkdtemp(prefix="rader-fault-"))).resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -554,8 +774,9 @@ def main() -> None:
     queries.write_text("".join(json.dumps(row) + "\n" for row in EVAL_QUERIES))
     token = f"hf_fault{uuid.uuid4().hex}"
     rng = random.Random(args.seed)
-    load_before = os.getloadavg()[0]
-    with LoopbackHub(token=token) as hub:
+    load_before = os.getloadavg()
+    llm_kinds = any(kind.startswith("llm") for kind in kinds)
+    with LoopbackHub(token=token) as hub, server(args) if llm_kinds else contextlib.nullcontext((None, "")) as (upstream, model):
         env = {
             **os.environ,
             "RADER_CACHE_DIR": str((args.cache_dir or work / "cache").resolve()),
@@ -568,21 +789,35 @@ def main() -> None:
         }
         env.pop("HF_HUB_OFFLINE", None)  # publishing goes to the loopback Hub; the models are local
         ctx = Context(work, hub, env, ["--eval-corpus", str(corpus), "--eval-queries", str(queries)])
-        reference = reference_run(ctx)
-        print(
-            f"reference run: {reference['seconds']:.0f}s, {len(reference['rows'])} rows, stages "
-            + ", ".join(f"{name} {seconds:.0f}s" for name, seconds in reference["stages"].items()),
-            flush=True,
-        )
+        faults = StepFaults(proxy=FailingProxy(upstream).__enter__() if upstream else None, model=model)
+        reference: dict[str, Any] = {"rows": [], "seconds": 0.0}
+        if "sigkill" in kinds:
+            reference = reference_run(ctx)
+            print(
+                f"reference run: {reference['seconds']:.0f}s, {len(reference['rows'])} rows, stages "
+                + ", ".join(f"{name} {seconds:.0f}s" for name, seconds in reference["stages"].items()),
+                flush=True,
+            )
+        if llm_kinds:
+            fault_reference("llm-5xx", ctx, faults)  # the fault points are drawn among its requests
+
+        def variants_of(lane: str) -> list[Any]:
+            return fault_variants(lane, faults) if lane in STEP_FAULTS else variants(lane)
+
         print(f"{'#':>3}  {'stage':<9} {'kill point':<62} {'killed in':<9} {'kill s':>7} {'rerun s':>7}  checks", flush=True)
         results = []
-        for index, (stage, variant) in enumerate(schedule(args.trials, stages, rng), start=1):
-            trial = run_trial(index, stage, variant, rng, ctx, reference)
+        for index, (lane, variant) in enumerate(schedule(args.trials, lanes, variants_of, rng), start=1):
+            if lane in STEP_FAULTS:
+                trial = run_step_fault_trial(index, lane, variant, ctx, faults)
+            else:
+                trial = run_trial(index, lane, variant, rng, ctx, reference)
             print_row(trial)
             results.append(trial)
             if not args.keep and trial.passed:
                 shutil.rmtree(work / f"trial-{index:02d}", ignore_errors=True)
-    per_stage = collections.defaultdict(lambda: {"trials": 0, "passed": 0})
+        if faults.proxy is not None:
+            faults.proxy.__exit__(None, None, None)
+    per_stage = collections.defaultdict(lambda: {"trials": 0, "passed": 0})  # per SIGKILL stage and per step fault
     for trial in results:
         per_stage[trial.stage]["trials"] += 1
         per_stage[trial.stage]["passed"] += trial.passed
@@ -609,9 +844,8 @@ def main() -> None:
                 "reference_rows": len(reference["rows"]),
                 "trial_seconds_mean": round(sum(t.kill_seconds + t.rerun_seconds for t in results) / max(len(results), 1), 1),
                 "workdir": str(work),
-                "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-                "load_average_before": round(load_before, 2),
-                "load_average_after": round(os.getloadavg()[0], 2),
+                "kinds": kinds,
+                **machine_fields(load_before),
             }
         ),
         flush=True,

@@ -1,5 +1,6 @@
-"""Crashes lose nothing: bench/fault_injection.py kills `rader run` twice (SIGKILL, seeded points) and
-re-runs it; every check of every trial must pass (the full 20-trial record is in BENCHMARKS.md)."""
+"""Crashes and failed steps lose nothing: bench/fault_injection.py kills `rader run` (SIGKILL, seeded
+points) or fails a step (LLM server errors, a full disk) and re-runs it; every check of every trial
+must pass (the full 20-trial record is in BENCHMARKS.md)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ def test_two_killed_runs_resume_to_the_reference_result(tmp_path: Path) -> None:
             "2",
             "--seed",
             "0",
+            "--kinds",
+            "sigkill",
             "--stages",
             "generate,publish",
             "--workdir",
@@ -39,6 +42,34 @@ def test_two_killed_runs_resume_to_the_reference_result(tmp_path: Path) -> None:
     assert report["trials"] == 2 and report["passed"] == 2, result.stdout
     assert sorted(report["per_stage"]) == ["generate", "publish"]
     assert report["reference_rows"] > 0
+
+
+@pytest.mark.slow
+def test_a_server_error_and_a_full_disk_fail_the_run_and_the_rerun_gives_the_reference(tmp_path: Path) -> None:
+    # An HTTP 500 from the LLM server (through the proxy, in front of the real transformers serve)
+    # and ENOSPC while a search checkpoint is written: each a clear failure, then the reference dataset.
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "fault_injection.py"),
+            "--trials",
+            "2",
+            "--seed",
+            "0",
+            "--kinds",
+            "llm-5xx,enospc",
+            "--workdir",
+            str(tmp_path / "work"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=2400,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["trials"] == 2 and report["passed"] == 2, result.stdout
+    assert sorted(report["per_stage"]) == ["enospc", "llm-5xx"]
 
 
 def test_a_held_commit_is_in_flight_until_released_and_never_lands() -> None:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from distilabel.steps import Step, StepInput
 from helpers import run_rader
 
-from rader_hub.generation.failures import FailedBatches, GenerationFailed
+from rader_hub.generation.failures import FAILED_BATCH, FailedBatches, FailsTheRun, GenerationFailed
 
 RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "math.yaml"
 SMALL = ["--param", "load_problems.num_problems=1", "--param", "mcts_search.rollouts=1"]
@@ -30,6 +31,37 @@ def test_the_first_recorded_failure_is_one_line_naming_the_step_and_cause(tmp_pa
     assert "\n" not in message
     failures.clear()
     assert failures.first() is None
+
+
+class Doubling(FailsTheRun, Step):
+    """A step that fails on a row with x == 0, as a step whose LLM server answers 500."""
+
+    @property
+    def inputs(self) -> list[str]:
+        return ["x"]
+
+    @property
+    def outputs(self) -> list[str]:
+        return ["y"]
+
+    def process(self, inputs: StepInput):  # type: ignore[override]
+        if any(row["x"] == 0 for row in inputs):
+            raise ConnectionError("server answered 500")
+        yield [{**row, "y": 2 * row["x"]} for row in inputs]
+
+
+def test_a_failed_batch_becomes_a_recorded_marker_the_next_steps_pass_on(tmp_path):
+    first, second = Doubling(name="first"), Doubling(name="second")
+    first.record_failures_in(tmp_path)
+    try:  # as distilabel's step process does: impute_step_outputs inside the `except`
+        next(first.process_applying_mappings([{"x": 0}, {"x": 1}]))
+    except ConnectionError:
+        marker = first.impute_step_outputs([{"x": 0}, {"x": 1}])
+    assert marker == [{FAILED_BATCH: "step 'first' failed: ConnectionError: server answered 500"}]
+    assert FailedBatches(tmp_path).first() == "step 'first' failed: ConnectionError: server answered 500"
+    # The next step works on the other rows and passes the marker on; alone, the marker goes through.
+    assert next(second.process_applying_mappings([{"x": 3}, *marker])) == [{"x": 3, "y": 6}, *marker]
+    assert next(second.process_applying_mappings(marker)) == marker
 
 
 @pytest.mark.slow

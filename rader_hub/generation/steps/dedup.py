@@ -9,6 +9,7 @@ from distilabel.typing import StepOutput
 from pydantic import Field
 
 from rader_hub.files import write_json_atomic
+from rader_hub.generation.failures import FailsTheRun
 from rader_hub.generation.runfiles import RunFolder
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ def deduplicate(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
     return kept, len(rows) - len(kept)
 
 
-class DeduplicateQueries(GlobalStep):
+class DeduplicateQueries(FailsTheRun, GlobalStep):
     """Drop repeated (query, positive) rows and record each query's other positives.
 
     The same theorem can be retrieved on several branches of one problem's tree, which repeats

@@ -8,6 +8,7 @@ from distilabel.typing import StepOutput
 from pydantic import Field, SecretStr
 
 from rader_hub.errors import RaderError
+from rader_hub.generation.failures import FailsTheRun
 from rader_hub.review.connection import connect, resolve_connection
 from rader_hub.review.pairs import REQUIRED_COLUMNS, default_dataset_name, judged_pairs
 from rader_hub.review.push import DEFAULT_WORKSPACE, push
@@ -15,7 +16,7 @@ from rader_hub.review.push import DEFAULT_WORKSPACE, push
 logger = logging.getLogger(__name__)
 
 
-class PushToArgilla(GlobalStep):
+class PushToArgilla(FailsTheRun, GlobalStep):
     """Push the judged (query, theorem) pairs of a run to a running Argilla, so humans can review
     the judge's verdicts while training waits; `rader review pull` merges their answers later.
 

@@ -11,7 +11,7 @@ from pydantic import Field, PrivateAttr
 
 from rader_hub.files import atomic_path, read_json, write_json_atomic, write_text_atomic
 from rader_hub.generation.checkpoint import settings_hash
-from rader_hub.generation.failures import FailedBatches
+from rader_hub.generation.failures import FAILED_BATCH, split_failed
 from rader_hub.generation.provenance import FILTER_TYPES, created_at, software_versions
 from rader_hub.generation.runfiles import RunFolder
 from rader_hub.generation.summary import build_summary, format_summary
@@ -169,10 +169,10 @@ class SaveDataset(GlobalStep):
 
     def process(self, inputs: StepInput) -> StepOutput:  # type: ignore[override]
         run = RunFolder(self.output_dir)
-        failure = FailedBatches(run.root).first()
-        if failure is not None:  # the rows of a failed batch are missing: keep the previous dataset
-            logger.error("%s: the dataset is not written", failure)
-            yield []
+        inputs, failed = split_failed(inputs)
+        if failed:  # the rows of a failed batch are missing: keep the previous dataset
+            logger.error("%s: the dataset is not written", failed[0][FAILED_BATCH])
+            yield failed
             return
         made = {"recipe_name": self.recipe_name, "recipe_hash": self.recipe_hash(), **software_versions(), "created_at": created_at()}
         kept = [row for row in inputs if len(row.get("negatives") or []) >= self.min_negatives]
