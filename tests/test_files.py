@@ -67,20 +67,26 @@ def test_files_written_by_other_writers_reach_the_disk_before_their_name(tmp_pat
     assert synced == [str(temporary), str(tmp_path)]  # the file's bytes, then its name in the folder
 
 
-def test_an_append_that_fails_keeps_the_file_as_it_was(tmp_path, monkeypatch):
+def test_a_runs_file_append_that_fails_keeps_the_file_as_it_was(tmp_path, monkeypatch):
+    from rader_hub.evaluation.runs import append_run, load_runs
+
     runs = tmp_path / "runs.jsonl"
-    append_line_atomic(runs, '{"label": "a"}')
-    append_line_atomic(runs, '{"label": "b"}')
-    assert runs.read_text() == '{"label": "a"}\n{"label": "b"}\n'
+    append_run(runs, "a", {"ndcg@10": 0.5}, {})
+    append_run(runs, "b", {"ndcg@10": 0.6}, {})
+    before = runs.read_text()
 
     def disk_full(descriptor):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", disk_full)
     with pytest.raises(OSError, match="No space left"):
-        append_line_atomic(runs, '{"label": "c"}')
-    assert runs.read_text() == '{"label": "a"}\n{"label": "b"}\n'  # no half line
+        append_run(runs, "c", {"ndcg@10": 0.7}, {})
+    monkeypatch.undo()
+    assert runs.read_text() == before and [label for label, _ in load_runs(runs)] == ["a", "b"]  # no half line
     assert [p.name for p in tmp_path.iterdir()] == ["runs.jsonl"]
+    runs.write_text(before.rstrip("\n"))  # a file whose last line has no newline (edited by hand)
+    append_line_atomic(runs, '{"label": "d", "metrics": {}}')
+    assert [label for label, _ in load_runs(runs)] == ["a", "b", "d"]
 
 
 def test_a_failed_chart_keeps_the_previous_image(tmp_path):
