@@ -58,7 +58,8 @@ def test_local_inputs_are_the_contents_of_the_files_settings_name(tmp_path):
     (run / "data").mkdir(parents=True)
     (run / "data" / "train.parquet").write_bytes(b"written by the run")
     settings = {"load_problems": {"source": str(problems), "num_problems": 3}, "save": {"output_dir": str(run)}}
-    found = local_inputs([settings, ["embedded", str(run / "data" / "train.parquet")]], outside=run)
+    description = "Embedded CPU default: " + "a long description, no path " * 20  # too long a name for a file
+    found = local_inputs([settings, ["embedded", description, str(run / "data" / "train.parquet")]], outside=run)
     assert found == {str(problems): fingerprint(problems)}  # not the run's own files, not names of no file
     problems.write_text('{"id": "p2"}\n')  # same path, other problems
     assert local_inputs([settings], outside=run) != found

@@ -51,11 +51,18 @@ def local_inputs(values: Iterable[Any], outside: Path) -> dict[str, str]:
             pending.extend(value.values())
         elif isinstance(value, list | tuple):
             pending.extend(value)
-        elif isinstance(value, str) and value and "\n" not in value and len(value) < 4096:
+        elif isinstance(value, str) and value and "\n" not in value and _is_file(value):
             path = Path(value).expanduser()
-            if path.is_file() and not path.resolve().is_relative_to(outside.resolve()):
+            if not path.resolve().is_relative_to(outside.resolve()):
                 found[value] = fingerprint(path)
     return found
+
+
+def _is_file(value: str) -> bool:
+    try:
+        return Path(value).expanduser().is_file()
+    except (OSError, ValueError):  # a description, not a path: too long a name, a NUL byte
+        return False
 
 
 def unchanged(record: StageRecord, paths: list[Path]) -> bool:
