@@ -576,15 +576,15 @@ def generate_command(kind: str, faults: StepFaults) -> list[str]:
 
 def generate(
     trial_dir: Path, kind: str, ctx: Context, faults: StepFaults, attempt: str, env: dict[str, str] | None = None
-) -> tuple[int, str]:
-    """Run `rader generate` to its end; its exit code and stderr."""
+) -> tuple[int, str, str]:
+    """Run `rader generate` to its end; its exit code, its stderr, and its log (distilabel's, on stdout)."""
     log = trial_dir / f"{attempt}.stderr"
     env = {**ctx.env, "DISTILABEL_CACHE_DIR": str(trial_dir / "distilabel-cache"), **(env or {})}
     with (trial_dir / f"{attempt}.stdout").open("w") as out, log.open("w") as err:
         process = subprocess.Popen(generate_command(kind, faults), cwd=trial_dir, env=env, stdout=out, stderr=err, start_new_session=True)
         process.wait()
     kill_group(process)  # nothing of it may outlive it
-    return process.returncode, log.read_text(errors="replace")
+    return process.returncode, log.read_text(errors="replace"), (trial_dir / f"{attempt}.stdout").read_text(errors="replace")
 
 
 def fault_reference(kind: str, ctx: Context, faults: StepFaults) -> list[dict[str, Any]]:
@@ -597,7 +597,7 @@ def fault_reference(kind: str, ctx: Context, faults: StepFaults) -> list[dict[st
         if faults.proxy is not None:
             faults.proxy.clear()
         started = time.monotonic()
-        code, stderr = generate(trial_dir, kind, ctx, faults, "run")
+        code, stderr, _ = generate(trial_dir, kind, ctx, faults, "run")
         if code != 0:
             raise SystemExit(f"the reference generation of {recipe.name} failed:\n" + stderr[-3000:])
         rows = dataset_rows(run_folder_of(trial_dir, recipe))
@@ -645,7 +645,7 @@ def run_step_fault_trial(index: int, kind: str, variant: int, ctx: Context, faul
         faults.proxy.fail_from(Fault("5xx" if kind == "llm-5xx" else "timeout", variant, CLIENT_TIMEOUT + 2))
 
     started = time.monotonic()
-    code, stderr = generate(trial_dir, kind, ctx, faults, "attempt-1", env)
+    code, stderr, log = generate(trial_dir, kind, ctx, faults, "attempt-1", env)
     trial.kill_seconds = time.monotonic() - started
     if faults.proxy is not None:
         faults.proxy.clear()  # the fault is gone: the same URL answers again
@@ -663,7 +663,7 @@ def run_step_fault_trial(index: int, kind: str, variant: int, ctx: Context, faul
     if not trial.checks["failed run: exit 2, one line naming the step and the cause"]:
         trial.notes.append(f"rc {code}: {last[:200]}")
     trial.checks["failed run wrote no dataset"] = not (folder / "data" / "train-00000-of-00001.parquet").exists()
-    at_fault = {"search": search_checkpoints(folder), "searched": collections.Counter(SEARCHED.findall(stderr))}
+    at_fault = {"search": search_checkpoints(folder), "searched": collections.Counter(SEARCHED.findall(log))}
     if kind == "enospc":
         leftovers = list((folder / "checkpoints" / "search").glob(".tmp-*"))
         trial.checks["finished problems checkpointed, the failed one not, no half file"] = (
@@ -671,14 +671,14 @@ def run_step_fault_trial(index: int, kind: str, variant: int, ctx: Context, faul
         )
 
     rerun_started = time.monotonic()
-    code, stderr = generate(trial_dir, kind, ctx, faults, "attempt-2")
+    code, stderr, log = generate(trial_dir, kind, ctx, faults, "attempt-2")
     trial.rerun_seconds = time.monotonic() - rerun_started
     trial.checks["re-run finished"] = code == 0
     if code != 0:
         trial.notes.append(stderr.strip().splitlines()[-1] if stderr.strip() else f"rc {code}")
         return trial
     final = search_checkpoints(folder)
-    searched = collections.Counter(SEARCHED.findall(stderr))
+    searched = collections.Counter(SEARCHED.findall(log))
     expected = collections.Counter(problem for problem in final if problem not in at_fault["search"])
     untouched = all(final.get(problem) == stamp for problem, stamp in at_fault["search"].items())
     trial.checks["checkpointed problems kept, the others searched once"] = (
