@@ -144,7 +144,7 @@ KINDS = ("sigkill", *STEP_FAULTS)
 OPENAI_RECIPE = ROOT / "recipes" / "math-openai.yaml"
 ENOSPC_HOOK = Path(__file__).resolve().parent / "enospc"
 FAULT_PROBLEMS = 3
-CLIENT_TIMEOUT = 30  # seconds the OpenAI client waits for an answer; a held request is held longer
+CLIENT_TIMEOUT = 90  # seconds the client waits for an answer (30 s timed out genuine requests at load 14); held longer
 FAULT_PARAMS = {**PARAMS, "load_problems.num_problems": FAULT_PROBLEMS}
 OPENAI_PARAMS = {
     "load_problems.num_problems": FAULT_PROBLEMS,

@@ -4,8 +4,8 @@ When a non-global step raises (an LLM server's 5xx or timeout, a full disk while
 distilabel 1.5.3 calls the step's ``impute_step_outputs`` inside its ``except`` block, fills the
 batch's outputs with None and goes on: the dataset silently loses those rows. The steps that do the
 work inherit :class:`FailsTheRun`, which records the failure in the run folder instead and passes
-one marker row on. The save step refuses to write a dataset while a failure is recorded, and
-:func:`rader_hub.generation.run.run_recipe` raises it as one line. What finished before the failure
+one marker row on. The save step writes no dataset when a marker reaches it, and
+:func:`rader_hub.generation.run.run_recipe` raises the recorded failure as one line. What finished before the failure
 stays checkpointed, so the re-run after the fault is cleared redoes only the rest.
 """
 
