@@ -15,7 +15,7 @@ from rader_hub.embedded_data import EMBEDDED_SOURCES
 from rader_hub.errors import CardError
 from rader_hub.generation.provenance import PAPER_FILTERS
 from rader_hub.generation.steps.save import recipe_hash
-from rader_hub.publish.cards import CardOptions, render_card, template_path
+from rader_hub.publish.cards import CardOptions, render_card, template_path, trim_text
 from rader_hub.publish.dataset import SHARD_PATTERN, DatasetFolder, read_filters
 from rader_hub.publish.metadata import check_license, size_category
 
@@ -250,9 +250,7 @@ def _examples(table) -> list[dict[str, Any]]:
     seen: dict[str, dict[str, Any]] = {}
     for row in table.select(["query_type", "query", "positive_id", "positive", "negative_ids"]).to_pylist():
         if row["query_type"] not in seen:
-            seen[row["query_type"]] = {key: _shorten(value) if isinstance(value, str) else value for key, value in row.items()}
+            seen[row["query_type"]] = {
+                key: trim_text(value, _EXAMPLE_CHARS) if isinstance(value, str) else value for key, value in row.items()
+            }
     return [seen[name] for name in sorted(seen)]
-
-
-def _shorten(text: str) -> str:
-    return text if len(text) <= _EXAMPLE_CHARS else text[:_EXAMPLE_CHARS].rstrip() + " ..."
