@@ -122,8 +122,11 @@ def status_line(sets: list[EvalSet], training: dict[str, Any], data: dict[str, A
         if data:
             writer = ("the demo generator " if data["demo"] else "") + ", ".join(data["generators"])
             made = f" from {data['problems']} problems, written by {writer}"
-            if data["relaxed_rows"]:
-                made += f"; {data['relaxed_rows']} of {data['rows']} rows were kept by filters looser than the paper's"
+            if data["failing_paper_filters"]:
+                made += (
+                    f"; {data['failing_paper_filters']} of {data['rows']} rows would not pass the paper's filters "
+                    "(a wrong final answer, or a positive the judge rejected) and were kept by relaxed ones"
+                )
         parts.append(f"Trained for {training.get('steps')} steps on {training.get('train_rows')} rows{made}.")
     compared = next((eval_set for eval_set in sets if eval_set.row(THIS) and eval_set.row(BASE)), None)
     if compared is not None:
@@ -159,7 +162,7 @@ def training_data_facts(training: dict[str, Any]) -> dict[str, Any] | None:
     if not isinstance(path, str) or not Path(path).exists():
         return None
     try:
-        table = pq.read_table(path, columns=["problem_id", "generator", "relaxed_filters"])
+        table = pq.read_table(path, columns=["problem_id", "generator", "reward", "kept_by_relaxation"])
     except (OSError, ValueError, KeyError):  # not Parquet, or not a generation output's columns
         return None
     generators = sorted({name for name in table.column("generator").to_pylist() if name})
@@ -168,7 +171,12 @@ def training_data_facts(training: dict[str, Any]) -> dict[str, Any] | None:
         "problems": len(set(table.column("problem_id").to_pylist())),
         "generators": generators,
         "demo": EMBEDDED_GENERATOR_NAME in generators,
-        "relaxed_rows": sum(1 for names in table.column("relaxed_filters").to_pylist() if names),
+        # Rows the paper's filters would drop: a wrong answer (require_correct_answer) or a rejected positive.
+        "failing_paper_filters": sum(
+            1
+            for reward, kept in zip(table.column("reward").to_pylist(), table.column("kept_by_relaxation").to_pylist())
+            if reward != 1.0 or kept
+        ),
     }
 
 
@@ -260,9 +268,9 @@ def _negatives_fact(training: dict[str, Any]) -> str:
     if not stats:
         return f"{training.get('num_negatives')} slots (how many were distinct was not recorded)"
     spread = f"{stats['distinct_min']} to {stats['distinct_max']} (median {stats['distinct_median']:g})"
-    text = f"{stats['per_row']} slots; distinct texts per row {spread}"
+    text = f"{stats['per_row']} slots; distinct negatives available per row {spread}"
     if stats["rows_padded"]:
-        text += f"; {stats['rows_padded']} of {stats['rows']} rows had fewer distinct negatives and were padded by repeating their own"
+        text += f"; {stats['rows_padded']} of {stats['rows']} rows had fewer than {stats['per_row']} and were padded by repeating their own"
     return text
 
 
