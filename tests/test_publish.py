@@ -53,6 +53,21 @@ REVIEW = {
         "cot": {"reviewed": 4, "agreement": 0.75, "cohen_kappa": 0.5},
         "question": {"reviewed": 2, "agreement": 1.0, "cohen_kappa": None},
     },
+    "annotator_count": 2,
+    "estimates": {
+        "positives_relevant": {
+            "rate": 0.8,
+            "low": 0.2844,
+            "high": 0.9758,
+            "reviewed": 4,
+            "effective_sample": 2.94,
+            "pairs": 10,
+            "coverage": 1.0,
+        },
+        "negatives_relevant": None,
+        "strata": "role x judge label x query type",
+        "between_humans": {"records": 3, "pairwise_agreement": 0.6667, "fleiss_kappa": 0.3194},
+    },
 }
 
 
@@ -324,7 +339,11 @@ def test_dataset_round_trip_with_its_recipe_summary_and_review(hub, dataset_dir,
     for query_type, counts in negatives_by_type.items():  # rows and negatives (min / median / max) per query type
         assert f"| `{query_type}` | {len(counts)} | {min(counts)} / {statistics.median(counts):g} / {max(counts)} |" in text
     assert "**83.3%**, Cohen's kappa 0.571" in text and "| relevant | 3 | 1 |" in text and "| `question` | 2 | 100.0% | n/a |" in text
-    assert "`recipe.yaml` hashes to the same value" in text and "| `rollouts` | 6 | 16 |" in text
+    assert "`recipe.yaml` hashes to the same value" in text and "| `rollouts` | **6** | 16 |" in text  # differs from the default
+    # The review's estimates for the whole dataset lead the section; raw agreement follows, collapsed.
+    assert "| positives that are relevant (precision of the positives) | **80.0%** | 28.4-97.6% | 4 | 10 | 100% |" in text
+    assert "| hard negatives that are relevant (false hard negatives) | not reviewed |" in text
+    assert "People (2 annotators) decided 6 judged (query, theorem) pairs." in text and "Fleiss' kappa 0.319" in text
 
     # The same folder again: the client skips an empty commit, and says so.
     main_before = commits(hub, "dataset", "org/rader-math")
