@@ -23,6 +23,7 @@ from rader_hub.publish.cards import CardOptions, render_card, template_path, tri
 from rader_hub.publish.evals import (
     BASE,
     PRIMARY,
+    THEOREMQA_HUB_ID,
     THIS,
     EvalSet,
     PublishedModel,
@@ -109,6 +110,7 @@ def model_card(folder: ModelFolder, repo_id: str, options: CardOptions) -> Model
         "saved_sections": [text for title, text in sections.items() if title not in _DROPPED | {_USAGE}],
         "limitations": _limitations(sets, training),
         "license_id": license_id,
+        "reproduce": reproduce_commands(training, dataset_repo, folder.kind, sets),
     }
     return render_card(ModelCard, card_data, template_path(TEMPLATES[folder.kind], options.template), context)
 
@@ -178,6 +180,38 @@ def training_data_facts(training: dict[str, Any]) -> dict[str, Any] | None:
             if reward != 1.0 or kept
         ),
     }
+
+
+# Training settings that `rader train` takes under another flag name, and those it does not take.
+_FLAG_NAMES = {"learning_rate": "--lr", "query_types": "--query-type"}
+_NOT_FLAGS = {"out_dir", "base", "show_progress", "logging_steps", "resume", "keep_checkpoints", "save_steps"}
+
+
+def reproduce_commands(training: dict[str, Any], dataset_repo: str | None, kind: str, sets: list[EvalSet]) -> str | None:
+    """`rader train` with every recorded setting that differs from its default, then `rader eval`
+    on each attached set of the embedded or a Hub dataset. None without a training record."""
+    from rader_hub.training.config import RerankerTrainingConfig, RetrieverTrainingConfig
+
+    config = training.get("config")
+    if not config:
+        return None
+    defaults = (RetrieverTrainingConfig if kind == "retriever" else RerankerTrainingConfig)(out_dir="model")
+    data = dataset_repo or _recorded_data_name(training) or "DATA"
+    parts = [f"rader train {kind} --data {data} --out model --base {config.get('base')}"]
+    for name, value in config.items():
+        if name in _NOT_FLAGS or getattr(defaults, name, value) == value:
+            continue
+        flag = _FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
+        if isinstance(value, bool):
+            parts.append(flag if value else "--no-" + flag[2:])
+        elif isinstance(value, list):
+            parts += [f"{flag} {item}" for item in value]
+        else:
+            parts.append(f"{flag} {json.dumps(value) if isinstance(value, str) else value}")
+    lines = [f"pip install rader-hub=={__version__}", " ".join(parts)]
+    if kind == "retriever" and any(eval_set.row(THIS) and eval_set.data.hub_id == THEOREMQA_HUB_ID for eval_set in sets):
+        lines.append("rader eval --retriever dense --model model --json > eval-model.json   # the TheoremQA dev set above")
+    return "\n".join(lines)
 
 
 def usage_example(model: Any, examples: list[dict[str, Any]]) -> dict[str, Any] | None:
