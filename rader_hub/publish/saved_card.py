@@ -67,7 +67,12 @@ def _kept_columns(table: list[str]) -> list[str]:
     if header[0].startswith("<code>") or header[0] not in _KEPT_COLUMNS:  # not a table by column name
         return table
     keep = [index for index, name in enumerate(header) if name in _KEPT_COLUMNS]
-    return ["  |" + "|".join(row[index] for index in keep) + "|" for row in rows]
+    return ["  |" + "|".join(_trimmed_cell(row[index]) for index in keep) + "|" for row in rows]
+
+
+def _trimmed_cell(cell: str) -> str:
+    """A sample cell's text (``<code>...</code>``) cut to the widget's length."""
+    return re.sub(r"<code>(.*?)</code>", lambda match: f"<code>{trim_text(match.group(1), WIDGET_CHARS)}</code>", cell)
 
 
 def widget_from_examples(examples: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
