@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 
 from rader_hub.cli import app
 from rader_hub.errors import AssetError, CardError, ConfigError, DataError
+from rader_hub.evaluation.bootstrap import paired_bootstrap
 from rader_hub.publish import ArtifactKind, CardOptions, render_publish_folder
 from rader_hub.testing.hub_server import LoopbackHub
 
@@ -51,6 +52,21 @@ REVIEW = {
     "per_query_type": {
         "cot": {"reviewed": 4, "agreement": 0.75, "cohen_kappa": 0.5},
         "question": {"reviewed": 2, "agreement": 1.0, "cohen_kappa": None},
+    },
+    "annotator_count": 2,
+    "estimates": {
+        "positives_relevant": {
+            "rate": 0.8,
+            "low": 0.2844,
+            "high": 0.9758,
+            "reviewed": 4,
+            "effective_sample": 2.94,
+            "pairs": 10,
+            "coverage": 1.0,
+        },
+        "negatives_relevant": None,
+        "strata": "role x judge label x query type",
+        "between_humans": {"records": 3, "pairwise_agreement": 0.6667, "fleiss_kappa": 0.3194},
     },
 }
 
@@ -171,14 +187,10 @@ def test_dry_run_renders_the_model_folder_and_card_without_network(hub, retrieve
     assert meta["library_name"] == "sentence-transformers" and meta["license"] == "apache-2.0"
     assert meta["base_model"] == "sentence-transformers/all-MiniLM-L6-v2" and meta["datasets"] == ["org/rader-math"]
     assert "loss:MultipleNegativesRankingLoss" in meta["tags"] and "rader" in meta["tags"]  # sentence-transformers' own tags kept
-    model_eval = json.loads(eval_files["model"].read_text())
-    (entry,) = meta["model-index"]
-    metrics = {m["type"]: m["value"] for result in entry["results"] for m in result["metrics"]}
-    assert metrics == {
-        "ndcg_at_10": round(model_eval["ndcg@10"], 4),
-        "recall_at_10": round(model_eval["recall@10"], 4),
-        "precision_at_10": round(model_eval["p@10"], 4),
-    }
+    assert "model-index" not in meta  # the evaluation queries are a local file, not a Hub dataset the index could name
+    for example in meta["widget"]:  # a few distinct, trimmed texts, not every padded negative column
+        assert len(example["sentences"]) == len(set(example["sentences"])) <= 4
+    assert (out / "README.md").stat().st_size < 30_000
 
     from huggingface_hub import ModelCard
 
@@ -198,7 +210,16 @@ def test_dry_run_renders_the_model_folder_and_card_without_network(hub, retrieve
     for name, start in rows.items():  # every evaluated run is a row named for what it is, with its figures
         figures = json.loads(eval_files[name].read_text())
         (row,) = [line for line in body.splitlines() if line.startswith(start)]
-        assert row.endswith(f" {figures['ndcg@10']:.4f} | {figures['recall@10']:.4f} | {figures['p@10']:.4f} |")
+        # One gold theorem per query: P@10 would be Recall@10 / 10, so it is not shown.
+        assert row.endswith(f" {figures['ndcg@10']:.4f} | {figures['recall@10']:.4f} |")
+    # The first paragraph is the status line, true to the training record and to the evaluations.
+    status = body.split("# rader\n\n", 1)[1].split("\n\n", 1)[0]
+    training = json.loads((retriever_dir / "rader_training.json").read_text())
+    assert status.startswith(f"Trained for {training['steps']} steps on {training['train_rows']} rows from 2 problems")
+    per_query = {name: json.loads(eval_files[name].read_text())["per_query"] for name in ("model", "base")}
+    difference = paired_bootstrap(*({q: s["ndcg@10"] for q, s in per_query[name].items()} for name in ("model", "base")))
+    assert f": {difference.mean:+.4f} (95% interval {difference.low:+.4f} to {difference.high:+.4f})" in status
+    assert "Unnamed Dataset" not in body and "#### [`org/rader-math`](https://huggingface.co/datasets/org/rader-math)" in body
     assert "## Training Details" in body and "### Training Hyperparameters" in body  # what sentence-transformers wrote
     assert "das2025rader" in body and "reimers-2019-sentence-bert" in body
 
@@ -214,7 +235,7 @@ def test_reranker_card_shows_cross_encoder_usage_and_loads(reranker_dir, dataset
     body = (out / "README.md").read_text()
     assert 'CrossEncoder("org/rader-reranker")' in body and "model.predict(" in body
     assert "no in-batch negatives" in body
-    assert f"`{dataset_dir / 'data'}` (a local dataset)" in body  # the training data as rader_training.json records it
+    assert "`run/data` (a local dataset)" in body  # the training data as rader_training.json records it, without the machine path
     pair = ("How many socks give a pair?", TINY_DOCUMENTS[0].full_text)
     assert CrossEncoder(str(out)).predict([pair])[0] == pytest.approx(CrossEncoder(str(reranker_dir)).predict([pair])[0], abs=1e-6)
 
@@ -224,6 +245,7 @@ def test_reranker_card_shows_cross_encoder_usage_and_loads(reranker_dir, dataset
 LOAD_MODEL = """
 import json, sys
 import numpy as np
+import yaml
 from huggingface_hub import ModelCard, hf_hub_download
 from sentence_transformers import SentenceTransformer
 
@@ -233,6 +255,7 @@ queries, documents = ["ten socks in nine drawers", "a rare disease test"], ["Pig
 same = lambda a, b: float(np.abs(a - b).max())
 card = ModelCard.load("org/rader")
 first_card = ModelCard.load(hf_hub_download("org/rader", "README.md", revision=first))
+eval_results = hf_hub_download("org/rader", ".eval_results/rader.yaml")
 print(json.dumps({
     "query_diff": same(local.encode_query(queries), hub.encode_query(queries)),
     "document_diff": same(local.encode_document(documents), hub.encode_document(documents)),
@@ -243,6 +266,8 @@ print(json.dumps({
     "metrics": {r.metric_type: r.metric_value for r in card.data.eval_results or []},
     "first_metrics": len(first_card.data.eval_results or []),
     "base_model": card.data.base_model,
+    "datasets": sorted({(r.dataset_type, r.dataset_split) for r in card.data.eval_results or []}),
+    "eval_results": [{k: v for k, v in entry.items() if k != "notes"} for entry in yaml.safe_load(open(eval_results))],
 }))
 """
 
@@ -253,7 +278,12 @@ def test_model_published_twice_loads_by_repo_id_at_both_revisions(hub, retriever
     assert first.returncode == 0, first.stderr
     first_sha = commits(hub, "model", "org/rader")[0]
     assert first.stdout.strip().splitlines()[-1].endswith(f"/org/rader/commit/{first_sha}")  # the commit URL, last
-    evaluated = ["--eval", str(eval_files["model"]), "-m", "Add the evaluation"]
+    # On the embedded TheoremQA dev set: a Hub dataset, so model-index and .eval_results name it.
+    dev_eval = tmp_path / "eval-dev.json"
+    result = CliRunner().invoke(app, ["eval", "--retriever", "dense", "--model", str(retriever_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    dev_eval.write_text(result.stdout.strip().splitlines()[-1])
+    evaluated = ["--eval", str(dev_eval), "-m", "Add the evaluation"]
     second = run_rader("publish", "model", str(retriever_dir), "--repo", "org/rader", *evaluated, env=env)
     assert second.returncode == 0, second.stderr
     history = commits(hub, "model", "org/rader")
@@ -264,12 +294,10 @@ def test_model_published_twice_loads_by_repo_id_at_both_revisions(hub, retriever
     assert loaded["query_diff"] == 0.0 and loaded["document_diff"] == 0.0 and loaded["old_revision_diff"] == 0.0
     assert loaded["prompts"]["query"] == "Query: " and loaded["prompts"]["document"] == "Passage: "
     assert loaded["prompt_applied"] < 1e-6 < loaded["prompt_matters"]
-    figures = json.loads(eval_files["model"].read_text())
-    assert loaded["metrics"] == {
-        "ndcg_at_10": round(figures["ndcg@10"], 4),
-        "recall_at_10": round(figures["recall@10"], 4),
-        "precision_at_10": round(figures["p@10"], 4),
-    }
+    figures = json.loads(dev_eval.read_text())
+    assert loaded["metrics"] == {"ndcg_at_10": round(figures["ndcg@10"], 4), "recall_at_10": round(figures["recall@10"], 4)}
+    assert loaded["datasets"] == [("TIGER-Lab/TheoremQA", "test")]
+    assert loaded["eval_results"] == [{"dataset": {"id": "TIGER-Lab/TheoremQA", "task_id": "test"}, "value": round(figures["ndcg@10"], 4)}]
     assert loaded["first_metrics"] == 0 and loaded["base_model"] == "sentence-transformers/all-MiniLM-L6-v2"
 
 
@@ -311,7 +339,11 @@ def test_dataset_round_trip_with_its_recipe_summary_and_review(hub, dataset_dir,
     for query_type, counts in negatives_by_type.items():  # rows and negatives (min / median / max) per query type
         assert f"| `{query_type}` | {len(counts)} | {min(counts)} / {statistics.median(counts):g} / {max(counts)} |" in text
     assert "**83.3%**, Cohen's kappa 0.571" in text and "| relevant | 3 | 1 |" in text and "| `question` | 2 | 100.0% | n/a |" in text
-    assert "`recipe.yaml` hashes to the same value" in text and "| `rollouts` | 6 | 16 |" in text
+    assert "`recipe.yaml` hashes to the same value" in text and "| `rollouts` | **6** | 16 |" in text  # differs from the default
+    # The review's estimates for the whole dataset lead the section; raw agreement follows, collapsed.
+    assert "| positives that are relevant (precision of the positives) | **80.0%** | 28.4-97.6% | 4 | 10 | 100% |" in text
+    assert "| hard negatives that are relevant (false hard negatives) | not reviewed |" in text
+    assert "People (2 annotators) decided 6 judged (query, theorem) pairs." in text and "Fleiss' kappa 0.319" in text
 
     # The same folder again: the client skips an empty commit, and says so.
     main_before = commits(hub, "dataset", "org/rader-math")

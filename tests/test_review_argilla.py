@@ -199,7 +199,11 @@ def test_push_answer_pull_merges_and_measures_agreement(argilla, client, annotat
         "cot": {"reviewed": 2, "agreement": 0.5, "cohen_kappa": 0.0},
         "question": {"reviewed": 3, "agreement": pytest.approx(2 / 3), "cohen_kappa": 0.0},
     }
-    assert report["annotators"] == ["ann1", "argilla"]
+    assert report["annotators"] == ["ann1", "argilla"] and report["annotator_count"] == 2
+    # Between humans, records answered twice: question/gamma (not, not) agree, llmq/gamma (rel, not) do not;
+    # labels 1 relevant of 4 answers: chance 1/16 + 9/16, Fleiss' kappa (0.5 - 0.625) / 0.375 = -1/3.
+    between = report["estimates"]["between_humans"]
+    assert between["records"] == 2 and between["pairwise_agreement"] == 0.5 and between["fleiss_kappa"] == pytest.approx(-1 / 3)
 
     source_table = pq.read_table(source / DATA_FILE)
     table = pq.read_table(out / DATA_FILE)

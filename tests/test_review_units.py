@@ -16,7 +16,8 @@ from helpers import find_pair
 
 from rader_hub.errors import DataError
 from rader_hub.review.agreement import agreement_report
-from rader_hub.review.pairs import LABELS, judged_pairs, load_generation_dataset, negative_judgements, stratified_sample
+from rader_hub.review.estimates import review_estimates, wilson_interval
+from rader_hub.review.pairs import LABELS, JudgedPair, judged_pairs, load_generation_dataset, negative_judgements, stratified_sample
 from rader_hub.review.pull import HumanVerdict, RejectedPositives, merge
 
 DATASET = Path(__file__).parent / "data" / "review-math"
@@ -157,3 +158,54 @@ def test_documented_recipe_yaml_for_the_review_step_loads(tmp_path):
     validate_recipe(path)
     pipeline = Pipeline.from_yaml(path)
     assert list(pipeline.dag.get_step_predecessors("push_to_argilla")) == ["save_dataset"]
+
+
+def _pair(number: int, role: str, judge_label: str | None, query_type: str) -> JudgedPair:
+    return JudgedPair(
+        record_id=f"r{number}", role=role, problem_id=f"p{number}", problem="", partial_solution="", query_type=query_type,
+        query=f"q{number}", theorem_id=f"t{number}", theorem="T\ntext", judge_label=judge_label, judge_reason="",
+        judge="judge", reward=None, recipe_hash="h",
+    )  # fmt: skip
+
+
+def test_review_estimates_reweight_a_stratified_sample_to_the_dataset():
+    # The data: 8 positives the judge called relevant (cot), 2 it rejected but a relaxed filter kept
+    # (question); 30 negatives it rejected (cot) and 10 with an unparsed verdict (cot).
+    cells = [("positive", "relevant", "cot", 8), ("positive", "not_relevant", "question", 2)]
+    cells += [("negative", "not_relevant", "cot", 30), ("negative", None, "cot", 10)]
+    kinds = [(role, label, query_type) for role, label, query_type, count in cells for _ in range(count)]
+    pairs = [_pair(number, *kind) for number, kind in enumerate(kinds)]
+    # The sample over-represents the rare stratum: 2 of 8, 2 of 2, 5 of 30, none of the unparsed.
+    by_cell = {}
+    for pair in pairs:
+        by_cell.setdefault((pair.role, pair.judge_label, pair.query_type), []).append(pair)
+    decided = [(p, "relevant") for p in by_cell[("positive", "relevant", "cot")][:2]]
+    decided += [(p, "not_relevant") for p in by_cell[("positive", "not_relevant", "question")]]
+    decided += [(p, "relevant" if i == 0 else "not_relevant") for i, p in enumerate(by_cell[("negative", "not_relevant", "cot")][:5])]
+    votes = [{"relevant": 2}, {"relevant": 1, "not_relevant": 1}, {"not_relevant": 3}, {"relevant": 1}]
+
+    estimates = review_estimates(pairs, decided, votes)
+
+    positives = estimates["positives_relevant"]
+    # Raw sample: 2 of 4 relevant; reweighted: (8 * 2/2 + 2 * 0/2) / 10 = 0.8.
+    assert positives["rate"] == pytest.approx(0.8)
+    assert (positives["reviewed"], positives["pairs"], positives["coverage"]) == (4, 10, 1.0)
+    # Kish: weights 4, 4 (8/2) and 1, 1 (2/2): 10^2 / 34 = 2.9412; Wilson at 0.8 on 2.9412 by hand.
+    assert positives["effective_sample"] == pytest.approx(100 / 34)
+    assert (positives["low"], positives["high"]) == pytest.approx((0.28442, 0.97576), abs=1e-5)
+    negatives = estimates["negatives_relevant"]
+    # Only the rejected cell was reviewed (1 of 5 relevant); it holds 30 of the 40 negatives.
+    assert negatives["rate"] == pytest.approx(0.2)
+    assert (negatives["reviewed"], negatives["pairs"], negatives["coverage"]) == (5, 40, 0.75)
+    assert negatives["effective_sample"] == pytest.approx(5.0)
+    # Humans: records with 2+ answers agree pairwise 1, 0, 1; label shares 3/7 and 4/7.
+    between = estimates["between_humans"]
+    assert between["records"] == 3 and between["pairwise_agreement"] == pytest.approx(2 / 3)
+    assert between["fleiss_kappa"] == pytest.approx(23 / 72)
+
+
+def test_wilson_interval_matches_the_textbook_values():
+    # 8 successes in 10 trials: Wilson 95% (0.4902, 0.9433); 0 of 10: (0, 0.2775).
+    assert wilson_interval(0.8, 10) == pytest.approx((0.4902, 0.9433), abs=1e-4)
+    assert wilson_interval(0.0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
+    assert review_estimates([_pair(1, "positive", "relevant", "cot")], [], [])["positives_relevant"] is None

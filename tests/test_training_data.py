@@ -11,7 +11,15 @@ from conftest import write_jsonl
 
 from rader_hub.errors import DataError
 from rader_hub.records import DataSource
-from rader_hub.training.data import load_triples, split_by_group, to_columns, training_data
+from rader_hub.training.data import (
+    example_triples,
+    length_statistics,
+    load_triples,
+    negative_statistics,
+    split_by_group,
+    to_columns,
+    training_data,
+)
 
 QUERY_TYPES = ("llmq", "cot", "question", "lexical")
 
@@ -117,3 +125,23 @@ def test_training_data_takes_a_path_or_triples_in_memory_alike(tmp_path):
     assert (from_file.source, in_memory.source) == (DataSource(str(path)), None)
     with pytest.raises(DataError, match=r"<memory>: unknown query type\(s\) \['reasoning'\]"):
         training_data(in_memory.train, query_types=["reasoning"])
+
+
+def test_negative_statistics_count_distinct_texts_not_padded_slots(tmp_path):
+    rows = [
+        {"query": "q1", "positive": "p", "negatives": ["a", "b"], "problem_id": "m1"},
+        {"query": "q2", "positive": "p", "negatives": ["a", "a", "b"], "problem_id": "m1"},  # a repeated text is one
+        {"query": "q3", "positive": "p", "negatives": ["a", "b", "c", "d"], "problem_id": "m2"},
+    ]
+    triples = load_triples(DataSource(str(write_jsonl(tmp_path / "d.jsonl", rows))))
+    assert negative_statistics(triples, 4) == {
+        "per_row": 4, "distinct_min": 2, "distinct_median": 2, "distinct_max": 4, "rows_padded": 2, "rows": 3,
+    }  # fmt: skip
+    assert length_statistics([3, 9, 10, 12], limit=10) == {"mean_tokens": 8.5, "max_tokens": 12, "truncated": 1, "rows": 4}
+
+
+def test_card_examples_come_from_different_problems_and_query_types(tmp_path):
+    triples = load_triples(DataSource(str(write_parquet(tmp_path / "d.parquet", generation_rows(problems=3)))))
+    examples = example_triples(triples)
+    assert [e["query"] for e in examples] == ["llmq query for problem 0", "cot query for problem 1", "question query for problem 2"]
+    assert examples[0]["negatives"] == ["theorem 100", "theorem 200"]

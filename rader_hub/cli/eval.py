@@ -78,7 +78,9 @@ def eval_command(
     setup = RetrievalSetup(retriever=retriever, model=model, alpha=alpha, reranker=reranker_model, rerank_depth=rerank_depth)
     label = label or run_label(retriever.value, model, reranker, query_mode.value, alpha)
     if bright:
-        settings = run_settings(retriever.value, model, reranker, query_mode.value, alpha, bright=bright, bright_source=bright_source)
+        settings = run_settings(
+            retriever.value, model, reranker, query_mode.value, alpha, bright=bright, bright_source=bright_source, reasoner=reasoner
+        )
         result = evaluate_bright(setup, bright, bright_source, query_mode, reasoner, not as_json, on_split=partial(_split_done, as_json))
         summary, metrics = result.as_dict(), result.average
         text = f"average over {len(result.splits)} split(s): " + "  ".join(f"{key} {value:.4f}" for key, value in metrics.items())

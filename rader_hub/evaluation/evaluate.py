@@ -10,13 +10,14 @@ from typing import Any
 from rader_hub.assets import EMBEDDED
 from rader_hub.corpus import Corpus
 from rader_hub.errors import DataError
-from rader_hub.evaluation.metrics import evaluate_run, run_from_rankings
+from rader_hub.evaluation.metrics import mean_metrics, per_query_metrics, run_from_rankings
 from rader_hub.evaluation.rerank import DEFAULT_RERANK_DEPTH, RerankingRetriever
 from rader_hub.queries import EvalQuery
 from rader_hub.retrieval import DEFAULT_HYBRID_ALPHA, RetrieverKind, build_retriever
 from rader_hub.retrieval.base import Ranking, Retriever
 
 RUN_DEPTH = 1000  # BRIGHT keeps the top 1000 per query
+PAIRED_METRICS = ("ndcg@10", "recall@10")  # the per-query scores `--json` prints
 
 
 @dataclass
@@ -27,9 +28,14 @@ class EvalResult:
     seconds: float
     rankings: list[Ranking] = field(repr=False, default_factory=list)
     queries_without_gold: int = 0  # queries none of whose gold documents are in the corpus: they score 0
+    per_query: dict[str, dict[str, float]] = field(repr=False, default_factory=dict)  # query id -> its metrics
+    most_gold: int = 0  # the most gold documents any query has (1: P@10 is Recall@10 / 10 and says nothing more)
 
-    def as_dict(self) -> dict[str, float | int]:
-        return {**self.metrics, "queries": self.queries, "docs": self.docs}
+    def as_dict(self) -> dict[str, Any]:
+        """What `rader eval --json` prints: the means, the sizes, and every query's nDCG@10 and Recall@10
+        (a model card compares two runs query by query)."""
+        per_query = {query_id: {name: scores[name] for name in PAIRED_METRICS} for query_id, scores in self.per_query.items()}
+        return {**self.metrics, "queries": self.queries, "docs": self.docs, "most_gold": self.most_gold, "per_query": per_query}
 
 
 @dataclass(frozen=True)
@@ -82,11 +88,13 @@ def evaluate_retriever(retriever: Retriever, queries: Sequence[EvalQuery], k: in
         top_k=RUN_DEPTH,
         exclude=[query.excluded_ids for query in queries],
     )
-    metrics = evaluate_run(qrels_for(queries), run_from_rankings([query.id for query in queries], rankings), k=k)
+    per_query = per_query_metrics(qrels_for(queries), run_from_rankings([query.id for query in queries], rankings), k=k)
     return EvalResult(
-        metrics=metrics,
+        metrics=mean_metrics(per_query),
         queries=len(queries),
         docs=len(retriever.corpus),
         seconds=time.perf_counter() - started,
         rankings=rankings,
+        per_query=per_query,
+        most_gold=max((len(query.gold_ids) for query in queries), default=0),
     )

@@ -18,8 +18,8 @@ def run_from_rankings(query_ids: Sequence[str], rankings: Sequence[Ranking]) -> 
     return {query_id: {doc_id: float(score) for doc_id, score in ranking} for query_id, ranking in zip(query_ids, rankings)}
 
 
-def evaluate_run(qrels: Qrels, run: Mapping[str, Mapping[str, float]], k: int = 10) -> dict[str, float]:
-    """Mean nDCG@k, Recall@k and P@k over the queries of ``qrels``.
+def per_query_metrics(qrels: Qrels, run: Mapping[str, Mapping[str, float]], k: int = 10) -> dict[str, dict[str, float]]:
+    """nDCG@k, Recall@k and P@k of each query of ``qrels`` (what paired comparisons of two runs need).
 
     trec_eval semantics: a query missing from the run scores 0; ties in score are broken by
     document id; relevance grades are linear gains.
@@ -28,9 +28,23 @@ def evaluate_run(qrels: Qrels, run: Mapping[str, Mapping[str, float]], k: int = 
     evaluator = pytrec_eval.RelevanceEvaluator({q: dict(d) for q, d in qrels.items()}, measures)
     # trec_eval skips queries absent from the run; give them an empty ranking so they count as 0.
     full_run = {query_id: dict(run.get(query_id, {})) or {"__none__": 0.0} for query_id in qrels}
-    per_query = evaluator.evaluate(full_run)
+    scores = evaluator.evaluate(full_run)
     return {
-        f"ndcg@{k}": float(np.mean([scores[f"ndcg_cut_{k}"] for scores in per_query.values()])),
-        f"recall@{k}": float(np.mean([scores[f"recall_{k}"] for scores in per_query.values()])),
-        f"p@{k}": float(np.mean([scores[f"P_{k}"] for scores in per_query.values()])),
+        query_id: {
+            f"ndcg@{k}": scores[query_id][f"ndcg_cut_{k}"],
+            f"recall@{k}": scores[query_id][f"recall_{k}"],
+            f"p@{k}": scores[query_id][f"P_{k}"],
+        }
+        for query_id in qrels
     }
+
+
+def mean_metrics(per_query: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+    """Each metric's mean over the queries."""
+    names = next(iter(per_query.values())).keys()
+    return {name: float(np.mean([scores[name] for scores in per_query.values()])) for name in names}
+
+
+def evaluate_run(qrels: Qrels, run: Mapping[str, Mapping[str, float]], k: int = 10) -> dict[str, float]:
+    """Mean nDCG@k, Recall@k and P@k over the queries of ``qrels`` (see ``per_query_metrics``)."""
+    return mean_metrics(per_query_metrics(qrels, run, k))

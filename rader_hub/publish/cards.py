@@ -50,6 +50,15 @@ def rader_citation() -> str:
     return (cards_dir() / CITATION_FILE).read_text(encoding="utf-8").strip()
 
 
+def trim_text(text: str, limit: int) -> str:
+    """``text`` cut at the last word boundary before ``limit`` characters, marked with " ..." when cut."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    return (cut.rsplit(None, 1)[0] if " " in cut.strip() else cut).rstrip(" ,;:") + " ..."
+
+
 def render_card(card_class: type[Card], card_data: CardData, template: Path, context: dict[str, Any]) -> Card:
     """Render ``template`` with ``card_data`` as its YAML block, as ``from_template`` does, but with a
     loader (a card may extend another in cards/) and strict variables (a typo is an error, not a gap)."""

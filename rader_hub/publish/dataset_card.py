@@ -10,13 +10,15 @@ from typing import Any
 import yaml
 from huggingface_hub import DatasetCard, DatasetCardData
 
+from rader_hub import __version__
 from rader_hub.assets import EMBEDDED, EMBEDDED_GENERATOR_NAME
 from rader_hub.embedded_data import EMBEDDED_SOURCES
 from rader_hub.errors import CardError
 from rader_hub.generation.provenance import PAPER_FILTERS
 from rader_hub.generation.steps.save import recipe_hash
-from rader_hub.publish.cards import CardOptions, render_card, template_path
+from rader_hub.publish.cards import CardOptions, render_card, template_path, trim_text
 from rader_hub.publish.dataset import SHARD_PATTERN, DatasetFolder, read_filters
+from rader_hub.publish.fields import field_dictionary
 from rader_hub.publish.metadata import check_license, size_category
 
 TEMPLATE = "dataset.md.j2"
@@ -37,6 +39,16 @@ _PLUMBING = {
     "llm",
 }
 _EXAMPLE_CHARS = 300
+_NEGATIVE_CHARS = 160
+# Per-row provenance columns and what the card calls them.
+_PROVENANCE_COLUMNS = {
+    "rader_hub_version": "rader-hub",
+    "distilabel_version": "distilabel",
+    "transformers_version": "transformers",
+    "generator_revision": "generator revision",
+    "seed": "search seed",
+    "created_at": "rows written (UTC)",
+}
 # The columns naming who did what, and what the card calls each part.
 _MODEL_COLUMNS = {
     "generator": "solver (MCTS generator)",
@@ -90,15 +102,18 @@ def dataset_card_context(folder: DatasetFolder, repo_id: str) -> dict[str, Any]:
         "problems": len(set(column["problem_id"])),
         "negatives": _spread(negatives),
         "query_types": [{"name": name, "rows": len(counts), **_spread(counts)} for name, counts in sorted(by_type.items())],
-        "model_rows": [(part, name, count) for role, part in _MODEL_COLUMNS.items() for name, count in _counts(column[role])],
+        "model_rows": [(part, _plain(name), count) for role, part in _MODEL_COLUMNS.items() for name, count in _counts(column[role])],
         "recipe_names": sorted(set(column["recipe_name"])),
         "recipe_hashes": sorted(set(column["recipe_hash"])),
         "has_recipe": folder.recipe is not None,
         "recipe_file_hash": recipe_hash(folder.recipe) if folder.recipe is not None else None,
-        "search_parameters": _search_parameters(steps.get("search"), relaxed),
-        "query_parameters": _parameters(steps.get("queries")),
-        "negative_parameters": _parameters(steps.get("negatives")),
+        "search_parameters": _step_parameters(steps.get("search"), relaxed),
+        "query_parameters": _step_parameters(steps.get("queries"), relaxed),
+        "negative_parameters": _step_parameters(steps.get("negatives"), relaxed),
         "llm": _llm(steps.get("search")),
+        "fields": field_dictionary(table.schema),
+        "provenance": _provenance(table),
+        "rader_version": __version__,
         "filters": _filters(column["filters"], column["relaxed_filters"]),
         "relaxed_filters": relaxed,
         "relaxed_rows": sum(1 for names in column["relaxed_filters"] if names),
@@ -178,15 +193,49 @@ def _display(value: Any) -> str:
     return yaml.safe_dump(value, default_flow_style=True, width=1000).strip().removesuffix("...").strip().replace("|", "\\|")
 
 
-def _search_parameters(step: dict[str, Any] | None, relaxed: list[str]) -> list[dict[str, Any]]:
-    """Each search parameter with the paper's value (the step's default) and a relaxed flag."""
-    from rader_hub.generation.steps import RetrievalMCTSSearch
+def _step_parameters(step: dict[str, Any] | None, relaxed: list[str]) -> list[dict[str, Any]]:
+    """Each parameter of a recipe step with the step's default (the paper's setting where the paper
+    gives one), whether the run's value differs from it, and whether it is a relaxed filter."""
+    from rader_hub.generation.steps import RetrievalMCTSSearch, SelectHardNegatives, SynthesizeQueries
 
-    fields = RetrievalMCTSSearch.model_fields
-    return [
-        {"name": key, "value": value, "paper": _display(fields[key].default) if key in fields else "", "relaxed": key in relaxed}
-        for key, value in _parameters(step)
-    ]
+    classes = {cls.__name__: cls for cls in (RetrievalMCTSSearch, SynthesizeQueries, SelectHardNegatives)}
+    step_class = classes.get(((step or {}).get("type_info") or {}).get("name"))
+    fields = step_class.model_fields if step_class else {}
+    rows = []
+    for key, value in _parameters(step):
+        default = _display(fields[key].default) if key in fields else ""
+        rows.append(
+            {
+                "name": key,
+                "value": _plain(value),
+                "paper": "not set" if default in ("null", "") else _plain(default),
+                "differs": bool(default) and value != default,
+                "relaxed": key in relaxed,
+            }
+        )
+    return rows
+
+
+def _plain(value: str) -> str:
+    """Internal shorthands in words: 'embedded' is the data and models that ship with rader-hub."""
+    value = str(value).replace(" over embedded", " over the embedded TheoremQA theorems")
+    return {EMBEDDED: "embedded (ships with rader-hub)", "null": "not set", "None": "not recorded"}.get(value, value)
+
+
+def _provenance(table) -> list[tuple[str, str]]:
+    """The per-row provenance columns summarised: each one's distinct values (dates as a range)."""
+    summary = []
+    for name, label in _PROVENANCE_COLUMNS.items():
+        if name not in table.schema.names:
+            continue
+        values = sorted({str(value) for value in table.column(name).to_pylist() if value is not None})
+        if not values:
+            summary.append((label, "not recorded"))
+        elif name == "created_at" and len(values) > 1:
+            summary.append((label, f"{values[0]} to {values[-1]}"))
+        else:
+            summary.append((label, ", ".join(values)))
+    return summary
 
 
 def _llm(step: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -194,7 +243,8 @@ def _llm(step: dict[str, Any] | None) -> dict[str, Any] | None:
     if not isinstance(llm, dict):
         return None
     kind = (llm.get("type_info") or {}).get("name")
-    return {"class": kind, "model": llm.get("model"), "generation_kwargs": llm.get("generation_kwargs") or {}}
+    sampling = ", ".join(f"{name} {value}" for name, value in (llm.get("generation_kwargs") or {}).items()) or "the defaults"
+    return {"class": kind, "model": _plain(llm.get("model")), "sampling": sampling}
 
 
 def _filters(values: list[Any], relaxed_lists: list[Any]) -> list[dict[str, Any]]:
@@ -210,7 +260,12 @@ def _filters(values: list[Any], relaxed_lists: list[Any]) -> list[dict[str, Any]
 
     def table(filters: dict[str, Any]) -> list[dict[str, Any]]:
         return [
-            {"name": name, "value": _display(value), "paper": _display(PAPER_FILTERS.get(name)), "relaxed": name in relaxed}
+            {
+                "name": name,
+                "value": _display(value),
+                "paper": "not in the paper" if PAPER_FILTERS.get(name) is None else _display(PAPER_FILTERS[name]),
+                "relaxed": name in relaxed,
+            }
             for name, value in sorted(filters.items())
         ]
 
@@ -246,13 +301,23 @@ def _sources_license(sources: list[dict[str, Any]]) -> str:
 
 
 def _examples(table) -> list[dict[str, Any]]:
-    """The first row of each query type, texts shortened, for the card."""
-    seen: dict[str, dict[str, Any]] = {}
-    for row in table.select(["query_type", "query", "positive_id", "positive", "negative_ids"]).to_pylist():
-        if row["query_type"] not in seen:
-            seen[row["query_type"]] = {key: _shorten(value) if isinstance(value, str) else value for key, value in row.items()}
-    return [seen[name] for name in sorted(seen)]
-
-
-def _shorten(text: str) -> str:
-    return text if len(text) <= _EXAMPLE_CHARS else text[:_EXAMPLE_CHARS].rstrip() + " ..."
+    """One row of each query type, from different problems while there are, texts trimmed and at
+    most three negatives shown as text."""
+    rows = table.select(["query_type", "problem_id", "query", "positive", "negatives"]).to_pylist()
+    chosen: dict[str, dict[str, Any]] = {}
+    for fresh_problems_only in (True, False):
+        for row in rows:
+            used = {example["problem_id"] for example in chosen.values()}
+            if row["query_type"] in chosen or (fresh_problems_only and row["problem_id"] in used):
+                continue
+            chosen[row["query_type"]] = row
+    return [
+        {
+            "query_type": name,
+            "problem_id": chosen[name]["problem_id"],
+            "query": trim_text(chosen[name]["query"], _EXAMPLE_CHARS),
+            "positive": trim_text(chosen[name]["positive"], _EXAMPLE_CHARS),
+            "negatives": [trim_text(text, _NEGATIVE_CHARS) for text in (chosen[name]["negatives"] or [])[:3]],
+        }
+        for name in sorted(chosen)
+    ]

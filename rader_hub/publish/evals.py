@@ -1,6 +1,8 @@
-"""Evaluation results for a model card: the objects ``rader eval --json`` prints (metrics, ``label``
-and ``settings``), grouped per evaluated set, each row named for what it is (this model, its base
-model, BM25, or another run), and the matching ``model-index`` entries."""
+"""Evaluation results for a model card: the objects ``rader eval --json`` prints (metrics, per-query
+scores, ``label`` and ``settings``; with ``--bright``, one such object per split plus their average),
+grouped per evaluated set, each row named for what it is (this model, its base model, BM25, or
+another run), this model's difference to its base with a paired-bootstrap interval, and the
+matching ``model-index`` and ``.eval_results`` entries."""
 
 from __future__ import annotations
 
@@ -10,21 +12,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from huggingface_hub import EvalResult
+from huggingface_hub import EvalResult, EvalResultEntry
 
 from rader_hub.assets import EMBEDDED
 from rader_hub.errors import DataError
+from rader_hub.evaluation.bootstrap import Difference, paired_bootstrap
+from rader_hub.evaluation.bright import BRIGHT_HUB_ID, queries_config
 from rader_hub.publish.metadata import is_hub_repo_id
+from rader_hub.queries import QueryMode
 
 # rader eval's metric keys -> (model-index metric type, display name).
 METRICS = {"ndcg@10": ("ndcg_at_10", "nDCG@10"), "recall@10": ("recall_at_10", "Recall@10"), "p@10": ("precision_at_10", "P@10")}
+PRIMARY = "ndcg@10"  # BRIGHT's headline metric: the one compared with the base and put in .eval_results
 THIS, BASE, BM25, OTHER = "this", "base", "bm25", "other"
 _ROLE_ORDER = {THIS: 0, BASE: 1, BM25: 2, OTHER: 3}
+# The embedded dev queries on the Hub: TheoremQA's test split, of which they are a stratified half.
+THEOREMQA_HUB_ID, THEOREMQA_SPLIT = "TIGER-Lab/TheoremQA", "test"
+
+
+@dataclass(frozen=True)
+class EvalData:
+    """What a run was evaluated on: its name and description on the card, and its Hub dataset."""
+
+    name: str
+    description: str
+    hub_id: str | None = None
+    config: str | None = None
+    split: str | None = None
 
 
 @dataclass(frozen=True)
 class EvalRun:
-    """One ``rader eval --json`` output file."""
+    """One evaluation: a `rader eval --json` file, or one BRIGHT split (or the average) of one."""
 
     path: Path
     label: str
@@ -32,6 +51,9 @@ class EvalRun:
     metrics: dict[str, float]
     queries: int
     docs: int
+    data: EvalData
+    per_query: dict[str, dict[str, float]] = field(default_factory=dict)  # empty in files of older versions
+    most_gold: int = 0  # 0: not recorded
 
 
 @dataclass(frozen=True)
@@ -57,18 +79,43 @@ class EvalRow:
     role: str
     metrics: dict[str, float]
     task: str  # in model-index: "Retrieval", or what else ran with the model ("Retrieval (hybrid ...)")
+    per_query: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass
 class EvalSet:
     """One corpus + query set + query mode, with every run evaluated on it."""
 
-    name: str
-    slug: str
+    data: EvalData
     query_mode: str
     queries: int
     docs: int
+    most_gold: int
     rows: list[EvalRow] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.data.name + ("" if self.query_mode == QueryMode.question.value else f", {self.query_mode} queries")
+
+    @property
+    def metric_keys(self) -> list[str]:
+        """P@10 only where a query may have several gold documents: with one it is Recall@10 / 10."""
+        return [key for key in METRICS if key != "p@10" or self.most_gold != 1]
+
+    def row(self, role: str) -> EvalRow | None:
+        return next((row for row in self.rows if row.role == role), None)
+
+    @property
+    def versus_base(self) -> Difference | None:
+        """This model minus its base on nDCG@10, per query, with a paired-bootstrap 95% interval
+        (None without both rows' per-query scores)."""
+        this, base = self.row(THIS), self.row(BASE)
+        if not (this and base and this.per_query and set(this.per_query) == set(base.per_query)):
+            return None
+        return paired_bootstrap(
+            {query_id: scores[PRIMARY] for query_id, scores in this.per_query.items()},
+            {query_id: scores[PRIMARY] for query_id, scores in base.per_query.items()},
+        )
 
 
 def load_eval_runs(paths: Sequence[Path]) -> list[EvalRun]:
@@ -78,60 +125,161 @@ def load_eval_runs(paths: Sequence[Path]) -> list[EvalRun]:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:  # missing, unreadable, not JSON
             raise DataError(f"--eval {path}: cannot read it as JSON ({exc})") from None
-        if not isinstance(data, dict) or "splits" in data:
-            raise DataError(f"--eval {path}: expected one `rader eval --json` result object (BRIGHT split outputs are not supported yet)")
-        missing = [key for key in (*METRICS, "queries", "docs", "label", "settings") if key not in data]
-        if missing:
-            raise DataError(f"--eval {path}: missing {', '.join(missing)} (write it with `rader eval --json > FILE`)")
-        if not all(isinstance(data[key], (int, float)) for key in METRICS):
-            raise DataError(f"--eval {path}: metric values must be numbers")
-        metrics = {key: float(data[key]) for key in METRICS}
-        runs.append(EvalRun(path, str(data["label"]), dict(data["settings"]), metrics, int(data["queries"]), int(data["docs"])))
+        if not isinstance(data, dict):
+            raise DataError(f"--eval {path}: expected the JSON object `rader eval --json` prints")
+        _require(path, data, ("label", "settings"))
+        if "splits" in data:
+            runs += _bright_runs(path, data)
+        else:
+            runs.append(_run(path, data, data, _data_of(data["settings"])))
     return runs
 
 
+def _require(path: Path, data: dict[str, Any], keys: Sequence[str], where: str = "") -> None:
+    missing = [key for key in keys if key not in data]
+    if missing:
+        raise DataError(f"--eval {path}: {where}missing {', '.join(missing)} (write it with `rader eval --json > FILE`)")
+
+
+def _run(path: Path, top: dict[str, Any], data: dict[str, Any], evaluated: EvalData, where: str = "") -> EvalRun:
+    """One result object (``data``) of the file whose label and settings are in ``top``."""
+    _require(path, data, (*METRICS, "queries", "docs"), where)
+    if not all(isinstance(data[key], (int, float)) for key in METRICS):
+        raise DataError(f"--eval {path}: {where}metric values must be numbers")
+    per_query = data.get("per_query") or {}
+    if not isinstance(per_query, dict) or not all(isinstance(scores, dict) and PRIMARY in scores for scores in per_query.values()):
+        raise DataError(f"--eval {path}: {where}per_query must map query ids to their metrics")
+    return EvalRun(
+        path,
+        str(top["label"]),
+        dict(top["settings"]),
+        {key: float(data[key]) for key in METRICS},
+        int(data["queries"]),
+        int(data["docs"]),
+        evaluated,
+        per_query,
+        int(data.get("most_gold") or 0),
+    )
+
+
+def _bright_runs(path: Path, data: dict[str, Any]) -> list[EvalRun]:
+    """Each split of a `rader eval --bright --json` file, then the average over them."""
+    settings = data["settings"]
+    source = str(settings.get("bright_source") or BRIGHT_HUB_ID)
+    mode = QueryMode(settings.get("query_mode", QueryMode.question.value))
+    config = queries_config(mode, settings.get("reasoner") or "gpt4")
+    hub_id = source if is_hub_repo_id(source) else None
+    runs = [
+        _run(path, data, split, EvalData(f"BRIGHT {name}", _bright_description(name, config), hub_id, config, name), f"split {name}: ")
+        for name, split in (data["splits"] or {}).items()
+    ]
+    if not runs:
+        raise DataError(f"--eval {path}: no BRIGHT split in it")
+    average = data.get("average") or {}
+    if len(runs) > 1 and all(key in average for key in METRICS):
+        names = ", ".join(run.data.split or "" for run in runs)
+        summary = {**average, "queries": sum(run.queries for run in runs), "docs": sum(run.docs for run in runs)}
+        runs.append(
+            _run(
+                path,
+                data,
+                summary,
+                EvalData(f"BRIGHT, average of {len(runs)} splits", f"The mean over {names}, each split weighing the same."),
+            )
+        )
+    return runs
+
+
+def _bright_description(split: str, config: str) -> str:
+    return (
+        f"BRIGHT's `{split}` split (`{BRIGHT_HUB_ID}`: queries from config `{config}`, documents from `documents`), "
+        "a reasoning-intensive retrieval benchmark; scored as BRIGHT scores it."
+    )
+
+
+def _data_of(settings: dict[str, Any]) -> EvalData:
+    corpus, queries = str(settings.get("corpus")), str(settings.get("queries"))
+    if corpus == EMBEDDED and queries == EMBEDDED:
+        return EvalData(
+            "TheoremQA dev",
+            "399 of TheoremQA's 800 test questions (a stratified half; the embedded dev set), each annotated with the "
+            "theorem it needs, searched over TheoremQA's 354 theorems: the corpus the embedded recipes also generate "
+            "training data from. It is not BRIGHT.",
+            THEOREMQA_HUB_ID,
+            None,
+            THEOREMQA_SPLIT,
+        )
+    name = f"{_short(queries)} over {_short(corpus)}"
+    return EvalData(
+        name, f"The queries `{_short(queries)}` searched over the corpus `{_short(corpus)}`.", queries if is_hub_repo_id(queries) else None
+    )
+
+
+def _short(source: str) -> str:
+    """A Hub id as is, a local file by its name only (no machine path on a card)."""
+    return source if is_hub_repo_id(source) else Path(source).name
+
+
 def evaluation_sets(runs: Sequence[EvalRun], published: PublishedModel) -> list[EvalSet]:
-    sets: dict[tuple[str, str, str], EvalSet] = {}
+    sets: dict[tuple[str, str], EvalSet] = {}
     for run in runs:
-        corpus, queries = str(run.settings.get("corpus")), str(run.settings.get("queries"))
-        mode = str(run.settings.get("query_mode", "question"))
-        key = (corpus, queries, mode)
+        mode = str(run.settings.get("query_mode", QueryMode.question.value))
+        key = (run.data.name, mode)
         if key not in sets:
-            name, slug = _set_name(corpus, queries)
-            sets[key] = EvalSet(name + ("" if mode == "question" else f", {mode} queries"), slug, mode, run.queries, run.docs)
+            sets[key] = EvalSet(run.data, mode, run.queries, run.docs, run.most_gold)
         role, name, task = _describe(run, published)
-        sets[key].rows.append(EvalRow(name, role, run.metrics, task))
+        sets[key].rows.append(EvalRow(name, role, run.metrics, task, run.per_query))
+        sets[key].most_gold = max(sets[key].most_gold, run.most_gold)
     for eval_set in sets.values():
         eval_set.rows.sort(key=lambda row: _ROLE_ORDER[row.role])
     return list(sets.values())
 
 
-def model_index_results(sets: Sequence[EvalSet]) -> list[EvalResult]:
-    """``model-index`` entries for this model's own rows (other rows are context, not its results)."""
+def model_index_results(sets: Sequence[EvalSet], repo_id: str) -> list[EvalResult]:
+    """``model-index`` entries for this model's own rows on sets with a Hub dataset (other rows are
+    context, not its results; a local query file has no id the Hub could link)."""
     results = []
     for eval_set in sets:
-        for row in eval_set.rows:
-            if row.role != THIS:
-                continue
-            for key, (metric_type, metric_name) in METRICS.items():
-                results.append(
-                    EvalResult(
-                        task_type="text-retrieval",
-                        task_name=row.task,
-                        dataset_type=eval_set.slug,
-                        dataset_name=eval_set.name,
-                        metric_type=metric_type,
-                        metric_name=metric_name,
-                        metric_value=round(row.metrics[key], 4),
-                    )
+        this = eval_set.row(THIS)
+        if this is None or eval_set.data.hub_id is None:
+            continue
+        for key in eval_set.metric_keys:
+            metric_type, metric_name = METRICS[key]
+            results.append(
+                EvalResult(
+                    task_type="text-retrieval",
+                    task_name=this.task,
+                    dataset_type=eval_set.data.hub_id,
+                    dataset_name=eval_set.name,
+                    dataset_config=eval_set.data.config,
+                    dataset_split=eval_set.data.split,
+                    metric_type=metric_type,
+                    metric_name=metric_name,
+                    metric_value=round(this.metrics[key], 4),
+                    source_name="Self-reported (rader eval)",
+                    source_url=f"https://huggingface.co/{repo_id}",
                 )
+            )
     return results
 
 
-def _set_name(corpus: str, queries: str) -> tuple[str, str]:
-    if corpus == EMBEDDED and queries == EMBEDDED:
-        return "TheoremQA dev (embedded)", "theoremqa-dev"
-    return f"{Path(queries).name} over {Path(corpus).name}", queries if is_hub_repo_id(queries) else Path(queries).stem
+def eval_result_entries(sets: Sequence[EvalSet]) -> list[EvalResultEntry]:
+    """The Hub's `.eval_results/*.yaml` entries: this model's nDCG@10 on each set with a Hub dataset."""
+    entries = []
+    for eval_set in sets:
+        this = eval_set.row(THIS)
+        if this is None or eval_set.data.hub_id is None:
+            continue
+        notes = f"nDCG@10 on {eval_set.queries} queries over {eval_set.docs} documents ({eval_set.name}), computed by rader eval"
+        entries.append(
+            EvalResultEntry(
+                dataset_id=eval_set.data.hub_id,
+                task_id=eval_set.data.split or eval_set.data.config or "default",
+                value=round(this.metrics[PRIMARY], 4),
+                notes=notes,
+            )
+        )
+    return entries
 
 
 def _describe(run: EvalRun, published: PublishedModel) -> tuple[str, str, str]:

@@ -1,41 +1,81 @@
 """The model card, built on the README.md that sentence-transformers wrote when the trainer saved
-the model (its metadata, usage snippet, architecture and training details are kept as written),
-with what only rader-hub knows: the evaluation table and model-index, the training data's repo,
-the RaDeR loss and hyperparameters, the saved prompts, limitations and the citation."""
+the model (its metadata, architecture and training details are kept, its widget and tables cut to
+size), with what only rader-hub knows: a first line that says what the model is worth, the
+evaluation in context (what each set is, the difference to the base with its interval), the
+model-index, the training data's repo, the RaDeR loss and the facts of training (distinct vs padded
+negatives, truncation), a usage snippet that ranks a real gold theorem first, limitations and the
+citation."""
 
 from __future__ import annotations
 
-import re
+import json
+from pathlib import Path
 from typing import Any
 
+import yaml
 from huggingface_hub import ModelCard, ModelCardData
+from huggingface_hub._eval_results import eval_result_entries_to_yaml
 
-from rader_hub.assets import EMBEDDED, EMBEDDED_EMBEDDER_LICENSE, EMBEDDED_EMBEDDER_NAME
+from rader_hub import __version__
+from rader_hub.assets import EMBEDDED, EMBEDDED_EMBEDDER_LICENSE, EMBEDDED_EMBEDDER_NAME, EMBEDDED_GENERATOR_NAME
 from rader_hub.errors import CardError
-from rader_hub.publish.cards import CardOptions, render_card, template_path
-from rader_hub.publish.evals import BASE, THIS, EvalSet, PublishedModel, evaluation_sets, load_eval_runs, model_index_results
+from rader_hub.publish.cards import CardOptions, render_card, template_path, trim_text
+from rader_hub.publish.evals import (
+    BASE,
+    PRIMARY,
+    THEOREMQA_HUB_ID,
+    THIS,
+    EvalSet,
+    PublishedModel,
+    eval_result_entries,
+    evaluation_sets,
+    load_eval_runs,
+    model_index_results,
+)
 from rader_hub.publish.metadata import check_license, is_hub_repo_id
 from rader_hub.publish.model import ModelFolder
+from rader_hub.publish.saved_card import saved_card_parts, shrink_training_details, trimmed_widget, widget_from_examples
 
 TEMPLATES = {"retriever": "model.md.j2", "reranker": "reranker.md.j2"}
 TAGS = {"retriever": ["rader", "retrieval", "reasoning", "math"], "reranker": ["rader", "reranking", "reasoning", "math"]}
 # Sections of the saved card placed by our template (the rest follow in their own order).
-_USAGE, _CITATION, _DROPPED = "Usage", "Citation", {"Additional Resources"}
+_USAGE, _CITATION, _TRAINING, _DROPPED = "Usage", "Citation", "Training Details", {"Additional Resources"}
+EVAL_RESULTS_FILE = ".eval_results/rader.yaml"
+_USAGE_CHARS = 300  # texts in the usage snippet
+
+
+def card_evaluation_sets(folder: ModelFolder, repo_id: str, options: CardOptions) -> list[EvalSet]:
+    """The evaluations attached with ``--eval``, grouped per evaluated set, rows named for ``repo_id``."""
+    config = (folder.training or {}).get("config") or {}
+    base, base_aliases, _ = _base(config.get("base"), options.base_model)
+    published = PublishedModel(folder.kind, repo_id, folder.root, base, frozenset(base_aliases))
+    return evaluation_sets(load_eval_runs(options.eval_files), published)
+
+
+def eval_results_yaml(folder: ModelFolder, repo_id: str, options: CardOptions) -> str | None:
+    """The Hub's `.eval_results/*.yaml` content for this model (None: no set with a Hub dataset)."""
+    entries = eval_result_entries(card_evaluation_sets(folder, repo_id, options))
+    return yaml.safe_dump(eval_result_entries_to_yaml(entries), sort_keys=False, allow_unicode=True) if entries else None
 
 
 def model_card(folder: ModelFolder, repo_id: str, options: CardOptions) -> ModelCard:
     """Render the card for ``folder`` as it will be published at ``repo_id``."""
     training = folder.training or {}
     config = training.get("config") or {}
-    base, base_aliases, base_license = _base(config.get("base"), options.base_model)
-    published = PublishedModel(folder.kind, repo_id, folder.root, base, frozenset(base_aliases))
-    sets = evaluation_sets(load_eval_runs(options.eval_files), published)
+    base, _, base_license = _base(config.get("base"), options.base_model)
+    sets = card_evaluation_sets(folder, repo_id, options)
     dataset_repo = options.dataset_repo or _recorded_dataset(training)
     license_id = options.license or base_license
     if license_id is None:
         raise CardError(f"no licence known for base model '{base or 'not recorded'}': pass --license (a Hub licence id)")
     check_license(license_id)
     saved_metadata, sections = saved_card_parts(folder.saved_card, folder.model, repo_id)
+    examples = training.get("examples") or []
+    if "widget" in saved_metadata:
+        saved_metadata["widget"] = widget_from_examples(examples) if examples else trimmed_widget(saved_metadata["widget"])
+    dataset_link = f"[`{dataset_repo}`](https://huggingface.co/datasets/{dataset_repo})" if dataset_repo else None
+    if _TRAINING in sections:
+        sections[_TRAINING] = shrink_training_details(sections[_TRAINING], dataset_link)
 
     card_data = ModelCardData(**saved_metadata)
     card_data.library_name = "sentence-transformers"
@@ -44,53 +84,150 @@ def model_card(folder: ModelFolder, repo_id: str, options: CardOptions) -> Model
     card_data.tags = list(dict.fromkeys([*(card_data.tags or []), *TAGS[folder.kind]]))
     card_data.base_model = base if base and is_hub_repo_id(base) else card_data.base_model
     card_data.datasets = [dataset_repo] if dataset_repo else card_data.datasets
-    results = model_index_results(sets)
+    results = model_index_results(sets, repo_id)
     if results:
         card_data.model_name = repo_id.split("/")[-1]
         card_data.eval_results = [*(card_data.eval_results or []), *results]
 
+    usage = usage_example(folder.model, examples) if folder.kind == "retriever" else None
+    data_facts = training_data_facts(training)
     context = {
         "repo_id": repo_id,
         "base": base,
         "base_is_hub": bool(base and is_hub_repo_id(base)),
         "dataset_repo": dataset_repo,
-        "recorded_data": _recorded_data_path(training),
+        "recorded_data": _recorded_data_name(training),
+        "status": status_line(sets, training, data_facts),
+        "rader_version": __version__,
         "evaluation_sets": sets,
         "prompts": dict(getattr(folder.model, "prompts", None) or {}),
         "training_facts": _training_facts(training, folder.kind),
         "loss_curve": "loss_curve.png" if (folder.root / "loss_curve.png").is_file() else None,
         "training_record": "rader_training.json" if folder.training is not None else None,
-        "usage_section": sections.pop(_USAGE, None),
+        "usage": usage,
+        "usage_section": None if usage else sections.pop(_USAGE, None),
         "saved_citations": _without_heading(sections.pop(_CITATION, "")),
-        "saved_sections": [text for title, text in sections.items() if title not in _DROPPED],
+        "saved_sections": [text for title, text in sections.items() if title not in _DROPPED | {_USAGE}],
         "limitations": _limitations(sets, training),
         "license_id": license_id,
+        "reproduce": reproduce_commands(training, dataset_repo, folder.kind, sets),
     }
     return render_card(ModelCard, card_data, template_path(TEMPLATES[folder.kind], options.template), context)
 
 
-def saved_card_parts(text: str | None, model: Any, repo_id: str) -> tuple[dict[str, Any], dict[str, str]]:
-    """The saved card's metadata, and its body split into ``## `` sections by title, with the
-    model id placeholder of its usage snippet filled in (as sentence-transformers' own push does)
-    and its empty HTML-comment placeholders removed."""
-    if not text:
-        return {}, {}
-    card = ModelCard(text)
-    placeholder = getattr(type(model), "_model_card_model_id_placeholder", None)
-    body = re.sub(r"^[ \t]*<!--.*?-->[ \t]*\n", "", card.text, flags=re.DOTALL | re.MULTILINE)  # whole commented-out lines and blocks
-    body = re.sub(r"<!--.*?-->", "", body, flags=re.DOTALL)
-    if placeholder:
-        body = body.replace(f'"{placeholder}"', f'"{repo_id}"')
-    sections: dict[str, list[str]] = {}
-    title, in_code = "", False
-    for line in body.splitlines():
-        if line.lstrip().startswith("```"):
-            in_code = not in_code
-        if line.startswith("## ") and not in_code:
-            title = line[3:].strip()
-        sections.setdefault(title, []).append(line)
-    sections.pop("", None)  # the title and the generic first paragraph: our card has its own
-    return card.data.to_dict(), {name: re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() for name, lines in sections.items()}
+def status_line(sets: list[EvalSet], training: dict[str, Any], data: dict[str, Any] | None) -> str:
+    """The card's first sentence: what the model was trained on and how it compares with its base,
+    from the records only (training record, training data, evaluations)."""
+    parts = []
+    if training:
+        made = ""
+        if data:
+            writer = ("the demo generator " if data["demo"] else "") + ", ".join(data["generators"])
+            made = f" from {data['problems']} problems, written by {writer}"
+            if data["failing_paper_filters"]:
+                made += (
+                    f"; {data['failing_paper_filters']} of {data['rows']} rows would not pass the paper's filters "
+                    "(a wrong final answer, or a positive the judge rejected) and were kept by relaxed ones"
+                )
+        parts.append(f"Trained for {training.get('steps')} steps on {training.get('train_rows')} rows{made}.")
+    compared = next((eval_set for eval_set in sets if eval_set.row(THIS) and eval_set.row(BASE)), None)
+    if compared is not None:
+        this, base = compared.row(THIS).metrics[PRIMARY], compared.row(BASE).metrics[PRIMARY]
+        line = f"On {compared.name} ({compared.queries} queries), nDCG@10 is {this:.4f} against {base:.4f} for its base model"
+        difference = compared.versus_base
+        if difference is None:
+            line += " (no per-query scores were attached, so no interval)"
+        else:
+            verdict = (
+                "better than its base"
+                if difference.low > 0
+                else "worse than its base"
+                if difference.high < 0
+                else "no measurable difference from its base"
+            )
+            line += f": {difference.mean:+.4f} (95% interval {difference.low:+.4f} to {difference.high:+.4f}), {verdict}"
+        parts.append(line + ".")
+    elif sets:
+        parts.append("It was evaluated without its base model beside it: see the evaluation below.")
+    else:
+        parts.append("It has not been evaluated: its quality is unmeasured.")
+    demo = bool(data and data["demo"])
+    return ("**Demo model, not for use.** " if demo else "") + " ".join(parts)
+
+
+def training_data_facts(training: dict[str, Any]) -> dict[str, Any] | None:
+    """Who wrote the training rows and how many passed only relaxed filters, read from the recorded
+    training data when it is a generation output on this machine (None otherwise)."""
+    import pyarrow.parquet as pq
+
+    path = (training.get("data") or {}).get("path")
+    if not isinstance(path, str) or not Path(path).exists():
+        return None
+    try:
+        table = pq.read_table(path, columns=["problem_id", "generator", "reward", "kept_by_relaxation"])
+    except (OSError, ValueError, KeyError):  # not Parquet, or not a generation output's columns
+        return None
+    generators = sorted({name for name in table.column("generator").to_pylist() if name})
+    return {
+        "rows": table.num_rows,
+        "problems": len(set(table.column("problem_id").to_pylist())),
+        "generators": generators,
+        "demo": EMBEDDED_GENERATOR_NAME in generators,
+        # Rows the paper's filters would drop: a wrong answer (require_correct_answer) or a rejected positive.
+        "failing_paper_filters": sum(
+            1
+            for reward, kept in zip(table.column("reward").to_pylist(), table.column("kept_by_relaxation").to_pylist())
+            if reward != 1.0 or kept
+        ),
+    }
+
+
+# Training settings that `rader train` takes under another flag name, and those it does not take.
+_FLAG_NAMES = {"learning_rate": "--lr", "query_types": "--query-type"}
+_NOT_FLAGS = {"out_dir", "base", "show_progress", "logging_steps", "resume", "keep_checkpoints", "save_steps"}
+
+
+def reproduce_commands(training: dict[str, Any], dataset_repo: str | None, kind: str, sets: list[EvalSet]) -> str | None:
+    """`rader train` with every recorded setting that differs from its default, then `rader eval`
+    on each attached set of the embedded or a Hub dataset. None without a training record."""
+    from rader_hub.training.config import RerankerTrainingConfig, RetrieverTrainingConfig
+
+    config = training.get("config")
+    if not config:
+        return None
+    defaults = (RetrieverTrainingConfig if kind == "retriever" else RerankerTrainingConfig)(out_dir="model")
+    data = dataset_repo or _recorded_data_name(training) or "DATA"
+    parts = [f"rader train {kind} --data {data} --out model --base {config.get('base')}"]
+    for name, value in config.items():
+        if name in _NOT_FLAGS or getattr(defaults, name, value) == value:
+            continue
+        flag = _FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
+        if isinstance(value, bool):
+            parts.append(flag if value else "--no-" + flag[2:])
+        elif isinstance(value, list):
+            parts += [f"{flag} {item}" for item in value]
+        else:
+            parts.append(f"{flag} {json.dumps(value) if isinstance(value, str) else value}")
+    lines = [f"pip install rader-hub=={__version__}", " ".join(parts)]
+    if kind == "retriever" and any(eval_set.row(THIS) and eval_set.data.hub_id == THEOREMQA_HUB_ID for eval_set in sets):
+        lines.append("rader eval --retriever dense --model model --json > eval-model.json   # the TheoremQA dev set above")
+    return "\n".join(lines)
+
+
+def usage_example(model: Any, examples: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """A recorded training row whose positive this model ranks first among its texts, with the scores
+    the snippet prints (computed here, on the trimmed texts it shows). None when no row qualifies."""
+    for example in examples:
+        documents = [trim_text(text, _USAGE_CHARS) for text in dict.fromkeys([example["positive"], *example["negatives"]])]
+        if len(documents) < 2:
+            continue
+        query = example["query"]
+        scores = model.similarity(model.encode_query([query]), model.encode_document(documents))[0].tolist()
+        if max(range(len(scores)), key=scores.__getitem__) == 0:
+            # As Python string literals (a JSON string is one), for the snippet.
+            literals = [json.dumps(text, ensure_ascii=False) for text in documents]
+            return {"query": json.dumps(query, ensure_ascii=False), "documents": literals, "scores": [f"{score:.4f}" for score in scores]}
+    return None
 
 
 def _without_heading(section: str) -> str:
@@ -107,13 +244,17 @@ def _base(recorded: str | None, override: str | None) -> tuple[str | None, set[s
     return recorded, set(), None
 
 
-def _recorded_data_path(training: dict[str, Any]) -> str | None:
-    """The training data's source as rader_training.json records it (None for in-memory triples)."""
-    return (training.get("data") or {}).get("path")
+def _recorded_data_name(training: dict[str, Any]) -> str | None:
+    """The training data's source as rader_training.json records it, a local path by its last parts
+    only (no machine path on a card); None for in-memory triples."""
+    data = (training.get("data") or {}).get("path")
+    if not isinstance(data, str):
+        return None
+    return data if is_hub_repo_id(data) else "/".join(Path(data).parts[-2:])
 
 
 def _recorded_dataset(training: dict[str, Any]) -> str | None:
-    data = _recorded_data_path(training)
+    data = (training.get("data") or {}).get("path")
     return data if isinstance(data, str) and is_hub_repo_id(data) else None
 
 
@@ -127,7 +268,7 @@ def _training_facts(training: dict[str, Any], kind: str) -> list[tuple[str, str]
         loss = (
             f"InfoNCE over cosine similarities, temperature {temperature:g} (sentence-transformers "
             f"{'Cached' if config.get('mini_batch_size') else ''}MultipleNegativesRankingLoss, scale {1 / temperature:g}): each query's "
-            f"positive against the batch's other positives and {negatives} hard negatives per query"
+            f"positive against the batch's other positives and its own hard negatives ({negatives} slots per query)"
         )
     else:
         loss = (
@@ -142,7 +283,8 @@ def _training_facts(training: dict[str, Any], kind: str) -> list[tuple[str, str]
         ("steps", f"{training.get('steps')} ({_schedule(config)})"),
         ("batch size", str(config.get("batch_size"))),
         ("learning rate", f"{learning_rate} (linear, warmup ratio {config.get('warmup_ratio')})"),
-        ("max sequence length in training", str(config.get("max_seq_length") or "the base model's")),
+        ("hard negatives per query", _negatives_fact(training)),
+        ("max sequence length in training", _truncation_fact(training, config)),
         ("seed", str(config.get("seed"))),
     ]
     if kind == "retriever":
@@ -152,6 +294,31 @@ def _training_facts(training: dict[str, Any], kind: str) -> list[tuple[str, str]
         if training.get(key) is not None:
             facts.append((name, f"{training[key]:.4f}"))
     return facts
+
+
+def _negatives_fact(training: dict[str, Any]) -> str:
+    """Slots per query and how many of them hold distinct texts (short lists are padded by repeats)."""
+    stats = training.get("negatives")
+    if not stats:
+        return f"{training.get('num_negatives')} slots (how many were distinct was not recorded)"
+    spread = f"{stats['distinct_min']} to {stats['distinct_max']} (median {stats['distinct_median']:g})"
+    text = f"{stats['per_row']} slots; distinct negatives available per row {spread}"
+    if stats["rows_padded"]:
+        text += f"; {stats['rows_padded']} of {stats['rows']} rows had fewer than {stats['per_row']} and were padded by repeating their own"
+    return text
+
+
+def _truncation_fact(training: dict[str, Any], config: dict[str, Any]) -> str:
+    """The training length and what it cut (queries and positives, prompts included)."""
+    truncation = training.get("truncation")
+    if not truncation:  # recorded by older versions: the setting only
+        return str(config.get("max_seq_length") or "the base model's")
+    limit, queries, positives = truncation["max_seq_length"], truncation["queries"], truncation["positives"]
+    return (
+        f"{limit} tokens: {positives['truncated']} of {positives['rows']} positives were cut (mean length "
+        f"{positives['mean_tokens']:g} tokens, longest {positives['max_tokens']}), {queries['truncated']} of {queries['rows']} "
+        f"queries (mean {queries['mean_tokens']:g})"
+    )
 
 
 def _schedule(config: dict[str, Any]) -> str:
@@ -166,11 +333,10 @@ def _limitations(sets: list[EvalSet], training: dict[str, Any]) -> list[str]:
     if not sets:
         notes.append("No evaluation was attached to this card: its quality is unmeasured.")
     for eval_set in sets:
-        this = next((row for row in eval_set.rows if row.role == THIS), None)
-        base = next((row for row in eval_set.rows if row.role == BASE), None)
-        if this and base and this.metrics["ndcg@10"] <= base.metrics["ndcg@10"]:
+        this, base, difference = eval_set.row(THIS), eval_set.row(BASE), eval_set.versus_base
+        if this and base and (difference.low <= 0 if difference else this.metrics[PRIMARY] <= base.metrics[PRIMARY]):
             notes.append(
-                f"On {eval_set.name} this model does not improve on its base model "
-                f"(nDCG@10 {this.metrics['ndcg@10']:.4f} vs {base.metrics['ndcg@10']:.4f})."
+                f"On {eval_set.name} this model does not measurably improve on its base model "
+                f"(nDCG@10 {this.metrics[PRIMARY]:.4f} vs {base.metrics[PRIMARY]:.4f})."
             )
     return notes

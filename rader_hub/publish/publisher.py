@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rader_hub import __version__
 from rader_hub.errors import ConfigError
+from rader_hub.files import write_text_atomic
 from rader_hub.publish.cards import CardOptions
 from rader_hub.publish.folder import place, relative_files, staging_folder
 from rader_hub.publish.hub import PublishResult, check_repo_id, upload_folder
@@ -108,12 +109,16 @@ def _assemble(kind: ArtifactKind, source: Path, repo_id: str, staging: Path, opt
         message = f"Publish {dataset.table.num_rows} rows of RaDeR training data (recipe {recipes})"
     else:
         from rader_hub.publish.model import load_model_folder
-        from rader_hub.publish.model_card import model_card
+        from rader_hub.publish.model_card import EVAL_RESULTS_FILE, eval_results_yaml, model_card
 
         model = load_model_folder(source, "retriever" if kind is ArtifactKind.model else "reranker")
         card = model_card(model, repo_id, options)
         for path in model.files_to_upload():
             place(path, staging / path.relative_to(source))
+        results = eval_results_yaml(model, repo_id, options)  # the Hub's evaluation-results format, beside model-index
+        if results:
+            (staging / EVAL_RESULTS_FILE).parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(staging / EVAL_RESULTS_FILE, results)
         steps = (model.training or {}).get("steps")
         message = f"Publish the {model.kind}" + (f" ({steps} training steps)" if steps is not None else "")
     card.save(staging / CARD_FILE)

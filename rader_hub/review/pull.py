@@ -32,6 +32,7 @@ from rader_hub.generation.negatives import MAX_NEGATIVES
 from rader_hub.generation.runfiles import RunFolder
 from rader_hub.review.agreement import agreement_report
 from rader_hub.review.connection import argilla_errors
+from rader_hub.review.estimates import review_estimates
 from rader_hub.review.pairs import LABELS, VERDICT_OF_LABEL, GenerationDataset, JudgedPair, judged_pairs, row_pairs
 from rader_hub.review.push import QUESTION, find_dataset
 
@@ -167,6 +168,8 @@ def review_summary(
         "records_pushed": len(pushed),
         "judged_pairs": len(pairs),
         "annotators": annotators,
+        "annotator_count": len(annotators),
+        "estimates": review_estimates(pairs, decided, [verdicts[pair.record_id].votes for pair in pushed]),
         "argilla_dataset": dataset_name,
         "rejected_positives": rejected_positives.value,
         "rows": {"before": rows_in, "after": len(merged.rows), **dict(sorted(merged.counts.items()))},

@@ -228,7 +228,8 @@ class MainJob:
                 self.options.bright,
                 self.say,
             )
-            table = {name: read_json(path) for name, path in files.items()}
+            # The per-query scores stay in the files (model cards read them), out of the run summary.
+            table = {name: {key: value for key, value in read_json(path).items() if key != "per_query"} for name, path in files.items()}
             return {
                 "files": {name: str(path) for name, path in files.items()},
                 "chart": str(chart),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -140,6 +141,49 @@ def effective_negatives(triples: Sequence[Triple], requested: int) -> int:
     """The train group: the requested count, capped at the most negatives any row has."""
     most = max((len(triple.negatives) for triple in triples), default=0)
     return min(requested, most) if most else requested
+
+
+def negative_statistics(triples: Sequence[Triple], num_negatives: int) -> dict[str, int | float]:
+    """How many of the ``num_negatives`` slots per row hold distinct texts: rows with fewer are padded
+    by drawing their own negatives again (``to_columns``), which a card must not count as more."""
+    distinct = [len(set(triple.negatives)) for triple in triples] or [0]
+    return {
+        "per_row": num_negatives,
+        "distinct_min": min(distinct),
+        "distinct_median": statistics.median(distinct),
+        "distinct_max": max(distinct),
+        "rows_padded": sum(1 for count in distinct if count < num_negatives),
+        "rows": len(triples),
+    }
+
+
+def length_statistics(lengths: Sequence[int], limit: int) -> dict[str, int | float]:
+    """Token lengths of one column against the training truncation ``limit``."""
+    return {
+        "mean_tokens": round(statistics.fmean(lengths), 1) if lengths else 0,
+        "max_tokens": max(lengths, default=0),
+        "truncated": sum(1 for length in lengths if length > limit),
+        "rows": len(lengths),
+    }
+
+
+def example_triples(triples: Sequence[Triple], count: int = 3) -> list[dict[str, str | list[str] | None]]:
+    """Up to ``count`` training rows for a card, each from another problem and, while possible, of
+    another query type, with their distinct negatives (at most 3)."""
+    chosen: list[Triple] = []
+    for triple in triples:
+        if len(chosen) == count:
+            break
+        if triple.group in {other.group for other in chosen} or triple.query_type in {other.query_type for other in chosen}:
+            continue
+        chosen.append(triple)
+    for triple in triples:  # fewer query types than ``count``: other problems, any type
+        if len(chosen) < count and triple.group not in {other.group for other in chosen}:
+            chosen.append(triple)
+    return [
+        {"query": t.query, "positive": t.positive, "negatives": list(dict.fromkeys(t.negatives))[:3], "query_type": t.query_type}
+        for t in chosen
+    ]
 
 
 def to_columns(triples: Sequence[Triple], num_negatives: int, seed: int) -> dict[str, list[str]]:

@@ -7,11 +7,12 @@ batches without duplicate texts, checkpoints that a rerun can resume from, LoRA 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from rader_hub.errors import ConfigError
 from rader_hub.training.base_model import load_base_model
 from rader_hub.training.config import FULL_FINE_TUNING_LEARNING_RATE, LORA_LEARNING_RATE, RetrieverTrainingConfig
-from rader_hub.training.data import QUERY_COLUMN, DataInput, TrainingData
+from rader_hub.training.data import QUERY_COLUMN, DataInput, TrainingData, Triple, example_triples, length_statistics, negative_statistics
 from rader_hub.training.losses import info_nce_loss
 from rader_hub.training.runtime import TrainingResult, finish_training, prepare_run, save_model, trainer_arguments
 
@@ -93,4 +94,23 @@ def train_retriever(config: RetrieverTrainingConfig, data: DataInput | TrainingD
     model.max_seq_length = inference_length
     save_model(trainer, model, config.out_dir)
 
-    return finish_training(trainer, config, run, f"retriever: {config.base}", learning_rate=learning_rate, lora=use_lora)
+    facts = {
+        "negatives": negative_statistics(run.data.train, run.num_negatives),
+        "truncation": _truncation(model, run.data.train, config),
+        "examples": example_triples(run.data.train),
+    }
+    return finish_training(trainer, config, run, f"retriever: {config.base}", learning_rate=learning_rate, lora=use_lora, **facts)
+
+
+def _truncation(model, triples: Sequence[Triple], config: RetrieverTrainingConfig) -> dict[str, Any]:
+    """How many queries and positives the training length cut (with their prompts), for the card."""
+    limit = config.max_seq_length or model.max_seq_length
+
+    def lengths(texts: list[str]) -> list[int]:
+        return [len(ids) for ids in model.tokenizer(texts, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]]
+
+    return {
+        "max_seq_length": limit,
+        "queries": length_statistics(lengths([config.query_prompt + t.query for t in triples]), limit),
+        "positives": length_statistics(lengths([config.passage_prompt + t.positive for t in triples]), limit),
+    }
