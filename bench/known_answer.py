@@ -13,7 +13,7 @@ what human review buys back. The data's own quality (rows per query type, positi
 false-negative rate, rows lost at each filter) is printed too. Finally the model trained on all
 399 questions' judge_error-0 data is saved to outputs/models/known-answer.
 
-Training is lighter than train_supervised.py's (one epoch, 64-token truncation) so that the 25
+Training is lighter than train_supervised.py's (one hard negative, one epoch, 64-token truncation) so that the 25
 trainings fit the time budget; the comparison stays fair because every configuration trains the
 same way. The pipeline's data (per judge setting) and the base rankings are made once per run.
 
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import multiprocessing
 import os
 import random
 import shutil
@@ -38,7 +39,7 @@ from typing import Any
 from machine import machine_fields
 from train_supervised import add_training_arguments, check_saved_model, dev_triples, fold_metrics, mine_negatives, question_folds, train
 
-from pipelines.math_recipes import KNOWN_ANSWER, build_pipeline, known_answer_llm
+from pipelines.math_recipes import KNOWN_ANSWER, RecipeSettings, build_pipeline, known_answer_llm
 from rader_hub.corpus import load_corpus
 from rader_hub.embedded_data import resolve_source
 from rader_hub.evaluation.evaluate import evaluate_retriever
@@ -60,7 +61,7 @@ TARGET_SHARE = 0.95  # of the supervised gain
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    add_training_arguments(parser, max_seq_length=64, epochs=1.0)
+    add_training_arguments(parser, negatives=1, max_seq_length=64, epochs=1.0)
     search = KNOWN_ANSWER.search
     parser.add_argument("--rollouts", type=int, default=search["rollouts"], help="MCTS rollouts per problem")
     parser.add_argument("--max-depth", type=int, default=search["max_depth"], help="MCTS depth limit")
@@ -82,9 +83,19 @@ def generate(judge_error: float, args: argparse.Namespace) -> tuple[list[dict[st
     search = {**KNOWN_ANSWER.search, "rollouts": args.rollouts, "max_depth": args.max_depth, "top_k": args.top_k}
     settings = dataclasses.replace(KNOWN_ANSWER, search=search)
     run = RunFolder(args.runs / f"judge-error-{judge_error}")
-    pipeline = build_pipeline(settings, lambda: known_answer_llm(judge_error, args.seed), output_dir=str(run.root))
-    pipeline.run(use_cache=False)
+    # A process of its own, as `rader generate` is: distilabel leaves its logging queue handler behind,
+    # and its workers fork, which must happen before this process has run torch.
+    process = multiprocessing.get_context("spawn").Process(target=run_pipeline, args=(settings, judge_error, args.seed, str(run.root)))
+    process.start()
+    process.join()
+    if process.exitcode != 0:
+        raise SystemExit(f"the known-answer pipeline (judge_error {judge_error}) failed with exit code {process.exitcode}")
     return pq.read_table(run.data_dir / DATA_FILE).to_pylist(), read_json(run.summary_file, {})
+
+
+def run_pipeline(settings: RecipeSettings, judge_error: float, seed: int, output_dir: str) -> None:
+    multiprocessing.set_start_method("fork", force=True)  # distilabel's step workers fork, as under the CLI
+    build_pipeline(settings, lambda: known_answer_llm(judge_error, seed), output_dir=output_dir).run(use_cache=False)
 
 
 def filter_losses(summary: Mapping[str, Any]) -> dict[str, int]:

@@ -44,7 +44,7 @@ TARGET_GAIN = 0.05
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_training_arguments(parser, max_seq_length=96, epochs=2.0)
+    add_training_arguments(parser, negatives=3, max_seq_length=96, epochs=2.0)
     parser.add_argument("--miner", choices=["dense", "bm25"], default="dense", help="retriever that mines hard negatives")
     parser.add_argument("--skip-top", type=int, default=0, help="ignore this many top-ranked wrong theorems (possible false negatives)")
     parser.add_argument("--out", type=Path, default=Path("outputs/models/supervised-dev"))
@@ -52,10 +52,10 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def add_training_arguments(parser: argparse.ArgumentParser, max_seq_length: int, epochs: float) -> None:
+def add_training_arguments(parser: argparse.ArgumentParser, negatives: int, max_seq_length: int, epochs: float) -> None:
     """The folds and training settings (shared with bench/known_answer.py, which trains lighter)."""
     parser.add_argument("--folds", type=int, default=3)
-    parser.add_argument("--negatives", type=int, default=3, help="hard negatives per training example")
+    parser.add_argument("--negatives", type=int, default=negatives, help="hard negatives per training example")
     parser.add_argument("--max-seq-length", type=int, default=max_seq_length, help="training truncation (evaluation uses the model's 256)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--epochs", type=float, default=epochs)
