@@ -28,7 +28,7 @@ import json
 import multiprocessing
 import os
 import random
-import shutil
+import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -36,17 +36,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
 from machine import machine_fields
 from train_supervised import add_training_arguments, check_saved_model, dev_triples, fold_metrics, mine_negatives, question_folds, train
 
 from pipelines.math_recipes import KNOWN_ANSWER, RecipeSettings, build_pipeline, known_answer_llm
-from rader_hub.corpus import load_corpus
+from rader_hub.corpus import Corpus, load_corpus
 from rader_hub.embedded_data import resolve_source
 from rader_hub.evaluation.evaluate import evaluate_retriever
 from rader_hub.evaluation.label_quality import label_quality
 from rader_hub.files import read_json, write_json_atomic
+from rader_hub.generation.checkpoint import settings_hash
 from rader_hub.generation.runfiles import RunFolder
-from rader_hub.queries import load_queries
+from rader_hub.queries import EvalQuery, load_queries
 from rader_hub.records import Row
 from rader_hub.retrieval import DenseRetriever
 from rader_hub.retrieval.embedding_cache import EmbeddingCache
@@ -68,6 +70,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--top-k", type=int, default=search["top_k"], help="theorems BM25 retrieves per query in the search")
     parser.add_argument("--judge-errors", type=float, nargs="+", default=[0.0, 0.2, 0.4], help="share of verdicts the judge gets wrong")
     parser.add_argument("--review-sizes", type=int, nargs="+", default=[50, 200], help="judged pairs corrected by review")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: steady on shared cores)")
     parser.add_argument("--runs", type=Path, default=Path("outputs/bench/known-answer"), help="the pipeline's run folders")
     parser.add_argument("--out", type=Path, default=Path("outputs/models/known-answer"))
     parser.add_argument("--report", type=Path, default=Path("outputs/bench/known_answer.json"))
@@ -96,6 +99,11 @@ def generate(judge_error: float, args: argparse.Namespace) -> tuple[list[dict[st
 def run_pipeline(settings: RecipeSettings, judge_error: float, seed: int, output_dir: str) -> None:
     multiprocessing.set_start_method("fork", force=True)  # distilabel's step workers fork, as under the CLI
     build_pipeline(settings, lambda: known_answer_llm(judge_error, seed), output_dir=output_dir).run(use_cache=False)
+    # The dataset and summary are written (atomically) by now. Seen once: a thread distilabel left
+    # behind kept this process from exiting for minutes after a 399-problem run, so exit at once.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def filter_losses(summary: Mapping[str, Any]) -> dict[str, int]:
@@ -143,8 +151,33 @@ def matched_sample(rows: Sequence[dict[str, Any]], question_ids: Sequence[str], 
     return [triple_from_row(Row(row, f"{row['problem_id']} ({row['query_type']})")) for row in chosen]
 
 
+class TrainingLog:
+    """Trained-and-evaluated results by what went in (the triples, the held-out questions and the
+    training settings), kept in a JSON file as each is measured: a rerun trains only what is new."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.results: dict[str, dict[str, Any]] = read_json(path, {})
+
+    def result(self, triples: list[Triple], test_queries: list[EvalQuery], corpus: Corpus, args: argparse.Namespace) -> dict[str, Any]:
+        settings = {key: getattr(args, key) for key in ("negatives", "max_seq_length", "batch_size", "epochs", "lr", "temperature", "seed")}
+        inputs = {"triples": [dataclasses.astuple(triple)[:4] for triple in triples], "test": [q.id for q in test_queries]}
+        key = settings_hash({"settings": settings, **inputs})
+        if key not in self.results:
+            with tempfile.TemporaryDirectory(prefix="rader-known-answer-") as scratch_dir:
+                model_dir = Path(scratch_dir) / "model"
+                train(triples, model_dir, args)
+                # A private cache: a fold model is a fresh folder whose embeddings are of no later use.
+                retriever = DenseRetriever(corpus, model=str(model_dir), cache=EmbeddingCache(Path(scratch_dir) / "cache"))
+                metrics = evaluate_retriever(retriever, test_queries).metrics
+            self.results[key] = {**metrics, "examples": len(triples), "query_types": _count(t.query_type for t in triples)}
+            write_json_atomic(self.path, self.results)
+        return self.results[key]
+
+
 def main() -> None:
     args = parse_args()
+    torch.set_num_threads(args.threads)
     load_before = os.getloadavg()
     started = time.perf_counter()
     corpus = load_corpus(resolve_source("embedded", "theorems"))
@@ -170,34 +203,33 @@ def main() -> None:
     base_by_id = dict(zip([q.id for q in queries], base.rankings))
     negatives = mine_negatives(base.rankings, queries, args.negatives, 0)
     order, folds = question_folds(len(queries), args.folds, args.seed)
-    results = []
-    with tempfile.TemporaryDirectory(prefix="rader-known-answer-") as scratch_dir:
-        scratch = Path(scratch_dir)
-        cache = EmbeddingCache(scratch / "cache")  # fold models are fresh folders: keep their embeddings out of the user's cache
-        for number, held_out in enumerate(folds[: args.limit_folds or args.folds], start=1):
-            held = set(held_out)
-            train_idx = [i for i in order if i not in held]
-            supervised = dev_triples([queries[i] for i in train_idx], [negatives[i] for i in train_idx], corpus)
-            test_queries = [queries[i] for i in held_out]
-            train_ids = [queries[i].id for i in train_idx]
-            fold: dict[str, Any] = {"fold": number, "train_questions": len(train_idx), "test_questions": len(held_out)}
-            fold["base"] = fold_metrics(test_queries, [base_by_id[q.id] for q in test_queries])
-            configurations = {"supervised": supervised}
-            configurations.update({name: matched_sample(rows, train_ids, len(supervised), args.seed) for name, rows in datasets.items()})
-            for name, triples in configurations.items():
-                model_dir = scratch / "model"
-                train(triples, model_dir, args)
-                trained = evaluate_retriever(DenseRetriever(corpus, model=str(model_dir), cache=cache), test_queries).metrics
-                shutil.rmtree(model_dir)
-                fold[name] = {**trained, "examples": len(triples), "query_types": _count(t.query_type for t in triples)}
-                print(f"fold {number} {name}: nDCG@10 {trained['ndcg@10']:.4f} (base {fold['base']['ndcg@10']:.4f})", flush=True)
-            results.append(fold)
-
     final = None
     if not args.skip_final and datasets:
         first = datasets[f"judge error {args.judge_errors[0]}"]
         train(matched_sample(first, [q.id for q in queries], len(queries), args.seed), args.out, args)
         final = check_saved_model(args.out)
+
+    results = []
+    for number, held_out in enumerate(folds[: args.limit_folds or args.folds], start=1):
+        test_queries = [queries[i] for i in held_out]
+        train_idx = [i for i in order if i not in set(held_out)]
+        fold: dict[str, Any] = {"fold": number, "train_questions": len(train_idx), "test_questions": len(held_out)}
+        fold["base"] = fold_metrics(test_queries, [base_by_id[q.id] for q in test_queries])
+        fold["supervised_triples"] = dev_triples([queries[i] for i in train_idx], [negatives[i] for i in train_idx], corpus)
+        fold["train_ids"], fold["test_queries"] = [queries[i].id for i in train_idx], test_queries
+        results.append(fold)
+    # Configuration by configuration (the supervised and judge-0 rows first), each over the folds;
+    # every result is kept as soon as it is measured, so a rerun after an interruption goes on.
+    trainings = TrainingLog(args.runs / "trainings.json")
+    for name in ["supervised", *datasets]:
+        for fold in results:
+            supervised = fold["supervised_triples"]
+            triples = supervised if name == "supervised" else matched_sample(datasets[name], fold["train_ids"], len(supervised), args.seed)
+            fold[name] = trainings.result(triples, fold["test_queries"], corpus, args)
+            print(f"fold {fold['fold']} {name}: nDCG@10 {fold[name]['ndcg@10']:.4f} (base {fold['base']['ndcg@10']:.4f})", flush=True)
+    for fold in results:  # what the report keeps of a fold: its sizes and results
+        for key in ("supervised_triples", "train_ids", "test_queries"):
+            del fold[key]
 
     names = ["base", "supervised", *datasets]
     means = {name: {m: sum(fold[name][m] for fold in results) / len(results) for m in ("ndcg@10", "recall@10")} for name in names}
