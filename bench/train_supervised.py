@@ -44,21 +44,33 @@ TARGET_GAIN = 0.05
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--folds", type=int, default=3)
-    parser.add_argument("--negatives", type=int, default=3, help="hard negatives per question")
+    add_training_arguments(parser, negatives=3, max_seq_length=96, epochs=2.0)
     parser.add_argument("--miner", choices=["dense", "bm25"], default="dense", help="retriever that mines hard negatives")
     parser.add_argument("--skip-top", type=int, default=0, help="ignore this many top-ranked wrong theorems (possible false negatives)")
-    parser.add_argument("--max-seq-length", type=int, default=96, help="training truncation (evaluation uses the model's 256)")
+    parser.add_argument("--out", type=Path, default=Path("outputs/models/supervised-dev"))
+    parser.add_argument("--report", type=Path, default=Path("outputs/bench/train_supervised.json"))
+    return parser.parse_args()
+
+
+def add_training_arguments(parser: argparse.ArgumentParser, negatives: int, max_seq_length: int, epochs: float) -> None:
+    """The folds and training settings (shared with bench/known_answer.py, which trains lighter)."""
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--negatives", type=int, default=negatives, help="hard negatives per training example")
+    parser.add_argument("--max-seq-length", type=int, default=max_seq_length, help="training truncation (evaluation uses the model's 256)")
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--epochs", type=float, default=2.0)
+    parser.add_argument("--epochs", type=float, default=epochs)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--temperature", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--limit-folds", type=int, default=None, help="train only the first N folds (quick checks)")
     parser.add_argument("--skip-final", action="store_true", help="do not train the all-dev model")
-    parser.add_argument("--out", type=Path, default=Path("outputs/models/supervised-dev"))
-    parser.add_argument("--report", type=Path, default=Path("outputs/bench/train_supervised.json"))
-    return parser.parse_args()
+
+
+def question_folds(count: int, folds: int, seed: int) -> tuple[list[int], list[list[int]]]:
+    """The questions' shuffled order and the held-out folds (indices), the same in every benchmark."""
+    order = list(range(count))
+    random.Random(seed).shuffle(order)
+    return order, [sorted(order[i::folds]) for i in range(folds)]
 
 
 def mine_negatives(rankings: Sequence[Ranking], queries: Sequence[EvalQuery], count: int, skip: int) -> list[list[str]]:
@@ -113,9 +125,7 @@ def main() -> None:
     negatives = mine_negatives(miner_rankings, queries, args.negatives, args.skip_top)
     base_by_id = dict(zip([q.id for q in queries], base.rankings))
 
-    order = list(range(len(queries)))
-    random.Random(args.seed).shuffle(order)
-    folds = [sorted(order[i :: args.folds]) for i in range(args.folds)]
+    order, folds = question_folds(len(queries), args.folds, args.seed)
     results = []
     with tempfile.TemporaryDirectory(prefix="rader-bench-") as scratch_dir:
         scratch = Path(scratch_dir)

@@ -13,6 +13,8 @@ from typing import Any
 from distilabel.models.llms.base import LLM
 from distilabel.pipeline import Pipeline
 
+from rader_hub.embedded_data import embedded_path
+from rader_hub.generation.known_answer import KnownAnswerLLM
 from rader_hub.generation.llm import LocalTransformersLLM, OpenAICompatibleLLM
 from rader_hub.generation.steps import (
     DeduplicateQueries,
@@ -111,6 +113,35 @@ PAPER = RecipeSettings(
     problems=MATH_TRAIN,
     corpus=BRIGHT_THEOREMS,
 )
+
+
+# The known-answer check (bench/known_answer.py): the 399 TheoremQA dev questions as problems, each
+# with its gold theorem and answer known to the LLM, BM25 over the 354 embedded theorems in the
+# search. Every filter is the paper's; the query and negative settings are the embedded recipe's.
+KNOWN_ANSWER = RecipeSettings(
+    name="math-known-answer",
+    description=(
+        "Known-answer check: an LLM that knows each TheoremQA dev question's gold theorem and answer "
+        "(KnownAnswerLLM, with a seeded judge error) runs the whole recipe over the 399 dev questions and the 354 embedded theorems."
+    ),
+    num_problems=0,
+    problems_per_batch=50,
+    search={
+        "rollouts": 6,
+        "max_depth": 4,
+        "top_k": 5,
+        "ost_children": 1,
+        "qg_children": 1,
+        "complete_at_max_depth": True,
+        "show_progress": False,
+    },
+    queries=dict(EMBEDDED.queries),
+    problems={"source": str(embedded_path("dev_queries")), "problem_field": "query", "answer_field": "answer"},
+)
+
+
+def known_answer_llm(judge_error: float = 0.0, seed: int = 0) -> LLM:
+    return KnownAnswerLLM(judge_error=judge_error, seed=seed)
 
 
 def embedded_llm() -> LLM:

@@ -15,7 +15,10 @@ The examples are written for this project. Each shows the exact reply format the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
 
 Messages = list[dict[str, str]]
 
@@ -34,6 +37,14 @@ TASK_LEXICAL = "Write one short search query that a person would type to find th
 THEOREM_STEP = "Useful theorem: {summary}"
 NO_STEPS = "(none yet)"
 
+# How a request is laid out: its context (problem and steps so far, and/or a theorem), then its
+# instruction, as paragraphs. read_request() reads a request back with the same pieces.
+PARAGRAPH = "\n\n"
+PROBLEM_LABEL = "Problem: "
+STEPS_LABEL = "Solution so far:\n"
+THEOREM_LABEL = "Theorem: "
+STEP_LABEL = "Step {index}: "
+
 OST_INSTRUCTION = f"{TASK_OST} If it reaches the final answer, end it with \\boxed{{answer}}."
 # Measured on SmolLM2-135M (24 completions, 96 tokens): this wording gave a final answer in 20,
 # "in a few short steps and end with ... \\boxed{answer}" in 14.
@@ -50,7 +61,7 @@ def format_steps(steps: Sequence[str]) -> str:
     """Steps so far as a numbered list ('(none yet)' at the root)."""
     if not steps:
         return NO_STEPS
-    return "\n".join(f"Step {index}: {step}" for index, step in enumerate(steps, start=1))
+    return "\n".join(STEP_LABEL.format(index=index) + step for index, step in enumerate(steps, start=1))
 
 
 def shown_theorem(text: str, max_chars: int) -> str:
@@ -65,7 +76,15 @@ def theorem_step(summary: str) -> str:
 
 
 def _context(problem: str, steps: Sequence[str]) -> str:
-    return f"Problem: {problem}\n\nSolution so far:\n{format_steps(steps)}"
+    return f"{PROBLEM_LABEL}{problem}{PARAGRAPH}{STEPS_LABEL}{format_steps(steps)}"
+
+
+def _theorem(theorem: str) -> str:
+    return f"{THEOREM_LABEL}{theorem}"
+
+
+def _request(instruction: str, *context: str) -> str:
+    return PARAGRAPH.join([*context, instruction])
 
 
 def _chat(examples: Sequence[tuple[str, str]], request: str) -> Messages:
@@ -147,12 +166,12 @@ _LEXICAL_EXAMPLES = [
 
 def one_step_thought(problem: str, steps: Sequence[str]) -> Messages:
     """OST: the next single step; a step with a ``\\boxed{}`` answer ends the trajectory."""
-    return _chat(_OST_EXAMPLES, f"{_context(problem, steps)}\n\n{OST_INSTRUCTION}")
+    return _chat(_OST_EXAMPLES, _request(OST_INSTRUCTION, _context(problem, steps)))
 
 
 def complete_remaining_steps(problem: str, steps: Sequence[str]) -> Messages:
     """CRS: the rest of the solution, ending with a ``\\boxed{}`` answer."""
-    return _chat(_CRS_EXAMPLES, f"{_context(problem, steps)}\n\n{CRS_INSTRUCTION}")
+    return _chat(_CRS_EXAMPLES, _request(CRS_INSTRUCTION, _context(problem, steps)))
 
 
 def _qg_instruction(candidates: int) -> str:
@@ -169,24 +188,79 @@ def generate_query(problem: str, steps: Sequence[str], candidates: int = 2) -> M
         f"{_LADDER_CONTEXT}\n\n{_qg_instruction(candidates)}",
         _QG_REPLY,
     )
-    return _chat([example], f"{_context(problem, steps)}\n\n{_qg_instruction(candidates)}")
+    return _chat([example], _request(_qg_instruction(candidates), _context(problem, steps)))
 
 
 def judge_theorem(problem: str, steps: Sequence[str], theorem: str) -> Messages:
     """Self-reflection: the verdict word first (so a short budget never cuts it off), then a reason."""
-    return _chat(_JUDGE_EXAMPLES, f"{_context(problem, steps)}\n\nTheorem: {theorem}\n\n{JUDGE_INSTRUCTION}")
+    return _chat(_JUDGE_EXAMPLES, _request(JUDGE_INSTRUCTION, _context(problem, steps), _theorem(theorem)))
 
 
 def summarize_theorem(theorem: str) -> Messages:
     """Self-summarization: the theorem in plain language, as later steps will read it."""
-    return _chat(_SUMMARY_EXAMPLES, f"Theorem: {theorem}\n\n{SUMMARY_INSTRUCTION}")
+    return _chat(_SUMMARY_EXAMPLES, _request(SUMMARY_INSTRUCTION, _theorem(theorem)))
 
 
 def reasoning_query(problem: str, steps: Sequence[str], theorem: str) -> Messages:
     """q_llmq: one sentence stating the information need, with little lexical overlap with the theorem."""
-    return _chat(_LLMQ_EXAMPLES, f"{_context(problem, steps)}\n\nTheorem: {theorem}\n\n{LLMQ_INSTRUCTION}")
+    return _chat(_LLMQ_EXAMPLES, _request(LLMQ_INSTRUCTION, _context(problem, steps), _theorem(theorem)))
 
 
 def lexical_query(theorem: str) -> Messages:
     """q_lexical: a short keyword query written from the theorem alone."""
-    return _chat(_LEXICAL_EXAMPLES, f"Theorem: {theorem}\n\n{TASK_LEXICAL}")
+    return _chat(_LEXICAL_EXAMPLES, _request(TASK_LEXICAL, _theorem(theorem)))
+
+
+# -- reading a request back (an LLM that answers from known facts needs what the prompt shows) ----
+class PromptKind(str, Enum):
+    OST = "ost"
+    CRS = "crs"
+    QG = "qg"
+    JUDGE = "judge"
+    SUMMARY = "summary"
+    LLMQ = "llmq"
+    LEXICAL = "lexical"
+
+
+# Every instruction begins with its task; the instruction is the request's last paragraph.
+_KIND_OF_TASK = {
+    TASK_OST: PromptKind.OST,
+    TASK_CRS: PromptKind.CRS,
+    TASK_QG: PromptKind.QG,
+    TASK_JUDGE: PromptKind.JUDGE,
+    TASK_SUMMARY: PromptKind.SUMMARY,
+    TASK_LLMQ: PromptKind.LLMQ,
+    TASK_LEXICAL: PromptKind.LEXICAL,
+}
+_WITH_PROBLEM = {PromptKind.OST, PromptKind.CRS, PromptKind.QG, PromptKind.JUDGE, PromptKind.LLMQ}
+_WITH_THEOREM = {PromptKind.JUDGE, PromptKind.SUMMARY, PromptKind.LLMQ, PromptKind.LEXICAL}
+_STEP_START = re.compile("(?:^|\n)" + re.escape(STEP_LABEL).replace(r"\{index\}", r"\d+"))
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a prompt of this module shows: its kind, and the problem, steps and theorem it holds."""
+
+    kind: PromptKind
+    problem: str | None = None
+    steps: tuple[str, ...] = ()
+    theorem: str | None = None
+
+
+def read_request(messages: Messages) -> Request:
+    """The request of a prompt made by this module's builders, read from its last message with
+    the same labels the builders write. Raises ValueError for any other prompt."""
+    content = messages[-1]["content"]
+    body, _, instruction = content.rpartition(PARAGRAPH)
+    kind = next((kind for task, kind in _KIND_OF_TASK.items() if instruction.startswith(task)), None)
+    if kind is None:
+        raise ValueError(f"not a prompt of rader_hub.generation.prompts (its last paragraph is {instruction[:80]!r})")
+    problem, steps, theorem = None, (), None
+    if kind in _WITH_PROBLEM:
+        problem, _, body = body.removeprefix(PROBLEM_LABEL).partition(PARAGRAPH + STEPS_LABEL)
+        shown_steps, _, body = body.partition(PARAGRAPH + THEOREM_LABEL) if kind in _WITH_THEOREM else (body, "", "")
+        steps = () if shown_steps == NO_STEPS else tuple(_STEP_START.split(shown_steps)[1:])
+        theorem = body if kind in _WITH_THEOREM else None
+    else:
+        theorem = body.removeprefix(THEOREM_LABEL)
+    return Request(kind, problem, steps, theorem)
