@@ -11,6 +11,7 @@ that depends on the prompt, so requests finish in another order than they were s
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import zlib
 from typing import Any
@@ -156,10 +157,16 @@ PIPELINE_SETTINGS = RecipeSettings(
 
 
 def run_scripted_pipeline(
-    output_dir: str, problems: str, corpus: str, argilla: dict[str, str] | None = None, llm_class: type[LLM] | None = None
+    output_dir: str,
+    problems: str,
+    corpus: str,
+    argilla: dict[str, str] | None = None,
+    llm_class: type[LLM] | None = None,
+    llm_stages_apart: bool = False,
 ) -> None:
     """The whole recipe with the scripted LLM (`llm_class`, default ScriptedLLM) on `problems` and `corpus`, written to `output_dir`; with
-    `argilla` ({"api_url", "api_key"}), a PushToArgilla step after the save step. Module-level, so that
+    `argilla` ({"api_url", "api_key"}), a PushToArgilla step after the save step; with `llm_stages_apart`, the search and
+    the query synthesis in load stages of their own (the paper recipe's layout). Module-level, so that
     `helpers.run_in_fresh_process` can run it in a spawned interpreter."""
     from distilabel.constants import STEP_ATTR_NAME
 
@@ -167,9 +174,8 @@ def run_scripted_pipeline(
     from rader_hub.generation.steps import PushToArgilla
 
     make_llm = llm_class or ScriptedLLM
-    pipeline = build_pipeline(
-        PIPELINE_SETTINGS, lambda: make_llm(rules=PIPELINE_RULES), output_dir=output_dir, problems=problems, corpus=corpus
-    )
+    settings = dataclasses.replace(PIPELINE_SETTINGS, llm_stages_apart=llm_stages_apart)
+    pipeline = build_pipeline(settings, lambda: make_llm(rules=PIPELINE_RULES), output_dir=output_dir, problems=problems, corpus=corpus)
     parameters = None
     if argilla is not None:
         with pipeline:
