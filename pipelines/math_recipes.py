@@ -24,6 +24,7 @@ from rader_hub.generation.steps import (
     SelectHardNegatives,
     SynthesizeQueries,
 )
+from rader_hub.retrieval.bm25 import PYSERINI_B, PYSERINI_K1
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 PAPER_MODEL = "Qwen/Qwen2.5-7B-Instruct"
@@ -47,6 +48,8 @@ BRIGHT_THEOREMS = {"corpus": "xlangai/BRIGHT", "corpus_config": "documents", "co
 # loads alone: a decoder LLM embedder with last-token pooling and a saved query instruction
 # (Apache-2.0), small enough (about 8 GB in bf16) to sit beside the 7B generator on one GPU.
 PAPER_EMBEDDER = "Qwen/Qwen3-Embedding-4B"
+# The official code's BM25 (pyserini's defaults) for the q_lexical round trip and the BM25 negatives.
+OFFICIAL_BM25 = {"bm25_k1": PYSERINI_K1, "bm25_b": PYSERINI_B}
 EMBEDDED_DATA = {"source": "embedded"}
 EMBEDDED_THEOREMS = {"corpus": "embedded"}
 
@@ -111,8 +114,8 @@ PAPER = RecipeSettings(
     num_problems=0,
     problems_per_batch=64,
     search={"retriever": "dense", "embedder": PAPER_EMBEDDER},  # every other search value: SearchConfig's defaults
-    queries={"query_tokens": 128},
-    negatives={"embedder": PAPER_EMBEDDER},
+    queries={"query_tokens": 128, **OFFICIAL_BM25},
+    negatives={"embedder": PAPER_EMBEDDER, **OFFICIAL_BM25},
     problems=MATH_TRAIN,
     corpus=BRIGHT_THEOREMS,
     llm_stages_apart=True,

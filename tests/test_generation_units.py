@@ -189,8 +189,10 @@ def test_a_positive_of_a_query_is_never_its_negative_in_another_row(tmp_path, ti
         ("p#1", "lexical"),
         ("p#1", "question"),
     ]
-    negatives = SelectHardNegatives(corpus=str(corpus_file), lexical_miners=["bm25"], bm25_negative_ranks=[1, 4])
+    negatives = SelectHardNegatives(corpus=str(corpus_file), lexical_miners=["bm25"], bm25_negative_ranks=[1, 4], bm25_k1=0.9, bm25_b=0.4)
     negatives.load()
+    bm25 = negatives._miners[0][0]._index
+    assert (bm25.k1, bm25.b) == (0.9, 0.4)  # the official code's BM25 defines the window
     for row in next(negatives.process(kept)):
         positives_of_query = {r["positive_id"] for r in kept if r["query"].lower().split() == row["query"].lower().split()}
         assert not positives_of_query & set(row["negative_ids"]), row

@@ -21,6 +21,7 @@ from rader_hub.generation.requests import MAX_CONCURRENT_REQUESTS, Completions, 
 from rader_hub.generation.runfiles import RunFolder
 from rader_hub.generation.steps.common import load_theorems
 from rader_hub.retrieval import BM25Retriever
+from rader_hub.retrieval.bm25 import DEFAULT_B, DEFAULT_K1
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ class SynthesizeQueries(Step):
         - `lexical_round_trip_top_n`: paper filter, the rank BM25 must give the theorem (20).
         - `lexical_round_trip_fraction`: a cut-off relative to the corpus size for small
             corpora (0: off); the stricter of the two applies.
+        - `bm25_k1`, `bm25_b`: the round trip's BM25 (the paper recipes: pyserini's 0.9 / 0.4, as the
+            official code).
         - `min_query_words`: shorter q_llmq / q_lexical are dropped (counted as filler).
         - `drop_llmq_naming_theorem`: drop a q_llmq that contains its theorem's title.
         - `corpus`, `corpus_config`, `corpus_split`: the theorem corpus (for BM25 and titles).
@@ -96,6 +99,8 @@ class SynthesizeQueries(Step):
     lexical_round_trip_fraction: RuntimeParameter[float] = Field(
         default=0.0, description="Also a cut-off of this fraction of the corpus size (small corpora; 0: off); the stricter applies."
     )
+    bm25_k1: RuntimeParameter[float] = Field(default=DEFAULT_K1, gt=0, description="k1 of the round trip's BM25 (official: 0.9).")
+    bm25_b: RuntimeParameter[float] = Field(default=DEFAULT_B, ge=0, le=1, description="b of the round trip's BM25 (official: 0.4).")
     min_query_words: RuntimeParameter[int] = Field(default=MIN_QUERY_WORDS, description="q_llmq / q_lexical with fewer words are dropped.")
     drop_llmq_naming_theorem: RuntimeParameter[bool] = Field(
         default=True, description="Drop a q_llmq that contains its theorem's title verbatim."
@@ -134,6 +139,8 @@ class SynthesizeQueries(Step):
             "lexical_round_trip_top_n": self.lexical_round_trip_top_n,
             "lexical_round_trip_fraction": self.lexical_round_trip_fraction,
             "lexical_round_trip_cutoff": self.cutoff,
+            "lexical_round_trip_bm25_k1": self.bm25_k1,
+            "lexical_round_trip_bm25_b": self.bm25_b,
             "min_query_words": self.min_query_words,
             "drop_llmq_naming_theorem": self.drop_llmq_naming_theorem,
         }
@@ -143,7 +150,7 @@ class SynthesizeQueries(Step):
         self.llm.load()
         self._completions = completions_for(self.llm, self.max_concurrent_requests)
         self._corpus = load_theorems(self.corpus, self.corpus_config, self.corpus_split)
-        self._bm25 = BM25Retriever(self._corpus)
+        self._bm25 = BM25Retriever(self._corpus, k1=self.bm25_k1, b=self.bm25_b)
         settings = {
             "llm": self.llm.model_name,
             "generation_kwargs": self.llm.generation_kwargs,
