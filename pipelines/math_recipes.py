@@ -96,6 +96,7 @@ EMBEDDED = RecipeSettings(
         "judge_tokens": 24,
         "summary_tokens": 48,
         "theorem_chars": 400,
+        "crs_samples": 1,  # one draft per CRS node: the 135M model's drafts are rarely right, and each costs
         "require_correct_answer": False,
         "keep_top_theorem_if_none_relevant": True,
     },
@@ -114,7 +115,9 @@ PAPER = RecipeSettings(
     num_problems=0,
     problems_per_batch=64,
     search={"retriever": "dense", "embedder": PAPER_EMBEDDER},  # every other search value: SearchConfig's defaults
-    queries={"query_tokens": 128, **OFFICIAL_BM25},
+    # The paper's MATH data has about 2.5 q_llmq and 1.4 q_lexical per sample (18,586 and 9,910 over
+    # 7,312 samples): draws before repeats, filler and the round trip are dropped.
+    queries={"query_tokens": 128, "llmq_per_sample": 3, "lexical_per_sample": 2, **OFFICIAL_BM25},
     negatives={"embedder": PAPER_EMBEDDER, **OFFICIAL_BM25},
     problems=MATH_TRAIN,
     corpus=BRIGHT_THEOREMS,

@@ -14,6 +14,7 @@ import asyncio
 import dataclasses
 import time
 import zlib
+from collections import Counter
 from typing import Any
 
 from distilabel.models.llms.base import LLM, AsyncLLM
@@ -67,6 +68,18 @@ class ScriptedLLM(_Rules, LLM):
     @property
     def calls(self) -> list[list[str]]:
         return self._calls
+
+
+class DrawingScriptedLLM(ScriptedLLM):
+    """As ScriptedLLM, but a reply may list draws separated by `` || ``: the n-th time a prompt is
+    asked it gets draw n (cycling), as sampling gives repeated requests different completions."""
+
+    _asked: Counter = PrivateAttr(default_factory=Counter)
+
+    def reply(self, prompt: str) -> str:
+        draws = super().reply(prompt).split(" || ")
+        self._asked[prompt] += 1
+        return draws[(self._asked[prompt] - 1) % len(draws)]
 
 
 class AsyncScriptedLLM(_Rules, AsyncLLM):
