@@ -7,15 +7,24 @@ the library's config dataclasses hold every default (rader_hub/training/config.p
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import MISSING
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from click.core import ParameterSource
 
 from rader_hub.records import DataSource
-from rader_hub.training.config import FULL_FINE_TUNING_LEARNING_RATE, LORA_LEARNING_RATE, RerankerTrainingConfig, RetrieverTrainingConfig
+from rader_hub.training.config import (
+    FULL_FINE_TUNING_LEARNING_RATE,
+    LORA_LEARNING_RATE,
+    RETRIEVER_PRESETS,
+    RerankerTrainingConfig,
+    RetrieverTrainingConfig,
+    retriever_config,
+)
 
 if TYPE_CHECKING:
     from rader_hub.training.data import TrainingData
@@ -50,7 +59,7 @@ EvalFractionOption = Annotated[
 EpochsOption = Annotated[float, typer.Option("--epochs", help="Training epochs (paper: 1).")]
 MaxStepsOption = Annotated[int, typer.Option("--max-steps", help="Stop after this many steps (-1: run all epochs).")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed for sampling, shuffling and initialisation.")]
-Bf16Option = Annotated[bool, typer.Option("--bf16", help="bfloat16 mixed precision (needs a CUDA GPU).")]
+Bf16Option = Annotated[bool, typer.Option("--bf16/--no-bf16", help="bfloat16 mixed precision (needs a CUDA GPU).")]
 SaveStepsOption = Annotated[int, typer.Option("--save-steps", help="Write a checkpoint every N steps.")]
 ResumeOption = Annotated[bool, typer.Option("--resume", help="Resume from the latest checkpoint in OUT/checkpoints.")]
 KeepCheckpointsOption = Annotated[bool, typer.Option("--keep-checkpoints", help="Keep OUT/checkpoints after a successful run.")]
@@ -59,8 +68,17 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON summary a
 
 @train_app.command("retriever")
 def train_retriever_command(
+    ctx: typer.Context,
     data: DataOption,
     out_dir: OutOption,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            "--preset",
+            help=f"Start from a named set of settings ({', '.join(RETRIEVER_PRESETS)}: the paper's for decoder-LLM bases, "
+            "docs/training.md); options given beside it override it.",
+        ),
+    ] = None,
     base: Annotated[
         str,
         typer.Option("--base", help="Base model: 'embedded' (MiniLM), a sentence-transformers or decoder-LLM path/Hub id, or a .gguf."),
@@ -69,7 +87,11 @@ def train_retriever_command(
     data_split: DataSplitOption = None,
     query_types: QueryTypeOption = RETRIEVER("query_types"),
     num_negatives: Annotated[
-        int, typer.Option("--num-negatives", help="Hard negatives per query (paper: 12); 0 = in-batch negatives only.")
+        int,
+        typer.Option(
+            "--num-negatives",
+            help="Hard negatives per query (paper: 11, a group of 12 with the positive); 0: in-batch only.",
+        ),
     ] = RETRIEVER("num_negatives"),
     temperature: Annotated[
         float, typer.Option("--temperature", help="InfoNCE temperature (paper: 0.01); scale = 1/temperature.")
@@ -99,6 +121,22 @@ def train_retriever_command(
         bool | None, typer.Option("--lora/--no-lora", help="LoRA adapters, merged at the end (default: on for decoder LLMs).")
     ] = RETRIEVER("lora"),
     lora_rank: Annotated[int, typer.Option("--lora-rank", help="LoRA rank.")] = RETRIEVER("lora_rank"),
+    lora_alpha: Annotated[int, typer.Option("--lora-alpha", help="LoRA alpha (scaling).")] = RETRIEVER("lora_alpha"),
+    lora_dropout: Annotated[float, typer.Option("--lora-dropout", help="LoRA dropout.")] = RETRIEVER("lora_dropout"),
+    lora_target_modules: Annotated[
+        list[str] | None, typer.Option("--lora-target", help="Module names LoRA adapts (repeatable; default: every linear layer).")
+    ] = RETRIEVER("lora_target_modules"),
+    warmup_steps: Annotated[int | None, typer.Option("--warmup-steps", help="Warm-up steps (default: 10% of all steps).")] = RETRIEVER(
+        "warmup_steps"
+    ),
+    effective_batch_size: Annotated[
+        int | None,
+        typer.Option("--effective-batch-size", help="Queries per optimizer step over all processes, by gradient accumulation."),
+    ] = RETRIEVER("effective_batch_size"),
+    gather_across_devices: Annotated[
+        bool,
+        typer.Option("--gather-across-devices/--no-gather-across-devices", help="In-batch negatives from every process (torchrun)."),
+    ] = RETRIEVER("gather_across_devices"),
     query_prompt: Annotated[str, typer.Option("--query-prompt", help="Prompt saved as 'query'.")] = RETRIEVER("query_prompt"),
     passage_prompt: Annotated[str, typer.Option("--passage-prompt", help="Prompt saved as 'passage' and 'document'.")] = RETRIEVER(
         "passage_prompt"
@@ -112,7 +150,12 @@ def train_retriever_command(
     as_json: JsonOption = False,
 ) -> None:
     """Train a bi-encoder with InfoNCE over in-batch and hard negatives (docs/method.md, section 6)."""
-    config, data, as_json = _prepare(RetrieverTrainingConfig, dict(locals()))
+    options = dict(locals())
+    options.pop("ctx")
+    preset = options.pop("preset")
+    if preset is not None:  # the preset's values, then the options given on the command line
+        options = {name: value for name, value in options.items() if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT}
+    config, data, as_json = _prepare(partial(retriever_config, preset=preset), options)
     from rader_hub.training.retriever import train_retriever  # torch and sentence-transformers: after the data checks
 
     _report(train_retriever(config, data), as_json)
@@ -156,14 +199,14 @@ def train_reranker_command(
     _report(train_reranker(config, data), as_json)
 
 
-def _prepare(config_class: type, options: dict[str, Any]) -> tuple[Any, TrainingData, bool]:
+def _prepare(make_config: Callable[..., Any], options: dict[str, Any]) -> tuple[Any, TrainingData, bool]:
     """Both commands: the data options name the source, every other option is a config field. The data
     is loaded and checked here, so a bad file is reported before torch is imported."""
     from rader_hub.training.runtime import load_data
 
-    source = DataSource(options.pop("data"), options.pop("data_config"), options.pop("data_split"))
-    as_json = options.pop("as_json")
-    config = config_class(**options, show_progress=not as_json)
+    source = DataSource(options.pop("data"), options.pop("data_config", None), options.pop("data_split", None))
+    as_json = options.pop("as_json", False)
+    config = make_config(**options, show_progress=not as_json)
     return config, load_data(config, source), as_json
 
 

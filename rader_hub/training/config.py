@@ -12,13 +12,16 @@ This module imports nothing heavy, so the command line can read it before torch 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rader_hub.assets import EMBEDDED
+from rader_hub.errors import ConfigError
 
 PAPER_TEMPERATURE = 0.01  # InfoNCE temperature in the paper
-PAPER_TRAIN_GROUP = 12  # hard negatives per query in the paper
+PAPER_TRAIN_GROUP = 12  # hard negatives per query (our default; the paper's train group of 12 is 1 positive + 11 negatives)
 QUERY_PROMPT = "Query: "
 PASSAGE_PROMPT = "Passage: "
 LORA_LEARNING_RATE = 1e-4  # the paper's, with LoRA
@@ -39,6 +42,9 @@ class TrainingRunConfig:
     epochs: float = 1.0
     max_steps: int = -1  # -1: run all epochs
     warmup_ratio: float = 0.1
+    warmup_steps: int | None = None  # set: this many warm-up steps instead of warmup_ratio
+    # Set: accumulate gradients over batch_size x processes x N = this many queries per optimizer step.
+    effective_batch_size: int | None = None
     seed: int = 42
     bf16: bool = False
     save_steps: int = 50
@@ -61,6 +67,10 @@ class RetrieverTrainingConfig(TrainingRunConfig):
     lora: bool | None = None  # None: LoRA for decoder-LLM bases, full fine-tuning otherwise
     lora_rank: int = 16
     lora_alpha: int = 32
+    lora_dropout: float = 0.1
+    lora_target_modules: list[str] | None = None  # None: every linear layer
+    # Under torchrun / accelerate launch: in-batch negatives from every process's batch, not only its own.
+    gather_across_devices: bool = False
 
 
 @dataclass
@@ -70,3 +80,42 @@ class RerankerTrainingConfig(TrainingRunConfig):
     batch_size: int = 8
     learning_rate: float = FULL_FINE_TUNING_LEARNING_RATE
     max_seq_length: int = 256
+
+
+# The paper's training of decoder-LLM retrievers (its appendix, Table 10). Its train group of 12 is
+# one positive and 11 hard negatives; 64 queries per optimizer step through gradient accumulation,
+# with the in-batch negatives of every device; the headline models leave q_question out (Table 1).
+PAPER_LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+RETRIEVER_PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {
+        "learning_rate": LORA_LEARNING_RATE,
+        "warmup_steps": 28,
+        "epochs": 1.0,
+        "num_negatives": 11,
+        "batch_size": 8,
+        "effective_batch_size": 64,
+        "gather_across_devices": True,
+        "temperature": PAPER_TEMPERATURE,
+        "bf16": True,
+        "lora": True,
+        "lora_rank": 16,
+        "lora_alpha": 64,
+        "lora_dropout": 0.1,
+        "lora_target_modules": PAPER_LORA_TARGETS,
+        "query_prompt": QUERY_PROMPT,
+        "passage_prompt": PASSAGE_PROMPT,
+        "query_types": ["llmq", "cot", "lexical"],
+    },
+}
+
+
+def retriever_config(out_dir: Path | str, preset: str | None = None, **fields: Any) -> RetrieverTrainingConfig:
+    """A retriever config from a named preset (see ``RETRIEVER_PRESETS``), with ``fields`` on top.
+    Raises ConfigError for an unknown preset or field."""
+    if preset is not None and preset not in RETRIEVER_PRESETS:
+        raise ConfigError(f"unknown training preset '{preset}' (presets: {', '.join(sorted(RETRIEVER_PRESETS))})")
+    known = {field.name for field in dataclasses.fields(RetrieverTrainingConfig)}
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise ConfigError(f"'{unknown[0]}' is not a training setting")
+    return RetrieverTrainingConfig(out_dir=out_dir, **{**RETRIEVER_PRESETS.get(preset or "", {}), **fields})

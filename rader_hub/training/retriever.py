@@ -21,7 +21,8 @@ def _apply_lora(model, config: RetrieverTrainingConfig) -> None:
     PyPI has); only the adapter weights train."""
     from peft import LoraConfig, inject_adapter_in_model
 
-    lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=0.1, target_modules="all-linear")
+    targets = config.lora_target_modules or "all-linear"
+    lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout, target_modules=targets)
     inject_adapter_in_model(lora, model.transformers_model)
 
 
@@ -81,7 +82,7 @@ def train_retriever(config: RetrieverTrainingConfig, data: DataInput | TrainingD
         args=args,
         train_dataset=run.train_dataset,
         eval_dataset=run.eval_dataset,
-        loss=info_nce_loss(model, config.temperature, config.mini_batch_size),
+        loss=info_nce_loss(model, config.temperature, config.mini_batch_size, config.gather_across_devices),
     )
     trainer.train(resume_from_checkpoint=run.resume_from)
 
