@@ -8,20 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import run_rader
+from helpers import run_rader, smollm2_gguf
 from safetensors import safe_open
 
-from rader_hub.assets import resolve_generator
-from rader_hub.errors import AssetError
 from rader_hub.training.base_model import load_base_model
-
-
-def smollm2_gguf() -> Path:
-    try:
-        resolved = resolve_generator()
-    except AssetError as exc:
-        pytest.skip(str(exc))
-    return Path(resolved.location) / resolved.gguf_file
 
 
 @pytest.mark.slow

@@ -203,3 +203,12 @@ def test_the_paper_preset_holds_the_papers_training_settings(monkeypatch: pytest
         trainer_arguments(config, 1e-4, has_eval=False)
     with pytest.raises(ConfigError, match=r"unknown training preset 'papers' \(presets: paper\)"):
         retriever_config("model", "papers")
+
+
+def test_the_paper_reranker_preset() -> None:
+    from rader_hub.training.config import PAPER_LORA_TARGETS, reranker_config
+
+    config = reranker_config("model", "paper")
+    assert (config.query_prefix, config.document_prefix, config.num_negatives, config.learning_rate) == ("query: ", "document: ", 11, 1e-4)
+    assert (config.lora, config.lora_rank, config.lora_alpha, config.lora_target_modules) == (True, 16, 64, PAPER_LORA_TARGETS)
+    assert config.effective_batch_size == 64 and config.warmup_steps == 28 and config.query_types == ["llmq", "cot", "lexical"]

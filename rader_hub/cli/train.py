@@ -14,15 +14,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from click.core import ParameterSource
 
 from rader_hub.records import DataSource
 from rader_hub.training.config import (
     FULL_FINE_TUNING_LEARNING_RATE,
     LORA_LEARNING_RATE,
+    RERANKER_PRESETS,
     RETRIEVER_PRESETS,
     RerankerTrainingConfig,
     RetrieverTrainingConfig,
+    reranker_config,
     retriever_config,
 )
 
@@ -150,12 +151,7 @@ def train_retriever_command(
     as_json: JsonOption = False,
 ) -> None:
     """Train a bi-encoder with InfoNCE over in-batch and hard negatives (docs/method.md, section 6)."""
-    options = dict(locals())
-    options.pop("ctx")
-    preset = options.pop("preset")
-    if preset is not None:  # the preset's values, then the options given on the command line
-        options = {name: value for name, value in options.items() if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT}
-    config, data, as_json = _prepare(partial(retriever_config, preset=preset), options)
+    config, data, as_json = _prepare(partial(retriever_config, preset=preset), _given(ctx, dict(locals()), preset))
     from rader_hub.training.retriever import train_retriever  # torch and sentence-transformers: after the data checks
 
     _report(train_retriever(config, data), as_json)
@@ -163,10 +159,22 @@ def train_retriever_command(
 
 @train_app.command("reranker")
 def train_reranker_command(
+    ctx: typer.Context,
     data: DataOption,
     out_dir: OutOption,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            "--preset",
+            help=f"Start from a named set of settings ({', '.join(RERANKER_PRESETS)}: the paper's decoder reranker, "
+            "docs/training.md); options given beside it override it.",
+        ),
+    ] = None,
     base: Annotated[
-        str, typer.Option("--base", help="Base encoder: 'embedded' (MiniLM weights, new score head), a path or Hub id.")
+        str,
+        typer.Option(
+            "--base", help="Base: 'embedded' (MiniLM weights, new score head), an encoder or decoder-LLM path/Hub id, or a .gguf."
+        ),
     ] = RERANKER("base"),
     data_config: DataConfigOption = None,
     data_split: DataSplitOption = None,
@@ -180,10 +188,33 @@ def train_reranker_command(
     batch_size: Annotated[int, typer.Option("--batch-size", help="Queries per batch.")] = RERANKER("batch_size"),
     epochs: EpochsOption = RERANKER("epochs"),
     max_steps: MaxStepsOption = RERANKER("max_steps"),
-    learning_rate: Annotated[float, typer.Option("--lr", help="Learning rate.")] = RERANKER("learning_rate"),
+    learning_rate: Annotated[
+        float | None,
+        typer.Option(
+            "--lr", help=f"Learning rate (default: {LORA_LEARNING_RATE:g} with LoRA; {FULL_FINE_TUNING_LEARNING_RATE:g} otherwise)."
+        ),
+    ] = RERANKER("learning_rate"),
     max_seq_length: Annotated[int, typer.Option("--max-seq-length", help="Token limit of a (query, document) pair.")] = RERANKER(
         "max_seq_length"
     ),
+    query_prefix: Annotated[
+        str, typer.Option("--query-prefix", help="Text before each query (paper: 'query: '), saved with the model.")
+    ] = RERANKER("query_prefix"),
+    document_prefix: Annotated[
+        str, typer.Option("--document-prefix", help="Text before each document (paper: 'document: '), saved with the model.")
+    ] = RERANKER("document_prefix"),
+    lora: Annotated[
+        bool | None, typer.Option("--lora/--no-lora", help="LoRA adapters, merged at the end (default: on for decoder LLMs).")
+    ] = RERANKER("lora"),
+    lora_rank: Annotated[int, typer.Option("--lora-rank", help="LoRA rank.")] = RERANKER("lora_rank"),
+    lora_alpha: Annotated[int, typer.Option("--lora-alpha", help="LoRA alpha (scaling).")] = RERANKER("lora_alpha"),
+    warmup_steps: Annotated[int | None, typer.Option("--warmup-steps", help="Warm-up steps (default: 10% of all steps).")] = RERANKER(
+        "warmup_steps"
+    ),
+    effective_batch_size: Annotated[
+        int | None,
+        typer.Option("--effective-batch-size", help="Queries per optimizer step over all processes, by gradient accumulation."),
+    ] = RERANKER("effective_batch_size"),
     eval_fraction: EvalFractionOption = RERANKER("eval_fraction"),
     seed: SeedOption = RERANKER("seed"),
     bf16: Bf16Option = RERANKER("bf16"),
@@ -193,10 +224,20 @@ def train_reranker_command(
     as_json: JsonOption = False,
 ) -> None:
     """Train a pointwise cross-encoder reranker contrastively (positive vs its hard negatives)."""
-    config, data, as_json = _prepare(RerankerTrainingConfig, dict(locals()))
+    config, data, as_json = _prepare(partial(reranker_config, preset=preset), _given(ctx, dict(locals()), preset))
     from rader_hub.training.reranker import train_reranker  # torch and sentence-transformers: after the data checks
 
     _report(train_reranker(config, data), as_json)
+
+
+def _given(ctx: typer.Context, options: dict[str, Any], preset: str | None) -> dict[str, Any]:
+    """The command's options as config fields: all of them, or with a preset only those given on the
+    command line (the preset's values stand for the rest)."""
+    options = {name: value for name, value in options.items() if name not in ("ctx", "preset")}
+    if preset is None:
+        return options
+    # By name: typer vendors its own click, whose ParameterSource is not click's.
+    return {name: value for name, value in options.items() if getattr(ctx.get_parameter_source(name), "name", None) != "DEFAULT"}
 
 
 def _prepare(make_config: Callable[..., Any], options: dict[str, Any]) -> tuple[Any, TrainingData, bool]:

@@ -52,6 +52,11 @@ class TrainingRunConfig:
     resume: bool = False
     keep_checkpoints: bool = False
     show_progress: bool = True
+    lora: bool | None = None  # None: LoRA for decoder-LLM bases, full fine-tuning otherwise
+    lora_rank: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.1
+    lora_target_modules: list[str] | None = None  # None: every linear layer
 
 
 @dataclass
@@ -64,11 +69,6 @@ class RetrieverTrainingConfig(TrainingRunConfig):
     max_seq_length: int | None = None  # training truncation only; the saved model keeps the base's
     query_prompt: str = QUERY_PROMPT
     passage_prompt: str = PASSAGE_PROMPT
-    lora: bool | None = None  # None: LoRA for decoder-LLM bases, full fine-tuning otherwise
-    lora_rank: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.1
-    lora_target_modules: list[str] | None = None  # None: every linear layer
     # Under torchrun / accelerate launch: in-batch negatives from every process's batch, not only its own.
     gather_across_devices: bool = False
 
@@ -78,8 +78,12 @@ class RerankerTrainingConfig(TrainingRunConfig):
     num_negatives: int = DEFAULT_RERANK_NEGATIVES
     temperature: float = 1.0  # cross-encoder logits are unbounded, unlike cosine similarities
     batch_size: int = 8
-    learning_rate: float = FULL_FINE_TUNING_LEARNING_RATE
+    learning_rate: float | None = None  # None: LORA_LEARNING_RATE with LoRA, FULL_FINE_TUNING_LEARNING_RATE otherwise
     max_seq_length: int = 256
+    # Text before the query and before the document of each pair (the paper: "query: ", "document: "),
+    # saved with the model (PairFormat) so that reranking at evaluation formats pairs the same way.
+    query_prefix: str = ""
+    document_prefix: str = ""
 
 
 # The paper's training of decoder-LLM retrievers (its appendix, Table 10). Its train group of 12 is
@@ -109,13 +113,48 @@ RETRIEVER_PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def retriever_config(out_dir: Path | str, preset: str | None = None, **fields: Any) -> RetrieverTrainingConfig:
-    """A retriever config from a named preset (see ``RETRIEVER_PRESETS``), with ``fields`` on top.
-    Raises ConfigError for an unknown preset or field."""
-    if preset is not None and preset not in RETRIEVER_PRESETS:
-        raise ConfigError(f"unknown training preset '{preset}' (presets: {', '.join(sorted(RETRIEVER_PRESETS))})")
-    known = {field.name for field in dataclasses.fields(RetrieverTrainingConfig)}
+# The paper's reranker (its appendix): a decoder LLM scores "query: {q} document: {d}" with a linear
+# head on the EOS state, LoRA as the retriever's, trained with the retriever's contrastive loss over each
+# query's own group (1 positive + 11 negatives), without in-batch negatives. The temperature stays 1:
+# a linear head learns its own scale, unlike a cosine similarity.
+RERANKER_PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {
+        "learning_rate": LORA_LEARNING_RATE,
+        "warmup_steps": 28,
+        "epochs": 1.0,
+        "num_negatives": 11,
+        "batch_size": 8,
+        "effective_batch_size": 64,
+        "bf16": True,
+        "lora": True,
+        "lora_rank": 16,
+        "lora_alpha": 64,
+        "lora_dropout": 0.1,
+        "lora_target_modules": PAPER_LORA_TARGETS,
+        "query_prefix": "query: ",
+        "document_prefix": "document: ",
+        "query_types": ["llmq", "cot", "lexical"],
+    },
+}
+
+
+def _from_preset(config_class: type, presets: dict[str, dict[str, Any]], out_dir: Path | str, preset: str | None, fields: dict[str, Any]):
+    if preset is not None and preset not in presets:
+        raise ConfigError(f"unknown training preset '{preset}' (presets: {', '.join(sorted(presets))})")
+    known = {field.name for field in dataclasses.fields(config_class)}
     unknown = sorted(set(fields) - known)
     if unknown:
         raise ConfigError(f"'{unknown[0]}' is not a training setting")
-    return RetrieverTrainingConfig(out_dir=out_dir, **{**RETRIEVER_PRESETS.get(preset or "", {}), **fields})
+    return config_class(out_dir=out_dir, **{**presets.get(preset or "", {}), **fields})
+
+
+def retriever_config(out_dir: Path | str, preset: str | None = None, **fields: Any) -> RetrieverTrainingConfig:
+    """A retriever config from a named preset (see ``RETRIEVER_PRESETS``), with ``fields`` on top.
+    Raises ConfigError for an unknown preset or field."""
+    return _from_preset(RetrieverTrainingConfig, RETRIEVER_PRESETS, out_dir, preset, fields)
+
+
+def reranker_config(out_dir: Path | str, preset: str | None = None, **fields: Any) -> RerankerTrainingConfig:
+    """A reranker config from a named preset (see ``RERANKER_PRESETS``), with ``fields`` on top.
+    Raises ConfigError for an unknown preset or field."""
+    return _from_preset(RerankerTrainingConfig, RERANKER_PRESETS, out_dir, preset, fields)
