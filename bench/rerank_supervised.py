@@ -27,7 +27,7 @@ from rader_hub.corpus import load_corpus
 from rader_hub.embedded_data import resolve_source
 from rader_hub.evaluation.evaluate import evaluate_retriever
 from rader_hub.evaluation.plots import plot_runs
-from rader_hub.evaluation.rerank import RerankingRetriever, load_reranker
+from rader_hub.evaluation.rerank import Reranker, RerankingRetriever, load_reranker
 from rader_hub.queries import load_queries
 from rader_hub.retrieval import DenseRetriever
 from rader_hub.training import RerankerTrainingConfig, train_reranker
@@ -75,7 +75,7 @@ def main() -> None:
         train_reranker(config, dev_triples([queries[i] for i in train_idx], [negatives[i] for i in train_idx], corpus))
         for label, reranker in (
             (f"+ trained reranker, top {args.depth}", load_reranker(str(model_dir))),
-            (f"+ untrained reranker, top {args.depth}", load_cross_encoder("embedded", args.max_seq_length)),
+            (f"+ untrained reranker, top {args.depth}", Reranker(load_cross_encoder("embedded", args.max_seq_length)[0])),
         ):
             reranking = RerankingRetriever(dense, reranker, depth=args.depth, show_progress=True)
             runs.append((label, evaluate_retriever(reranking, test_queries).metrics))

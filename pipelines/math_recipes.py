@@ -6,9 +6,10 @@ from its builder.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from distilabel.models.llms.base import LLM
 from distilabel.pipeline import Pipeline
@@ -17,6 +18,7 @@ from rader_hub.embedded_data import embedded_path
 from rader_hub.generation.known_answer import KnownAnswerLLM
 from rader_hub.generation.llm import LocalTransformersLLM, OpenAICompatibleLLM
 from rader_hub.generation.steps import (
+    AfterSearch,
     DeduplicateQueries,
     LoadMathProblems,
     RetrievalMCTSSearch,
@@ -24,6 +26,7 @@ from rader_hub.generation.steps import (
     SelectHardNegatives,
     SynthesizeQueries,
 )
+from rader_hub.retrieval.bm25 import PYSERINI_B, PYSERINI_K1
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 PAPER_MODEL = "Qwen/Qwen2.5-7B-Instruct"
@@ -47,6 +50,8 @@ BRIGHT_THEOREMS = {"corpus": "xlangai/BRIGHT", "corpus_config": "documents", "co
 # loads alone: a decoder LLM embedder with last-token pooling and a saved query instruction
 # (Apache-2.0), small enough (about 8 GB in bf16) to sit beside the 7B generator on one GPU.
 PAPER_EMBEDDER = "Qwen/Qwen3-Embedding-4B"
+# The official code's BM25 (pyserini's defaults) for the q_lexical round trip and the BM25 negatives.
+OFFICIAL_BM25 = {"bm25_k1": PYSERINI_K1, "bm25_b": PYSERINI_B}
 EMBEDDED_DATA = {"source": "embedded"}
 EMBEDDED_THEOREMS = {"corpus": "embedded"}
 
@@ -62,6 +67,9 @@ class RecipeSettings:
     negatives: dict[str, Any] = field(default_factory=dict)
     problems: dict[str, Any] = field(default_factory=lambda: dict(EMBEDDED_DATA))
     corpus: dict[str, Any] = field(default_factory=lambda: dict(EMBEDDED_THEOREMS))
+    # Engines that hold accelerators (vLLM) load one stage at a time: the search's, then the query
+    # synthesis' (steps/stage_boundary.py). CPU models and served LLMs overlap the two instead.
+    llm_stages_apart: bool = False
 
 
 EMBEDDED = RecipeSettings(
@@ -90,6 +98,7 @@ EMBEDDED = RecipeSettings(
         "judge_tokens": 24,
         "summary_tokens": 48,
         "theorem_chars": 400,
+        "crs_samples": 1,  # one draft per CRS node: the 135M model's drafts are rarely right, and each costs
         "require_correct_answer": False,
         "keep_top_theorem_if_none_relevant": True,
     },
@@ -108,10 +117,13 @@ PAPER = RecipeSettings(
     num_problems=0,
     problems_per_batch=64,
     search={"retriever": "dense", "embedder": PAPER_EMBEDDER},  # every other search value: SearchConfig's defaults
-    queries={"query_tokens": 128},
-    negatives={"embedder": PAPER_EMBEDDER},
+    # The paper's MATH data has about 2.5 q_llmq and 1.4 q_lexical per sample (18,586 and 9,910 over
+    # 7,312 samples): draws before repeats, filler and the round trip are dropped.
+    queries={"query_tokens": 128, "llmq_per_sample": 3, "lexical_per_sample": 2, **OFFICIAL_BM25},
+    negatives={"embedder": PAPER_EMBEDDER, **OFFICIAL_BM25},
     problems=MATH_TRAIN,
     corpus=BRIGHT_THEOREMS,
+    llm_stages_apart=True,
 )
 
 
@@ -149,13 +161,25 @@ def embedded_llm() -> LLM:
     return LocalTransformersLLM(model="embedded", batch_size=32, torch_threads=1, generation_kwargs=dict(PAPER_SAMPLING))
 
 
-def vllm_llm() -> LLM:
+# Shares of a GPU's memory per vLLM engine; each engine has its GPU to itself (llm_stages_apart).
+# The search's leaves about 20 GB of an 80 GB GPU to the dense retriever loaded beside it in the
+# same process (Qwen3-Embedding-4B: about 8 GB in bf16 plus activations); query synthesis has none.
+SEARCH_MEMORY_SHARE = 0.75
+QUERIES_MEMORY_SHARE = 0.9
+
+
+def vllm_llm(memory_share: float = QUERIES_MEMORY_SHARE) -> LLM:
     from distilabel.models.llms.vllm import vLLM
 
-    # 60% of the GPU for vLLM leaves room for the dense retriever/miner loaded beside it.
     return vLLM(
-        model=PAPER_MODEL, generation_kwargs=dict(PAPER_SAMPLING), extra_kwargs={"max_model_len": 8192, "gpu_memory_utilization": 0.6}
+        model=PAPER_MODEL,
+        generation_kwargs=dict(PAPER_SAMPLING),
+        extra_kwargs={"max_model_len": 8192, "gpu_memory_utilization": memory_share},
     )
+
+
+def vllm_search_llm() -> LLM:
+    return vllm_llm(SEARCH_MEMORY_SHARE)
 
 
 def openai_llm() -> LLM:
@@ -169,10 +193,17 @@ def openai_llm() -> LLM:
 
 
 def build_pipeline(
-    settings: RecipeSettings, make_llm, output_dir: str | None = None, problems: str | None = None, corpus: str | None = None
+    settings: RecipeSettings,
+    make_llm: Callable[[], LLM],
+    output_dir: str | None = None,
+    problems: str | None = None,
+    corpus: str | None = None,
+    make_search_llm: Callable[[], LLM] | None = None,
 ) -> Pipeline:
-    """The generation DAG: load -> search -> queries -> deduplicate -> hard negatives -> save.
-    ``problems`` and ``corpus`` replace the settings' sources (a file or folder)."""
+    """The generation DAG: load -> search -> queries -> deduplicate -> hard negatives -> save (with
+    a stage boundary after the search when ``settings.llm_stages_apart``). ``problems`` and ``corpus``
+    replace the settings' sources (a file or folder); ``make_search_llm`` builds the search's LLM
+    when it differs from the query synthesis' (default: ``make_llm``)."""
     output_dir = output_dir or f"outputs/{settings.name}"
     where = {"output_dir": output_dir}
     source = {"source": problems} if problems else settings.problems
@@ -182,20 +213,37 @@ def build_pipeline(
             name="load_problems", num_problems=settings.num_problems, batch_size=settings.problems_per_batch, **source, **where
         )
         search = RetrievalMCTSSearch(
-            name="mcts_search", llm=make_llm(), input_batch_size=settings.problems_per_batch, **theorems, **where, **settings.search
+            name="mcts_search",
+            llm=(make_search_llm or make_llm)(),
+            input_batch_size=settings.problems_per_batch,
+            **theorems,
+            **where,
+            **settings.search,
         )
+        boundary = AfterSearch(name="after_search") if settings.llm_stages_apart else None
         queries = SynthesizeQueries(name="synthesize_queries", llm=make_llm(), input_batch_size=64, **theorems, **where, **settings.queries)
         dedup = DeduplicateQueries(name="deduplicate_queries", **where)
         negatives = SelectHardNegatives(name="hard_negatives", input_batch_size=256, **theorems, **settings.negatives)
         save = SaveDataset(name="save_dataset", output_dir=output_dir, recipe_name=settings.name)
-        load >> search >> queries >> dedup >> negatives >> save
+        load >> search
+        if boundary:
+            search >> boundary >> queries
+        else:
+            search >> queries
+        queries >> dedup >> negatives >> save
     return pipeline
 
 
+class RecipeBuilder(NamedTuple):
+    settings: RecipeSettings
+    make_llm: Callable[[], LLM]
+    make_search_llm: Callable[[], LLM] | None = None  # when the search's LLM differs (default: make_llm)
+
+
 RECIPES = {
-    "math": (EMBEDDED, embedded_llm),
-    "math-vllm": (PAPER, vllm_llm),
-    "math-openai": (
+    "math": RecipeBuilder(EMBEDDED, embedded_llm),
+    "math-vllm": RecipeBuilder(PAPER, vllm_llm, vllm_search_llm),
+    "math-openai": RecipeBuilder(
         RecipeSettings(
             **{
                 **PAPER.__dict__,
@@ -203,6 +251,7 @@ RECIPES = {
                 # together they fill one `vllm serve --max-num-seqs 256` (docs/generation.md).
                 "search": {**PAPER.search, "max_concurrent_requests": 192},
                 "queries": {**PAPER.queries, "max_concurrent_requests": 64},
+                "llm_stages_apart": False,
                 "name": "math-openai",
                 "description": PAPER.description.replace(f"{PAPER_MODEL} on vLLM", "any OpenAI-compatible server (vllm serve, TGI, ...)")
                 + " Set --param mcts_search.llm.base_url=... --param mcts_search.llm.model=... (and the same for "
@@ -218,8 +267,9 @@ def recipe_yaml(name: str) -> str:
     """The YAML text of a recipe, as its builder makes it."""
     import yaml
 
-    settings, make_llm = RECIPES[name]
-    return yaml.safe_dump(build_pipeline(settings, make_llm).dump(), sort_keys=False, allow_unicode=True)
+    builder = RECIPES[name]
+    pipeline = build_pipeline(builder.settings, builder.make_llm, make_search_llm=builder.make_search_llm)
+    return yaml.safe_dump(pipeline.dump(), sort_keys=False, allow_unicode=True)
 
 
 def write_recipes(directory: Path = RECIPES_DIR) -> list[Path]:

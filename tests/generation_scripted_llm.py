@@ -11,8 +11,10 @@ that depends on the prompt, so requests finish in another order than they were s
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import zlib
+from collections import Counter
 from typing import Any
 
 from distilabel.models.llms.base import LLM, AsyncLLM
@@ -66,6 +68,18 @@ class ScriptedLLM(_Rules, LLM):
     @property
     def calls(self) -> list[list[str]]:
         return self._calls
+
+
+class DrawingScriptedLLM(ScriptedLLM):
+    """As ScriptedLLM, but a reply may list draws separated by `` || ``: the n-th time a prompt is
+    asked it gets draw n (cycling), as sampling gives repeated requests different completions."""
+
+    _asked: Counter = PrivateAttr(default_factory=Counter)
+
+    def reply(self, prompt: str) -> str:
+        draws = super().reply(prompt).split(" || ")
+        self._asked[prompt] += 1
+        return draws[(self._asked[prompt] - 1) % len(draws)]
 
 
 class AsyncScriptedLLM(_Rules, AsyncLLM):
@@ -156,10 +170,16 @@ PIPELINE_SETTINGS = RecipeSettings(
 
 
 def run_scripted_pipeline(
-    output_dir: str, problems: str, corpus: str, argilla: dict[str, str] | None = None, llm_class: type[LLM] | None = None
+    output_dir: str,
+    problems: str,
+    corpus: str,
+    argilla: dict[str, str] | None = None,
+    llm_class: type[LLM] | None = None,
+    llm_stages_apart: bool = False,
 ) -> None:
     """The whole recipe with the scripted LLM (`llm_class`, default ScriptedLLM) on `problems` and `corpus`, written to `output_dir`; with
-    `argilla` ({"api_url", "api_key"}), a PushToArgilla step after the save step. Module-level, so that
+    `argilla` ({"api_url", "api_key"}), a PushToArgilla step after the save step; with `llm_stages_apart`, the search and
+    the query synthesis in load stages of their own (the paper recipe's layout). Module-level, so that
     `helpers.run_in_fresh_process` can run it in a spawned interpreter."""
     from distilabel.constants import STEP_ATTR_NAME
 
@@ -167,9 +187,8 @@ def run_scripted_pipeline(
     from rader_hub.generation.steps import PushToArgilla
 
     make_llm = llm_class or ScriptedLLM
-    pipeline = build_pipeline(
-        PIPELINE_SETTINGS, lambda: make_llm(rules=PIPELINE_RULES), output_dir=output_dir, problems=problems, corpus=corpus
-    )
+    settings = dataclasses.replace(PIPELINE_SETTINGS, llm_stages_apart=llm_stages_apart)
+    pipeline = build_pipeline(settings, lambda: make_llm(rules=PIPELINE_RULES), output_dir=output_dir, problems=problems, corpus=corpus)
     parameters = None
     if argilla is not None:
         with pipeline:

@@ -7,8 +7,10 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import TINY_DOCUMENTS
 
 RADER = [sys.executable, "-m", "rader_hub"]
@@ -70,3 +72,15 @@ def find_pair(pairs, query_type: str, theorem_id: str, problem_id: str = "math-t
     matches = [p for p in pairs if p.query_type == query_type and p.theorem_id == theorem_id and p.problem_id == problem_id]
     assert len(matches) == 1, [(p.query_type, p.theorem_id, p.problem_id) for p in matches]
     return matches[0]
+
+
+def smollm2_gguf() -> Path:
+    """The embedded SmolLM2 GGUF: a tiny decoder LLM to test the decoder paths on CPU."""
+    from rader_hub.assets import resolve_generator
+    from rader_hub.errors import AssetError
+
+    try:
+        resolved = resolve_generator()
+    except AssetError as exc:
+        pytest.skip(str(exc))
+    return Path(resolved.location) / resolved.gguf_file

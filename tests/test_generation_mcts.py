@@ -6,7 +6,7 @@ import math
 import random
 
 import pytest
-from generation_scripted_llm import PIGEONHOLE_SUMMARY, RULES, SOCKS, SOCKS_QUERY, AsyncScriptedLLM, ScriptedLLM
+from generation_scripted_llm import PIGEONHOLE_SUMMARY, RULES, SOCKS, SOCKS_QUERY, AsyncScriptedLLM, DrawingScriptedLLM, ScriptedLLM
 
 from rader_hub.generation import prompts as P
 from rader_hub.generation.mcts import Problem, RetrievalMCTS, SearchConfig
@@ -279,7 +279,7 @@ def test_a_problem_grows_the_same_tree_alone_in_rounds_and_concurrently(tiny_cor
     problems = [Problem(f"socks-{i}", SOCKS.problem + f" (variant {i})", "3") for i in range(4)]
     # One token budget for all prompts: the scripted LLM then gets one call per collect.
     budgets = dict.fromkeys(("step_tokens", "solution_tokens", "query_tokens", "judge_tokens", "summary_tokens"), 64)
-    config = SearchConfig(rollouts=3, max_depth=4, top_k=3, ost_children=1, qg_children=1, seed=1, **budgets)
+    config = SearchConfig(rollouts=3, max_depth=4, top_k=3, ost_children=1, qg_children=1, crs_samples=1, seed=1, **budgets)
 
     def searched(llm, group, **options):
         llm.load()
@@ -324,3 +324,49 @@ def test_generator_sends_one_call_per_token_budget_unless_the_llm_takes_a_budget
     messages = [P.one_step_thought(text, []) for text in ("alpha", "beta", "gamma")]
     assert llm_generator(llm)(messages, [10, 20, 10]) == ["A", "B", "C"]
     assert [len(call) for call in llm.calls] == [2, 1]  # alpha and gamma share a budget
+
+
+def test_a_crs_node_keeps_the_first_of_its_drafts_that_reaches_the_gold_answer(tiny_corpus):
+    # Each CRS prompt is drawn four times; only the third draft is right.
+    drafts = " || ".join(["Take two. \\boxed{2}", "No idea.", "Two colours, so \\boxed{3}", "\\boxed{4}"])
+    rules = [(P.TASK_CRS, "", drafts), (P.TASK_QG, "", "??")]  # no query: the root's CRS child is the only solution
+    llm = DrawingScriptedLLM(rules=rules)
+    llm.load()
+    config = SearchConfig(rollouts=1, max_depth=4, top_k=3, ost_children=0, qg_children=1, crs_samples=4, seed=1)
+    [result] = RetrievalMCTS(completions_for(llm), BM25Retriever(tiny_corpus), config).search([SOCKS])
+    [crs] = [child for child in result.root.children if child.action is Action.CRS]
+    assert crs.answer == "3" and crs.reward == 1.0
+    assert sum(P.TASK_CRS in prompt for prompt in prompts_sent(llm)) == 4
+    assert result.stats["crs_drafts"] == 4 and result.stats["crs_drafts_correct"] == 1
+    # One draft per node, as the embedded recipe does: the first draft stands, wrong or not.
+    llm = DrawingScriptedLLM(rules=rules)
+    llm.load()
+    single = SearchConfig(**{**config.__dict__, "crs_samples": 1})
+    [result] = RetrievalMCTS(completions_for(llm), BM25Retriever(tiny_corpus), single).search([SOCKS])
+    [crs] = [child for child in result.root.children if child.action is Action.CRS]
+    assert crs.answer == "2" and crs.reward == 0.0
+
+
+def _tree_with_an_unvisited_solution() -> tuple[Node, Node]:
+    """QG -> RT (pigeonhole) -> two solutions: one a rollout evaluated (wrong), one never visited (right)."""
+    root = Node(Action.ROOT, SOCKS.problem, 0)
+    qg = root.add_child(Node(Action.QG, "pigeonhole for socks", 1))
+    qg.judgements = [Judgement("pigeonhole", 1, 1.0, "relevant", "", True), Judgement("bayes", 2, 0.5, "not relevant", "", False)]
+    rt = qg.add_child(Node(Action.RT, "Pigeonhole summary", 2, theorem_id="pigeonhole", verdict="relevant"))
+    rt.add_child(Node(Action.CRS, "Two socks. \\boxed{2}", 3, answer="2", terminal=True, reward=0.0, visits=1))
+    unvisited = rt.add_child(Node(Action.OST, "Two colours, so \\boxed{3}", 3, answer="3", terminal=True))
+    rt.add_child(Node(Action.OST, "A dead end with no answer", 3, terminal=True))
+    return root, unvisited
+
+
+def test_every_solution_node_is_harvested_not_only_those_rollouts_reached(tiny_corpus):
+    from rader_hub.generation.mcts import SearchResult
+
+    root, unvisited = _tree_with_an_unvisited_solution()
+    text_of = lambda doc_id: tiny_corpus[doc_id].full_text  # noqa: E731
+    [sample] = extract_samples(SearchResult(SOCKS, root), text_of)  # the official harvest (default)
+    assert sample["positive_id"] == "pigeonhole" and sample["reward"] == 1.0 and sample["final_answer"] == "3"
+    assert sample["reflection_negative_ids"] == ["bayes"] and unvisited.reward is None  # judged, not backed up
+    assert extract_samples(SearchResult(SOCKS, root), text_of, every_solution=False) == []  # the rollout's solution was wrong
+    relaxed = extract_samples(SearchResult(SOCKS, root), text_of, require_correct_answer=False)
+    assert [s["final_answer"] for s in relaxed] == ["2"]  # one sample per RT node; the dead end is no solution

@@ -32,13 +32,17 @@ def problem_file(tmp_path):
 
 # The scripted LLM answers each call's prompts at once (as the local CPU engine does); the async one
 # answers each prompt as a request of its own, out of order (as an OpenAI-compatible server does).
-@pytest.mark.parametrize("llm_class", [ScriptedLLM, AsyncScriptedLLM])
-def test_pipeline_writes_a_loadable_self_describing_dataset(llm_class, tmp_path, tiny_corpus_rows, problem_file, monkeypatch):
+# With the LLM steps in load stages of their own (the paper recipe's GPU layout), the boundary between
+# them passes every row on: the same dataset.
+@pytest.mark.parametrize(("llm_class", "llm_stages_apart"), [(ScriptedLLM, False), (AsyncScriptedLLM, False), (ScriptedLLM, True)])
+def test_pipeline_writes_a_loadable_self_describing_dataset(
+    llm_class, llm_stages_apart, tmp_path, tiny_corpus_rows, problem_file, monkeypatch
+):
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text("".join(json.dumps(r) + "\n" for r in tiny_corpus_rows))
     monkeypatch.setenv("DISTILABEL_CACHE_DIR", str(tmp_path / "distilabel-cache"))
     out = tmp_path / "out"
-    run_in_fresh_process(run_scripted_pipeline, str(out), str(problem_file), str(corpus), None, llm_class)
+    run_in_fresh_process(run_scripted_pipeline, str(out), str(problem_file), str(corpus), None, llm_class, llm_stages_apart)
 
     data_file = out / "data" / "train-00000-of-00001.parquet"
     assert stat.S_IMODE(data_file.stat().st_mode) == 0o644 and stat.S_IMODE((out / "summary.json").stat().st_mode) == 0o644
@@ -76,5 +80,6 @@ def test_pipeline_writes_a_loadable_self_describing_dataset(llm_class, tmp_path,
     assert summary["provenance"]["seed"] == 0 and summary["provenance"]["rader_hub_version"] == rows[0]["rader_hub_version"]
 
     recipe = yaml.safe_load((out / "recipe.yaml").read_text())  # the whole pipeline as run: it reproduces the rows' hash
-    assert [entry["name"] for entry in recipe["pipeline"]["steps"]][:2] == ["load_problems", "mcts_search"]
+    expected = ["load_problems", "mcts_search", "after_search" if llm_stages_apart else "synthesize_queries"]
+    assert [entry["name"] for entry in recipe["pipeline"]["steps"]][:3] == expected
     assert recipe_hash(recipe) == rows[0]["recipe_hash"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from generation_scripted_llm import AsyncScriptedLLM, ScriptedLLM
+from generation_scripted_llm import AsyncScriptedLLM, DrawingScriptedLLM, ScriptedLLM
 
 from rader_hub.corpus import Document
 from rader_hub.generation import prompts as P
@@ -189,8 +189,10 @@ def test_a_positive_of_a_query_is_never_its_negative_in_another_row(tmp_path, ti
         ("p#1", "lexical"),
         ("p#1", "question"),
     ]
-    negatives = SelectHardNegatives(corpus=str(corpus_file), lexical_miners=["bm25"], bm25_negative_ranks=[1, 4])
+    negatives = SelectHardNegatives(corpus=str(corpus_file), lexical_miners=["bm25"], bm25_negative_ranks=[1, 4], bm25_k1=0.9, bm25_b=0.4)
     negatives.load()
+    bm25 = negatives._miners[0][0]._index
+    assert (bm25.k1, bm25.b) == (0.9, 0.4)  # the official code's BM25 defines the window
     for row in next(negatives.process(kept)):
         positives_of_query = {r["positive_id"] for r in kept if r["query"].lower().split() == row["query"].lower().split()}
         assert not positives_of_query & set(row["negative_ids"]), row
@@ -292,6 +294,33 @@ def test_query_synthesis_filters_and_the_lexical_round_trip(llm_class, tmp_path,
         and filters["require_correct_answer"] is True
         and filters["drop_llmq_naming_theorem"] is True
     )
+
+
+def test_several_llmq_and_lexical_queries_are_drawn_per_sample(tmp_path, tiny_corpus, tiny_corpus_rows):
+    """The paper's query mix: several q_llmq / q_lexical per sample, each draw its own request; a
+    draw that repeats a kept query is dropped and counted."""
+    corpus_file = tmp_path / "corpus.jsonl"
+    corpus_file.write_text("".join(json.dumps(r) + "\n" for r in tiny_corpus_rows))
+    llmq = ["Which fact forces two socks of one colour?", "Which fact  forces two socks of one colour?", "What makes a colour repeat?"]
+    lexical = ["pigeonhole principle containers items", "pigeonhole principle boxes objects"]
+    rules = [(P.TASK_LLMQ, "", " || ".join(llmq)), (P.TASK_LEXICAL, "", " || ".join(lexical))]
+    step = SynthesizeQueries(
+        llm=DrawingScriptedLLM(rules=rules),
+        corpus=str(corpus_file),
+        output_dir=str(tmp_path / "run"),
+        lexical_round_trip_top_n=1,
+        llmq_per_sample=3,
+        lexical_per_sample=2,
+    )
+    step.load()
+    rows = next(step.process([_sample("pigeonhole", tiny_corpus)]))
+    by_type = {}
+    for row in rows:
+        by_type.setdefault(row["query_type"], []).append(row["query"])
+    assert by_type["llmq"] == [llmq[0], llmq[2]] and by_type["lexical"] == lexical
+    stats = json.loads((tmp_path / "run" / "run" / "queries" / "p_pigeonhole.json").read_text())
+    assert stats["llmq_repeated"] == 1 and stats["lexical_repeated"] == 0
+    assert sum(P.TASK_LLMQ in prompt for call in step.llm.calls for prompt in call) == 3
 
 
 def test_length_batches_bound_padding_and_batch_size():

@@ -169,3 +169,17 @@ def test_openai_recipe_takes_endpoint_and_model_as_runtime_parameters():
     search.set_runtime_parameters({"llm": {"base_url": "http://gpu-box:8000/v1", "model": "my-org/my-model"}})
     assert (search.llm.base_url, search.llm.model) == ("http://gpu-box:8000/v1", "my-org/my-model")
     assert {"base_url", "model"} <= set(search.llm.runtime_parameters_names)
+
+
+def test_paper_recipes_use_the_official_settings():
+    """BM25 as pyserini (k1 0.9, b 0.4: the round trip and the negative window were defined on it),
+    4 drafts per CRS node, every solution node harvested, several q_llmq / q_lexical per sample."""
+    for name in ("math-vllm", "math-openai"):
+        steps = {entry["step"]["name"]: entry["step"] for entry in load_recipe(RECIPES_DIR / f"{name}.yaml")["pipeline"]["steps"]}
+        for step in ("synthesize_queries", "hard_negatives"):
+            assert (steps[step]["bm25_k1"], steps[step]["bm25_b"]) == (0.9, 0.4), (name, step)
+        assert steps["mcts_search"]["crs_samples"] == 4 and steps["mcts_search"]["harvest_every_solution"] is True
+        assert (steps["synthesize_queries"]["llmq_per_sample"], steps["synthesize_queries"]["lexical_per_sample"]) == (3, 2)
+    embedded = {entry["step"]["name"]: entry["step"] for entry in load_recipe(RECIPES_DIR / "math.yaml")["pipeline"]["steps"]}
+    assert (embedded["hard_negatives"]["bm25_k1"], embedded["hard_negatives"]["bm25_b"]) == (1.5, 0.75)
+    assert embedded["mcts_search"]["crs_samples"] == 1 and embedded["synthesize_queries"]["llmq_per_sample"] == 1

@@ -84,9 +84,12 @@ def test_torchrun_trains_the_retriever_on_two_processes(tmp_path: Path):
     out = tmp_path / "model"
     torchrun = Path(sys.executable).with_name("torchrun")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}  # torchrun's own default, said here to keep its notice out of the log
+    # The paper's way to a large batch: in-batch negatives gathered from both processes, and gradients
+    # accumulated until a step has seen 8 queries (2 per batch x 2 processes x 2 accumulated batches).
     done = subprocess.run(
         [str(torchrun), "--standalone", "--nproc-per-node", "2", "-m", "rader_hub", "train", "retriever", "--data", str(data),
-         "--out", str(out), "--num-negatives", "1", "--max-steps", "2", "--json", *FAST_TRAINING],
+         "--out", str(out), "--num-negatives", "1", "--max-steps", "2", "--json", *FAST_TRAINING,
+         "--gather-across-devices", "--effective-batch-size", "8"],
         capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
@@ -95,6 +98,8 @@ def test_torchrun_trains_the_retriever_on_two_processes(tmp_path: Path):
     assert len(summaries) == 2 and {summary["steps"] for summary in summaries} == {2}  # both processes trained 2 steps
     recorded = json.loads((out / "rader_training.json").read_text())
     finished = recorded["log_history"][-1]
-    # Data parallel: each step took a batch of 2 rows in each process, so 2 steps are 8 rows (2 epochs of the 4).
-    assert finished["epoch"] == 2.0 and round(finished["train_samples_per_second"] * finished["train_runtime"]) == 8, finished
+    # Data parallel with accumulation: each step took 2 batches of 2 rows in each process, so 2 steps are 16 rows (4 epochs of the 4).
+    assert finished["epoch"] == 4.0 and round(finished["train_samples_per_second"] * finished["train_runtime"]) == 16, finished
+    # The loss the trainer used gathered the other process's embeddings (sentence-transformers records its config in the card).
+    assert '"gather_across_devices": true' in (out / "README.md").read_text()
     assert (out / "model.safetensors").is_file() and (out / "loss_curve.png").is_file() and not (out / "checkpoints").exists()

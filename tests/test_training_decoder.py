@@ -8,20 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import run_rader
+from helpers import run_rader, smollm2_gguf
 from safetensors import safe_open
 
-from rader_hub.assets import resolve_generator
-from rader_hub.errors import AssetError
 from rader_hub.training.base_model import load_base_model
-
-
-def smollm2_gguf() -> Path:
-    try:
-        resolved = resolve_generator()
-    except AssetError as exc:
-        pytest.skip(str(exc))
-    return Path(resolved.location) / resolved.gguf_file
 
 
 @pytest.mark.slow
@@ -55,3 +45,23 @@ def test_lora_on_a_decoder_saves_a_merged_last_token_model(tmp_path: Path, tiny_
     embeddings = model.encode(["a theorem", "a question"], prompt_name="query")
     assert np.allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-4)
     assert model.prompts["query"] == "Query: "
+
+
+@pytest.mark.slow
+def test_the_paper_preset_reaches_the_trainer_on_a_decoder(tmp_path: Path, tiny_data: Path) -> None:  # noqa: F811
+    """`--preset paper` on a decoder base, with the options a CPU needs given beside it (no bf16, short texts)."""
+    out = tmp_path / "paper"
+    result = run_rader(
+        "train", "retriever", "--data", str(tiny_data), "--out", str(out), "--base", str(smollm2_gguf()), "--preset", "paper",
+        "--no-bf16", "--query-type", "question", "--batch-size", "2", "--effective-batch-size", "4", "--max-steps", "1",
+        "--max-seq-length", "32", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    recorded = json.loads((out / "rader_training.json").read_text())
+    config = recorded["config"]
+    assert (config["lora_alpha"], config["lora_dropout"], config["warmup_steps"], config["temperature"]) == (64, 0.1, 28, 0.01)
+    assert config["lora_target_modules"] == ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    assert config["bf16"] is False and config["batch_size"] == 2 and recorded["lora"] is True  # given options win over the preset
+    # One optimizer step over 2 accumulated batches of 2: the step saw 4 queries.
+    finished = recorded["log_history"][-1]
+    assert recorded["steps"] == 1 and round(finished["train_samples_per_second"] * finished["train_runtime"]) == 4, finished

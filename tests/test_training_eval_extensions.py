@@ -12,9 +12,18 @@ import pytest
 from helpers import run_rader
 
 from rader_hub.errors import ConfigError, DataError
-from rader_hub.evaluation.bright import BRIGHT_SPLITS, bright_split, resolve_splits
+from rader_hub.evaluation.bright import (
+    BRIGHT_SPLITS,
+    PAPER_HYBRID_ALPHA,
+    TASK_INSTRUCTIONS,
+    bright_split,
+    paper_protocol,
+    resolve_splits,
+)
+from rader_hub.evaluation.evaluate import RetrievalSetup
 from rader_hub.evaluation.runs import append_run, load_runs
 from rader_hub.queries import QueryMode
+from rader_hub.retrieval import DenseRetriever
 
 # The question shares a word with every document but its gold one, so BM25 ranks the gold last (4th) whatever
 # the tie-breaking; the reasoning shares words with the gold document only (as in BRIGHT).
@@ -80,11 +89,31 @@ def test_eval_on_local_bright_in_both_modes(local_bright: Path) -> None:
     assert result["label"] == "bm25 [question]"
     assert result["settings"] == {
         "retriever": "bm25", "model": "embedded", "reranker": None, "query_mode": "question", "alpha": 0.8,
-        "bright": ["theoremqa_theorems"], "bright_source": str(local_bright),
+        "bright": ["theoremqa_theorems"], "bright_source": str(local_bright), "paper_protocol": False,
     }  # fmt: skip
     reasoning = run_rader(*common, "--query-mode", "reasoning")
     assert reasoning.returncode == 0, reasoning.stderr
     assert json.loads(reasoning.stdout)["average"]["ndcg@10"] == 1.0
+
+
+def test_the_paper_protocol_sets_each_splits_instruction_and_hybrid_weight(tiny_corpus) -> None:
+    """As the paper evaluates trained models on BRIGHT: the split's task before each query, alpha 1.0 on math, 0.8 elsewhere."""
+    setup = RetrievalSetup(retriever="hybrid", alpha=0.5)
+    theorems, biology = paper_protocol(setup, "theoremqa_theorems"), paper_protocol(setup, "biology")
+    assert theorems.alpha == 1.0 and paper_protocol(setup, "aops").alpha == 1.0 and biology.alpha == 0.8
+    assert theorems.query_prompt == "Instruct: Given a Math problem, retrieve relevant theorems that help answer the problem\nQuery: "
+    assert biology.query_prompt == "Instruct: Given a biology post, retrieve relevant passages that help answer the post\nQuery: "
+    assert set(TASK_INSTRUCTIONS) == set(PAPER_HYBRID_ALPHA) == set(BRIGHT_SPLITS)
+    # The instruction reaches the encoder in place of the model's saved query prompt.
+    query = "how many socks make a pair"
+    instructed = DenseRetriever(tiny_corpus, query_prompt=theorems.query_prompt).score([query])
+    assert instructed == pytest.approx(DenseRetriever(tiny_corpus).score([theorems.query_prompt + query]), abs=1e-5)
+    assert instructed != pytest.approx(DenseRetriever(tiny_corpus).score([query]), abs=1e-3)
+
+
+def test_the_paper_protocol_is_for_bright_only() -> None:
+    result = run_rader("eval", "--retriever", "bm25", "--paper-protocol")
+    assert result.returncode == 2 and result.stderr.strip() == "error: --paper-protocol is BRIGHT's protocol: give --bright SPLIT (or all)"
 
 
 def test_runs_file_keeps_the_latest_run_per_label(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from helpers import FAST_TRAINING, run_rader
 from rader_hub.assets import resolve_embedder
 from rader_hub.cli import app
 from rader_hub.corpus import Corpus
-from rader_hub.errors import RaderError
+from rader_hub.errors import ConfigError, RaderError
 from rader_hub.retrieval import DenseRetriever
 from rader_hub.training import RetrieverTrainingConfig, train_retriever
 
@@ -187,3 +187,33 @@ def test_bf16_on_a_cpu_only_machine_is_refused_with_exit_2(tmp_path: Path, tiny_
     result = run_rader("train", "retriever", "--data", str(tiny_data), "--out", str(tmp_path / "m"), "--bf16")
     assert result.returncode == 2
     assert result.stderr.strip() == "error: --bf16 needs a CUDA GPU, and none is available on this machine (train in fp32 without --bf16)"
+
+
+def test_the_paper_preset_holds_the_papers_training_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rader_hub.training.config import PAPER_LORA_TARGETS, retriever_config
+    from rader_hub.training.runtime import trainer_arguments
+
+    config = retriever_config("model", "paper", batch_size=16)  # a field given beside the preset wins
+    assert (config.num_negatives, config.temperature, config.learning_rate, config.epochs) == (11, 0.01, 1e-4, 1.0)
+    assert (config.lora, config.lora_rank, config.lora_alpha, config.lora_dropout) == (True, 16, 64, 0.1)
+    assert config.lora_target_modules == PAPER_LORA_TARGETS == ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    assert config.query_types == ["llmq", "cot", "lexical"] and config.bf16 and config.gather_across_devices
+    assert (config.query_prompt, config.passage_prompt, config.batch_size) == ("Query: ", "Passage: ", 16)
+    arguments = trainer_arguments(config, 1e-4, has_eval=False)
+    assert (arguments["warmup_steps"], arguments["gradient_accumulation_steps"], arguments["lr_scheduler_type"]) == (28, 4, "linear")
+    monkeypatch.setenv("WORLD_SIZE", "2")  # two processes: half the accumulation for the same 64 queries per step
+    assert trainer_arguments(config, 1e-4, has_eval=False)["gradient_accumulation_steps"] == 2
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    with pytest.raises(ConfigError, match=r"effective_batch_size 64 is not a multiple of batch_size 16 x 3 process\(es\)"):
+        trainer_arguments(config, 1e-4, has_eval=False)
+    with pytest.raises(ConfigError, match=r"unknown training preset 'papers' \(presets: paper\)"):
+        retriever_config("model", "papers")
+
+
+def test_the_paper_reranker_preset() -> None:
+    from rader_hub.training.config import PAPER_LORA_TARGETS, reranker_config
+
+    config = reranker_config("model", "paper")
+    assert (config.query_prefix, config.document_prefix, config.num_negatives, config.learning_rate) == ("query: ", "document: ", 11, 1e-4)
+    assert (config.lora, config.lora_rank, config.lora_alpha, config.lora_target_modules) == (True, 16, 64, PAPER_LORA_TARGETS)
+    assert config.effective_batch_size == 64 and config.warmup_steps == 28 and config.query_types == ["llmq", "cot", "lexical"]

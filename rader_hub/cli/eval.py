@@ -11,6 +11,7 @@ import typer
 
 from rader_hub.assets import EMBEDDED
 from rader_hub.cli.options import CorpusConfigOption, CorpusOption, CorpusSplitOption, JsonOption, ModelOption
+from rader_hub.errors import ConfigError
 from rader_hub.evaluation.bright import BRIGHT_HUB_ID, DEFAULT_REASONER
 from rader_hub.evaluation.rerank import DEFAULT_RERANK_DEPTH
 from rader_hub.queries import QueryMode
@@ -56,6 +57,14 @@ def eval_command(
         str,
         typer.Option("--reasoner", help="With --bright and --query-mode reasoning: whose reasoning (BRIGHT's <reasoner>_reason config)."),
     ] = DEFAULT_REASONER,
+    as_paper: Annotated[
+        bool,
+        typer.Option(
+            "--paper-protocol",
+            help="With --bright: evaluate as the paper does trained models: each split's task instruction before the query "
+            "(replacing the model's saved query prompt) and the hybrid's alpha per split (0.8; 1.0 on AoPS and TheoremQA).",
+        ),
+    ] = False,
     label: Annotated[str | None, typer.Option("--label", help="Name of this run in --runs-file and the chart.")] = None,
     runs_file: Annotated[Path | None, typer.Option("--runs-file", help="Append this run's metrics to this JSON-lines file.")] = None,
     plot: Annotated[
@@ -77,11 +86,23 @@ def eval_command(
     reranker_model = load_reranker(reranker) if reranker else None
     setup = RetrievalSetup(retriever=retriever, model=model, alpha=alpha, reranker=reranker_model, rerank_depth=rerank_depth)
     label = label or run_label(retriever.value, model, reranker, query_mode.value, alpha)
+    if as_paper and not bright:
+        raise ConfigError("--paper-protocol is BRIGHT's protocol: give --bright SPLIT (or all)")
     if bright:
         settings = run_settings(
-            retriever.value, model, reranker, query_mode.value, alpha, bright=bright, bright_source=bright_source, reasoner=reasoner
+            retriever.value,
+            model,
+            reranker,
+            query_mode.value,
+            alpha,
+            bright=bright,
+            bright_source=bright_source,
+            reasoner=reasoner,
+            paper_protocol=as_paper,
         )
-        result = evaluate_bright(setup, bright, bright_source, query_mode, reasoner, not as_json, on_split=partial(_split_done, as_json))
+        result = evaluate_bright(
+            setup, bright, bright_source, query_mode, reasoner, not as_json, on_split=partial(_split_done, as_json), as_paper=as_paper
+        )
         summary, metrics = result.as_dict(), result.average
         text = f"average over {len(result.splits)} split(s): " + "  ".join(f"{key} {value:.4f}" for key, value in metrics.items())
     else:

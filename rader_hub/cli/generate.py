@@ -16,6 +16,10 @@ def generate_command(
     ray: Annotated[
         bool, typer.Option("--ray", help="Run on Ray with distilabel's RayPipeline (a local Ray instance unless --ray-address).")
     ] = False,
+    gpus: Annotated[
+        int | None,
+        typer.Option("--gpus", min=1, help="Plan the run for N GPUs: print which step loads which model where; stop if it cannot fit."),
+    ] = None,
     ray_address: Annotated[
         str | None, typer.Option("--ray-address", help="Ray head node to connect to, e.g. ray://head:10001 (implies --ray).")
     ] = None,
@@ -30,6 +34,11 @@ def generate_command(
 
     data = validate_recipe(recipe)
     parameters = parse_runtime_parameters(data, param or [])
+    if gpus is not None:
+        from rader_hub.generation.gpu_plan import plan_gpus
+
+        for line in plan_gpus(recipe, parameters, gpus).lines():
+            typer.echo(line, err=not check)
     if check:
         typer.echo(f"{recipe}: valid" + (f" (with {len(param or [])} --param)" if param else ""))
         return

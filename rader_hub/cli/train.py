@@ -7,6 +7,7 @@ the library's config dataclasses hold every default (rader_hub/training/config.p
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import MISSING
 from functools import partial
 from pathlib import Path
@@ -15,7 +16,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from rader_hub.records import DataSource
-from rader_hub.training.config import FULL_FINE_TUNING_LEARNING_RATE, LORA_LEARNING_RATE, RerankerTrainingConfig, RetrieverTrainingConfig
+from rader_hub.training.config import (
+    FULL_FINE_TUNING_LEARNING_RATE,
+    LORA_LEARNING_RATE,
+    RERANKER_PRESETS,
+    RETRIEVER_PRESETS,
+    RerankerTrainingConfig,
+    RetrieverTrainingConfig,
+    reranker_config,
+    retriever_config,
+)
 
 if TYPE_CHECKING:
     from rader_hub.training.data import TrainingData
@@ -50,7 +60,7 @@ EvalFractionOption = Annotated[
 EpochsOption = Annotated[float, typer.Option("--epochs", help="Training epochs (paper: 1).")]
 MaxStepsOption = Annotated[int, typer.Option("--max-steps", help="Stop after this many steps (-1: run all epochs).")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed for sampling, shuffling and initialisation.")]
-Bf16Option = Annotated[bool, typer.Option("--bf16", help="bfloat16 mixed precision (needs a CUDA GPU).")]
+Bf16Option = Annotated[bool, typer.Option("--bf16/--no-bf16", help="bfloat16 mixed precision (needs a CUDA GPU).")]
 SaveStepsOption = Annotated[int, typer.Option("--save-steps", help="Write a checkpoint every N steps.")]
 ResumeOption = Annotated[bool, typer.Option("--resume", help="Resume from the latest checkpoint in OUT/checkpoints.")]
 KeepCheckpointsOption = Annotated[bool, typer.Option("--keep-checkpoints", help="Keep OUT/checkpoints after a successful run.")]
@@ -59,8 +69,17 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON summary a
 
 @train_app.command("retriever")
 def train_retriever_command(
+    ctx: typer.Context,
     data: DataOption,
     out_dir: OutOption,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            "--preset",
+            help=f"Start from a named set of settings ({', '.join(RETRIEVER_PRESETS)}: the paper's for decoder-LLM bases, "
+            "docs/training.md); options given beside it override it.",
+        ),
+    ] = None,
     base: Annotated[
         str,
         typer.Option("--base", help="Base model: 'embedded' (MiniLM), a sentence-transformers or decoder-LLM path/Hub id, or a .gguf."),
@@ -69,7 +88,11 @@ def train_retriever_command(
     data_split: DataSplitOption = None,
     query_types: QueryTypeOption = RETRIEVER("query_types"),
     num_negatives: Annotated[
-        int, typer.Option("--num-negatives", help="Hard negatives per query (paper: 12); 0 = in-batch negatives only.")
+        int,
+        typer.Option(
+            "--num-negatives",
+            help="Hard negatives per query (paper: 11, a group of 12 with the positive); 0: in-batch only.",
+        ),
     ] = RETRIEVER("num_negatives"),
     temperature: Annotated[
         float, typer.Option("--temperature", help="InfoNCE temperature (paper: 0.01); scale = 1/temperature.")
@@ -99,6 +122,22 @@ def train_retriever_command(
         bool | None, typer.Option("--lora/--no-lora", help="LoRA adapters, merged at the end (default: on for decoder LLMs).")
     ] = RETRIEVER("lora"),
     lora_rank: Annotated[int, typer.Option("--lora-rank", help="LoRA rank.")] = RETRIEVER("lora_rank"),
+    lora_alpha: Annotated[int, typer.Option("--lora-alpha", help="LoRA alpha (scaling).")] = RETRIEVER("lora_alpha"),
+    lora_dropout: Annotated[float, typer.Option("--lora-dropout", help="LoRA dropout.")] = RETRIEVER("lora_dropout"),
+    lora_target_modules: Annotated[
+        list[str] | None, typer.Option("--lora-target", help="Module names LoRA adapts (repeatable; default: every linear layer).")
+    ] = RETRIEVER("lora_target_modules"),
+    warmup_steps: Annotated[int | None, typer.Option("--warmup-steps", help="Warm-up steps (default: 10% of all steps).")] = RETRIEVER(
+        "warmup_steps"
+    ),
+    effective_batch_size: Annotated[
+        int | None,
+        typer.Option("--effective-batch-size", help="Queries per optimizer step over all processes, by gradient accumulation."),
+    ] = RETRIEVER("effective_batch_size"),
+    gather_across_devices: Annotated[
+        bool,
+        typer.Option("--gather-across-devices/--no-gather-across-devices", help="In-batch negatives from every process (torchrun)."),
+    ] = RETRIEVER("gather_across_devices"),
     query_prompt: Annotated[str, typer.Option("--query-prompt", help="Prompt saved as 'query'.")] = RETRIEVER("query_prompt"),
     passage_prompt: Annotated[str, typer.Option("--passage-prompt", help="Prompt saved as 'passage' and 'document'.")] = RETRIEVER(
         "passage_prompt"
@@ -112,7 +151,7 @@ def train_retriever_command(
     as_json: JsonOption = False,
 ) -> None:
     """Train a bi-encoder with InfoNCE over in-batch and hard negatives (docs/method.md, section 6)."""
-    config, data, as_json = _prepare(RetrieverTrainingConfig, dict(locals()))
+    config, data, as_json = _prepare(partial(retriever_config, preset=preset), _given(ctx, dict(locals()), preset))
     from rader_hub.training.retriever import train_retriever  # torch and sentence-transformers: after the data checks
 
     _report(train_retriever(config, data), as_json)
@@ -120,10 +159,22 @@ def train_retriever_command(
 
 @train_app.command("reranker")
 def train_reranker_command(
+    ctx: typer.Context,
     data: DataOption,
     out_dir: OutOption,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            "--preset",
+            help=f"Start from a named set of settings ({', '.join(RERANKER_PRESETS)}: the paper's decoder reranker, "
+            "docs/training.md); options given beside it override it.",
+        ),
+    ] = None,
     base: Annotated[
-        str, typer.Option("--base", help="Base encoder: 'embedded' (MiniLM weights, new score head), a path or Hub id.")
+        str,
+        typer.Option(
+            "--base", help="Base: 'embedded' (MiniLM weights, new score head), an encoder or decoder-LLM path/Hub id, or a .gguf."
+        ),
     ] = RERANKER("base"),
     data_config: DataConfigOption = None,
     data_split: DataSplitOption = None,
@@ -137,10 +188,33 @@ def train_reranker_command(
     batch_size: Annotated[int, typer.Option("--batch-size", help="Queries per batch.")] = RERANKER("batch_size"),
     epochs: EpochsOption = RERANKER("epochs"),
     max_steps: MaxStepsOption = RERANKER("max_steps"),
-    learning_rate: Annotated[float, typer.Option("--lr", help="Learning rate.")] = RERANKER("learning_rate"),
+    learning_rate: Annotated[
+        float | None,
+        typer.Option(
+            "--lr", help=f"Learning rate (default: {LORA_LEARNING_RATE:g} with LoRA; {FULL_FINE_TUNING_LEARNING_RATE:g} otherwise)."
+        ),
+    ] = RERANKER("learning_rate"),
     max_seq_length: Annotated[int, typer.Option("--max-seq-length", help="Token limit of a (query, document) pair.")] = RERANKER(
         "max_seq_length"
     ),
+    query_prefix: Annotated[
+        str, typer.Option("--query-prefix", help="Text before each query (paper: 'query: '), saved with the model.")
+    ] = RERANKER("query_prefix"),
+    document_prefix: Annotated[
+        str, typer.Option("--document-prefix", help="Text before each document (paper: 'document: '), saved with the model.")
+    ] = RERANKER("document_prefix"),
+    lora: Annotated[
+        bool | None, typer.Option("--lora/--no-lora", help="LoRA adapters, merged at the end (default: on for decoder LLMs).")
+    ] = RERANKER("lora"),
+    lora_rank: Annotated[int, typer.Option("--lora-rank", help="LoRA rank.")] = RERANKER("lora_rank"),
+    lora_alpha: Annotated[int, typer.Option("--lora-alpha", help="LoRA alpha (scaling).")] = RERANKER("lora_alpha"),
+    warmup_steps: Annotated[int | None, typer.Option("--warmup-steps", help="Warm-up steps (default: 10% of all steps).")] = RERANKER(
+        "warmup_steps"
+    ),
+    effective_batch_size: Annotated[
+        int | None,
+        typer.Option("--effective-batch-size", help="Queries per optimizer step over all processes, by gradient accumulation."),
+    ] = RERANKER("effective_batch_size"),
     eval_fraction: EvalFractionOption = RERANKER("eval_fraction"),
     seed: SeedOption = RERANKER("seed"),
     bf16: Bf16Option = RERANKER("bf16"),
@@ -150,20 +224,30 @@ def train_reranker_command(
     as_json: JsonOption = False,
 ) -> None:
     """Train a pointwise cross-encoder reranker contrastively (positive vs its hard negatives)."""
-    config, data, as_json = _prepare(RerankerTrainingConfig, dict(locals()))
+    config, data, as_json = _prepare(partial(reranker_config, preset=preset), _given(ctx, dict(locals()), preset))
     from rader_hub.training.reranker import train_reranker  # torch and sentence-transformers: after the data checks
 
     _report(train_reranker(config, data), as_json)
 
 
-def _prepare(config_class: type, options: dict[str, Any]) -> tuple[Any, TrainingData, bool]:
+def _given(ctx: typer.Context, options: dict[str, Any], preset: str | None) -> dict[str, Any]:
+    """The command's options as config fields: all of them, or with a preset only those given on the
+    command line (the preset's values stand for the rest)."""
+    options = {name: value for name, value in options.items() if name not in ("ctx", "preset")}
+    if preset is None:
+        return options
+    # By name: typer vendors its own click, whose ParameterSource is not click's.
+    return {name: value for name, value in options.items() if getattr(ctx.get_parameter_source(name), "name", None) != "DEFAULT"}
+
+
+def _prepare(make_config: Callable[..., Any], options: dict[str, Any]) -> tuple[Any, TrainingData, bool]:
     """Both commands: the data options name the source, every other option is a config field. The data
     is loaded and checked here, so a bad file is reported before torch is imported."""
     from rader_hub.training.runtime import load_data
 
-    source = DataSource(options.pop("data"), options.pop("data_config"), options.pop("data_split"))
-    as_json = options.pop("as_json")
-    config = config_class(**options, show_progress=not as_json)
+    source = DataSource(options.pop("data"), options.pop("data_config", None), options.pop("data_split", None))
+    as_json = options.pop("as_json", False)
+    config = make_config(**options, show_progress=not as_json)
     return config, load_data(config, source), as_json
 
 

@@ -12,6 +12,7 @@ over splits, as BRIGHT reports them.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,31 @@ BRIGHT_SPLITS = (
 )
 REASONERS = ("gpt4", "claude-3-opus", "Gemini-1.0", "llama3-70b", "grit")
 DEFAULT_REASONER = "gpt4"
+
+# The task each split's queries pose, as BRIGHT's evaluation configs (github.com/xlang-ai/BRIGHT,
+# configs/<model>/<split>.json, CC BY 4.0) phrase it for instruction-following embedders; the
+# StackExchange and Pony configs fill in the split's name.
+_STACKEXCHANGE_TASK = "Given a {split} post, retrieve relevant passages that help answer the post"
+TASK_INSTRUCTIONS: dict[str, str] = {
+    **{
+        split: _STACKEXCHANGE_TASK.format(split=split)
+        for split in ("biology", "earth_science", "economics", "psychology", "robotics", "stackoverflow", "sustainable_living")
+    },
+    "leetcode": "Given a coding problem, retrieve relevant examples that help answer the problem",
+    "pony": "Given a pony question, retrieve relevant passages that help answer the question",
+    "aops": "Given a Math problem, retrieve relevant examples that help answer the problem",
+    "theoremqa_questions": "Given a Math problem, retrieve relevant examples that help answer the problem",
+    "theoremqa_theorems": "Given a Math problem, retrieve relevant theorems that help answer the problem",
+}
+# The paper's hybrid weight of the dense score: 1.0 (dense alone) on the math splits, 0.8 elsewhere.
+MATH_SPLITS = ("aops", "theoremqa_questions", "theoremqa_theorems")
+PAPER_HYBRID_ALPHA: dict[str, float] = {split: 1.0 if split in MATH_SPLITS else 0.8 for split in BRIGHT_SPLITS}
+
+
+def instructed_query_prompt(split: str) -> str:
+    """The query prefix BRIGHT's configs give embedders trained with a "Query: " prefix (E5-Mistral,
+    SFR, Qwen embedders): the split's task, then the query. The paper evaluates RaDeR this way."""
+    return f"Instruct: {TASK_INSTRUCTIONS[split]}\nQuery: "
 
 
 @dataclass(frozen=True)
@@ -119,6 +145,12 @@ class BrightResult:
         return {"splits": {name: split.as_dict() for name, split in self.splits.items()}, "average": self.average}
 
 
+def paper_protocol(setup: RetrievalSetup, split: str) -> RetrievalSetup:
+    """``setup`` as the paper evaluates a trained model on ``split``: the split's task instruction
+    before every query (dense and hybrid) and the split's hybrid weight."""
+    return dataclasses.replace(setup, query_prompt=instructed_query_prompt(split), alpha=PAPER_HYBRID_ALPHA[split])
+
+
 def evaluate_bright(
     setup: RetrievalSetup,
     splits: Sequence[str],
@@ -127,16 +159,19 @@ def evaluate_bright(
     reasoner: str = DEFAULT_REASONER,
     show_progress: bool = False,
     on_split: Callable[[str, EvalResult], None] | None = None,
+    as_paper: bool = False,
 ) -> BrightResult:
     """Evaluate ``setup`` on each split (``all`` for the 12); ``on_split(name, result)`` is called as
-    each finishes, since a run over every split takes hours."""
+    each finishes, since a run over every split takes hours. ``as_paper``: each split with
+    :func:`paper_protocol` (task instructions, the paper's hybrid weight per split)."""
     # Imported here: the CLI reads this module's constants for its help, without the retrieval stack.
     from rader_hub.evaluation.evaluate import evaluate_retrieval
 
     result = BrightResult()
     for name in resolve_splits(splits):
         split = bright_split(name, source, mode, reasoner)
-        result.splits[name] = evaluate_retrieval(setup, split.load_corpus(), split.load_queries(), show_progress)
+        split_setup = paper_protocol(setup, name) if as_paper else setup
+        result.splits[name] = evaluate_retrieval(split_setup, split.load_corpus(), split.load_queries(), show_progress)
         if on_split is not None:
             on_split(name, result.splits[name])
     return result

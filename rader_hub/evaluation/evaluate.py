@@ -40,17 +40,20 @@ class EvalResult:
 
 @dataclass(frozen=True)
 class RetrievalSetup:
-    """What is evaluated: a first stage (kind, embedder, hybrid weight) and an optional reranker
-    (a loaded cross-encoder) that reorders its top ``rerank_depth``."""
+    """What is evaluated: a first stage (kind, embedder, hybrid weight, query prompt) and an optional
+    reranker (a loaded cross-encoder) that reorders its top ``rerank_depth``."""
 
     retriever: RetrieverKind | str = RetrieverKind.dense
     model: str = EMBEDDED
     alpha: float = DEFAULT_HYBRID_ALPHA
     reranker: Any = None
     rerank_depth: int = DEFAULT_RERANK_DEPTH
+    query_prompt: str | None = None  # replaces the model's saved query prompt (e.g. a task instruction)
 
     def build(self, corpus: Corpus, show_progress: bool = False) -> Retriever:
-        built = build_retriever(self.retriever, corpus, model=self.model, alpha=self.alpha, show_progress=show_progress)
+        built = build_retriever(
+            self.retriever, corpus, model=self.model, alpha=self.alpha, show_progress=show_progress, query_prompt=self.query_prompt
+        )
         if self.reranker is None:
             return built
         return RerankingRetriever(built, self.reranker, depth=self.rerank_depth, show_progress=show_progress)

@@ -7,21 +7,36 @@ at any cut-off see one consistent ranking (BRIGHT reranks the top 100).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from rader_hub.errors import AssetError, ConfigError
 from rader_hub.retrieval.base import Ranking, Retriever
+from rader_hub.training.pair_format import PairFormat, pair_format
 
 DEFAULT_RERANK_DEPTH = 100
 
 
-def load_reranker(name: str):
-    """A sentence-transformers CrossEncoder from a path or Hub id."""
+@dataclass(frozen=True)
+class Reranker:
+    """A cross-encoder and the way the pairs it was trained on were written (``PairFormat``)."""
+
+    model: Any
+    pairs: PairFormat = PairFormat()
+
+    def predict(self, pairs: Sequence[tuple[str, str]], **options: Any) -> np.ndarray:
+        """One score per (query, document) pair; ``options`` go to ``CrossEncoder.predict``."""
+        return self.model.predict([self.pairs.pair(query, document) for query, document in pairs], **options)
+
+
+def load_reranker(name: str) -> Reranker:
+    """A sentence-transformers CrossEncoder from a path or Hub id, with the pair format saved beside it."""
     from sentence_transformers import CrossEncoder
 
     try:
-        return CrossEncoder(name)
+        return Reranker(CrossEncoder(name), pair_format(name))
     except (OSError, ValueError) as exc:
         raise AssetError(f"cannot load reranker '{name}': {str(exc).splitlines()[0]}") from exc
 
@@ -30,7 +45,12 @@ class RerankingRetriever(Retriever):
     name = "rerank"
 
     def __init__(
-        self, first_stage: Retriever, reranker, depth: int = DEFAULT_RERANK_DEPTH, batch_size: int = 64, show_progress: bool = False
+        self,
+        first_stage: Retriever,
+        reranker: Reranker,
+        depth: int = DEFAULT_RERANK_DEPTH,
+        batch_size: int = 64,
+        show_progress: bool = False,
     ) -> None:
         if depth < 1:
             raise ConfigError(f"rerank depth must be >= 1, got {depth}")

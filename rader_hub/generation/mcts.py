@@ -96,6 +96,12 @@ class SearchConfig:
     # Relaxation (off in the paper): when self-reflection rejects every retrieved theorem, keep
     # the top-ranked rejected one as a child anyway (marked kept_by_relaxation; never a negative).
     keep_top_theorem_if_none_relevant: bool = False
+    # A CRS node draws this many solutions and keeps the first that reaches the gold answer, else
+    # the first (official: 4).
+    crs_samples: int = 4
+    # Samples come from every solution node of the tree that reached an answer, whether a rollout
+    # evaluated it or not (official); False: only the terminals rollouts evaluated.
+    harvest_every_solution: bool = True
     seed: int = 0
 
 
@@ -335,12 +341,31 @@ class RetrievalMCTS:
             if action is Action.OST:
                 requests += [_Request(prompts.one_step_thought(problem, steps), cfg.step_tokens, add_step(Action.OST))] * cfg.ost_children
             elif action is Action.CRS:
-                requests.append(_Request(prompts.complete_remaining_steps(problem, steps), cfg.solution_tokens, add_step(Action.CRS)))
+                requests += self._solution_requests(result, node, add_step(Action.CRS))
             else:
                 prompt = prompts.generate_query(problem, steps, cfg.qg_candidates)
                 requests += [_Request(prompt, cfg.query_tokens, add_queries)] * cfg.qg_children
         result.stats["expansions"] += 1
         return requests
+
+    def _solution_requests(self, result: SearchResult, node: Node, add: Callable[[str | None], None]) -> list[_Request]:
+        """A CRS child from ``crs_samples`` drafts of the rest of the solution: the first draft whose
+        answer equals the gold answer, else the first draft (official)."""
+        cfg, gold = self.config, result.problem.gold_answer
+        drafts: list[str | None] = []
+
+        def drafted(text: str | None) -> None:
+            drafts.append(text)
+            if len(drafts) < cfg.crs_samples:
+                return
+            answers = [extract_answer(solution) if (solution := parse_solution(draft)) else None for draft in drafts]
+            correct = [draft for draft, answer in zip(drafts, answers) if answer is not None and answers_match(answer, gold)]
+            result.stats["crs_drafts"] += len(drafts)
+            result.stats["crs_drafts_correct"] += len(correct)
+            add(correct[0] if correct else drafts[0])
+
+        prompt = prompts.complete_remaining_steps(result.problem.problem, node.steps())
+        return [_Request(prompt, cfg.solution_tokens, drafted)] * cfg.crs_samples
 
     def _retrieval_requests(self, searches: list[_ProblemSearch]) -> list[list[_Request]]:
         """RT: retrieve for every search's QG node in one batch; then summaries and self-reflection

@@ -36,6 +36,9 @@ FILTER_TYPES: dict[str, type] = {
     "lexical_round_trip_fraction": float,
     # The cut-off that applied: the smaller of top_n and fraction x corpus size.
     "lexical_round_trip_cutoff": int,
+    # The BM25 that ranked the theorem (the official code's: pyserini's k1 0.9, b 0.4).
+    "lexical_round_trip_bm25_k1": float,
+    "lexical_round_trip_bm25_b": float,
     # q_llmq / q_lexical with fewer words, or boilerplate and refusals, were dropped.
     "min_query_words": int,
     # q_llmq naming its positive theorem (its title verbatim) was dropped.

@@ -8,7 +8,15 @@ from typing import Any
 from rader_hub.files import read_json
 from rader_hub.generation.runfiles import RunFolder
 
-_QUERY_DROPS = ("cot_same_as_question", "llmq_filler", "llmq_names_theorem", "lexical_filler", "lexical_round_trip_rejected")
+_QUERY_DROPS = (
+    "cot_same_as_question",
+    "llmq_filler",
+    "llmq_names_theorem",
+    "llmq_repeated",
+    "lexical_filler",
+    "lexical_round_trip_rejected",
+    "lexical_repeated",
+)
 
 
 def _share(part: int, whole: int) -> float | None:

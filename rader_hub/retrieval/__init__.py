@@ -46,8 +46,10 @@ def build_retriever(
     model: str = EMBEDDED,
     alpha: float = DEFAULT_HYBRID_ALPHA,
     show_progress: bool = False,
+    query_prompt: str | None = None,
 ) -> Retriever:
-    """Build a retriever by kind; ``model`` is the embedder for dense and hybrid."""
+    """Build a retriever by kind; ``model`` is the embedder for dense and hybrid, ``query_prompt``
+    replaces its saved query prompt."""
     from rader_hub.retrieval.bm25 import BM25Retriever
     from rader_hub.retrieval.dense import DenseRetriever
     from rader_hub.retrieval.hybrid import HybridRetriever
@@ -55,7 +57,7 @@ def build_retriever(
     kind = RetrieverKind(kind)
     if kind is RetrieverKind.bm25:
         return BM25Retriever(corpus)
-    dense = DenseRetriever(corpus, model=model, show_progress=show_progress)
+    dense = DenseRetriever(corpus, model=model, show_progress=show_progress, query_prompt=query_prompt)
     if kind is RetrieverKind.dense:
         return dense
     return HybridRetriever(dense, BM25Retriever(corpus), alpha=alpha)

@@ -17,6 +17,10 @@ DEFAULT_K1 = 1.5
 DEFAULT_B = 0.75
 DEFAULT_METHOD = "lucene"
 DEFAULT_STOPWORDS = "en"
+# pyserini's BM25 defaults, on which the official RaDeR code defined its BM25 filters and windows
+# (q_lexical round trip, negatives from ranks 31-50): the paper recipes use these.
+PYSERINI_K1 = 0.9
+PYSERINI_B = 0.4
 
 # bm25s sets its own logger to DEBUG, which leaks index-building chatter into every command.
 logging.getLogger("bm25s").setLevel(logging.WARNING)

@@ -24,6 +24,7 @@ class DenseRetriever(Retriever):
     so a model trained with "Query: "/"Passage: " prefixes is evaluated the way it was trained.
     (sentence-transformers gives every model a ``document`` prompt, empty unless saved, so a model
     that saves only ``passage`` gets no document prompt; models trained here save both names.)
+    ``query_prompt`` replaces the saved query prompt, e.g. with a task instruction (BRIGHT).
     """
 
     name = "dense"
@@ -35,9 +36,11 @@ class DenseRetriever(Retriever):
         batch_size: int = 32,
         cache: EmbeddingCache | None = None,
         show_progress: bool = False,
+        query_prompt: str | None = None,
     ) -> None:
         super().__init__(corpus)
         self.model_name = model
+        self.query_prompt = query_prompt
         self.batch_size = batch_size
         self.show_progress = show_progress
         self.encoder = load_sentence_transformer(model)
@@ -63,15 +66,17 @@ class DenseRetriever(Retriever):
         self.cache.store(path, embeddings)
         return embeddings
 
-    def _encode(self, encode: Callable[..., np.ndarray], texts: Sequence[str]) -> np.ndarray:
+    def _encode(self, encode: Callable[..., np.ndarray], texts: Sequence[str], **prompt: str) -> np.ndarray:
         embeddings = encode(
             list(texts),
             batch_size=self.batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=self.show_progress,
+            **prompt,
         )
         return embeddings.astype(np.float32)
 
     def score(self, queries: Sequence[str]) -> np.ndarray:
-        return self._encode(self.encoder.encode_query, queries) @ self.doc_embeddings.T
+        prompt = {"prompt": self.query_prompt} if self.query_prompt is not None else {}
+        return self._encode(self.encoder.encode_query, queries, **prompt) @ self.doc_embeddings.T

@@ -39,7 +39,7 @@ from rader_hub.errors import ConfigError
 from rader_hub.files import read_json, remove_leftovers, remove_tree, write_json_atomic, write_text_atomic
 from rader_hub.folder_lock import hold_folder
 from rader_hub.run.ledger import StageLedger, fingerprint, local_inputs, settings_key, unchanged
-from rader_hub.training.config import RetrieverTrainingConfig
+from rader_hub.training.config import RetrieverTrainingConfig, retriever_config
 
 SUMMARY_FILE = "run_summary.json"
 STAGES = ("generate", "review", "train", "evaluate", "publish")
@@ -312,11 +312,14 @@ class _Stage:
 
 
 def training_config(overrides: dict[str, Any]) -> RetrieverTrainingConfig:
-    """The retriever's training config: the library's defaults with the user's ``--train`` values."""
+    """The retriever's training config: the library's defaults, or a preset's (``--train preset=paper``),
+    with the user's other ``--train`` values on top."""
     from pydantic import TypeAdapter, ValidationError
 
     types = typing.get_type_hints(RetrieverTrainingConfig)
     settable = set(types) - {"out_dir", "resume", "show_progress", "keep_checkpoints"}
+    overrides = dict(overrides)
+    preset = overrides.pop("preset", None)
     values = {}
     for name, value in overrides.items():
         if name not in settable:
@@ -325,7 +328,10 @@ def training_config(overrides: dict[str, Any]) -> RetrieverTrainingConfig:
             values[name] = TypeAdapter(types[name]).validate_python(value)
         except ValidationError as exc:
             raise ConfigError(f"--train {name}: {exc.errors()[0]['msg']} (got {value!r})") from None
-    return RetrieverTrainingConfig(out_dir="model", **values)
+    try:
+        return retriever_config("model", preset, **values)
+    except ConfigError as exc:
+        raise ConfigError(f"--train preset={preset}: {exc}") from None
 
 
 def _config_settings(config: RetrieverTrainingConfig) -> dict[str, Any]:

@@ -65,8 +65,15 @@ def is_decoder(config) -> bool:
     return any(architecture.endswith("ForCausalLM") for architecture in (config.architectures or []))
 
 
-def append_eos(tokenizer) -> None:
-    """Make the (fast) tokenizer append EOS to every text, so last-token pooling reads the EOS state.
+def is_decoder_base(spec: BaseModelSpec) -> bool:
+    """A decoder LLM that is not already a sentence-transformers model: a GGUF file (llama.cpp holds
+    LLMs; its config lists no architecture) or a ``*ForCausalLM`` checkpoint."""
+    return spec.gguf_file is not None or (not _has_modules_json(spec) and is_decoder(_config(spec)))
+
+
+def append_eos(tokenizer, between_pair: bool = True) -> None:
+    """Make the (fast) tokenizer append EOS to every text, so last-token pooling reads the EOS state;
+    a pair gets one after each text, or (``between_pair=False``) only after the second.
 
     Done in the tokenizer's post-processor, which is saved in tokenizer.json: a model loaded later
     with plain ``SentenceTransformer(path)`` keeps appending it, and truncation leaves room for it.
@@ -76,14 +83,13 @@ def append_eos(tokenizer) -> None:
     eos, eos_id = tokenizer.eos_token, tokenizer.eos_token_id
     if eos is None or eos_id is None or not tokenizer.is_fast:
         raise AssetError("last-token pooling needs a fast tokenizer with an EOS token")
-    tokenizer.backend_tokenizer.post_processor = TemplateProcessing(
-        single=f"$A {eos}", pair=f"$A {eos} $B {eos}", special_tokens=[(eos, eos_id)]
-    )
+    pair = f"$A {eos} $B {eos}" if between_pair else f"$A $B {eos}"
+    tokenizer.backend_tokenizer.post_processor = TemplateProcessing(single=f"$A {eos}", pair=pair, special_tokens=[(eos, eos_id)])
     if tokenizer.pad_token is None:
         tokenizer.pad_token = eos  # decoders often ship without one; the attention mask hides it
 
 
-def _detach_gguf_quantizer(transformers_model) -> None:
+def detach_gguf_quantizer(transformers_model) -> None:
     """A GGUF file loaded without GGUF kernels is dequantised to ordinary float weights, but stays
     marked as quantised, which blocks saving. Drop the mark so checkpoints and the result save as a
     plain transformers model; refuse if weights are still packed (then they cannot be trained)."""
@@ -118,7 +124,7 @@ def load_base_model(base: str):
         gguf = {"gguf_file": spec.gguf_file} if spec.gguf_file else {}
         transformer = Transformer(spec.location, model_kwargs=dict(gguf), processor_kwargs=dict(gguf), config_kwargs=dict(gguf))
         if spec.gguf_file:
-            _detach_gguf_quantizer(transformer.model)
+            detach_gguf_quantizer(transformer.model)
         if decoder:
             append_eos(transformer.tokenizer)
         pooling = Pooling(transformer.get_embedding_dimension(), pooling_mode="lasttoken" if decoder else "mean")

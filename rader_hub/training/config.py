@@ -12,13 +12,16 @@ This module imports nothing heavy, so the command line can read it before torch 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rader_hub.assets import EMBEDDED
+from rader_hub.errors import ConfigError
 
 PAPER_TEMPERATURE = 0.01  # InfoNCE temperature in the paper
-PAPER_TRAIN_GROUP = 12  # hard negatives per query in the paper
+PAPER_TRAIN_GROUP = 12  # hard negatives per query (our default; the paper's train group of 12 is 1 positive + 11 negatives)
 QUERY_PROMPT = "Query: "
 PASSAGE_PROMPT = "Passage: "
 LORA_LEARNING_RATE = 1e-4  # the paper's, with LoRA
@@ -39,6 +42,9 @@ class TrainingRunConfig:
     epochs: float = 1.0
     max_steps: int = -1  # -1: run all epochs
     warmup_ratio: float = 0.1
+    warmup_steps: int | None = None  # set: this many warm-up steps instead of warmup_ratio
+    # Set: accumulate gradients over batch_size x processes x N = this many queries per optimizer step.
+    effective_batch_size: int | None = None
     seed: int = 42
     bf16: bool = False
     save_steps: int = 50
@@ -46,6 +52,11 @@ class TrainingRunConfig:
     resume: bool = False
     keep_checkpoints: bool = False
     show_progress: bool = True
+    lora: bool | None = None  # None: LoRA for decoder-LLM bases, full fine-tuning otherwise
+    lora_rank: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.1
+    lora_target_modules: list[str] | None = None  # None: every linear layer
 
 
 @dataclass
@@ -58,9 +69,8 @@ class RetrieverTrainingConfig(TrainingRunConfig):
     max_seq_length: int | None = None  # training truncation only; the saved model keeps the base's
     query_prompt: str = QUERY_PROMPT
     passage_prompt: str = PASSAGE_PROMPT
-    lora: bool | None = None  # None: LoRA for decoder-LLM bases, full fine-tuning otherwise
-    lora_rank: int = 16
-    lora_alpha: int = 32
+    # Under torchrun / accelerate launch: in-batch negatives from every process's batch, not only its own.
+    gather_across_devices: bool = False
 
 
 @dataclass
@@ -68,5 +78,83 @@ class RerankerTrainingConfig(TrainingRunConfig):
     num_negatives: int = DEFAULT_RERANK_NEGATIVES
     temperature: float = 1.0  # cross-encoder logits are unbounded, unlike cosine similarities
     batch_size: int = 8
-    learning_rate: float = FULL_FINE_TUNING_LEARNING_RATE
+    learning_rate: float | None = None  # None: LORA_LEARNING_RATE with LoRA, FULL_FINE_TUNING_LEARNING_RATE otherwise
     max_seq_length: int = 256
+    # Text before the query and before the document of each pair (the paper: "query: ", "document: "),
+    # saved with the model (PairFormat) so that reranking at evaluation formats pairs the same way.
+    query_prefix: str = ""
+    document_prefix: str = ""
+
+
+# The paper's training of decoder-LLM retrievers (its appendix, Table 10). Its train group of 12 is
+# one positive and 11 hard negatives; 64 queries per optimizer step through gradient accumulation,
+# with the in-batch negatives of every device; the headline models leave q_question out (Table 1).
+PAPER_LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+RETRIEVER_PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {
+        "learning_rate": LORA_LEARNING_RATE,
+        "warmup_steps": 28,
+        "epochs": 1.0,
+        "num_negatives": 11,
+        "batch_size": 8,
+        "effective_batch_size": 64,
+        "gather_across_devices": True,
+        "temperature": PAPER_TEMPERATURE,
+        "bf16": True,
+        "lora": True,
+        "lora_rank": 16,
+        "lora_alpha": 64,
+        "lora_dropout": 0.1,
+        "lora_target_modules": PAPER_LORA_TARGETS,
+        "query_prompt": QUERY_PROMPT,
+        "passage_prompt": PASSAGE_PROMPT,
+        "query_types": ["llmq", "cot", "lexical"],
+    },
+}
+
+
+# The paper's reranker (its appendix): a decoder LLM scores "query: {q} document: {d}" with a linear
+# head on the EOS state, LoRA as the retriever's, trained with the retriever's contrastive loss over each
+# query's own group (1 positive + 11 negatives), without in-batch negatives. The temperature stays 1:
+# a linear head learns its own scale, unlike a cosine similarity.
+RERANKER_PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {
+        "learning_rate": LORA_LEARNING_RATE,
+        "warmup_steps": 28,
+        "epochs": 1.0,
+        "num_negatives": 11,
+        "batch_size": 8,
+        "effective_batch_size": 64,
+        "bf16": True,
+        "lora": True,
+        "lora_rank": 16,
+        "lora_alpha": 64,
+        "lora_dropout": 0.1,
+        "lora_target_modules": PAPER_LORA_TARGETS,
+        "query_prefix": "query: ",
+        "document_prefix": "document: ",
+        "query_types": ["llmq", "cot", "lexical"],
+    },
+}
+
+
+def _from_preset(config_class: type, presets: dict[str, dict[str, Any]], out_dir: Path | str, preset: str | None, fields: dict[str, Any]):
+    if preset is not None and preset not in presets:
+        raise ConfigError(f"unknown training preset '{preset}' (presets: {', '.join(sorted(presets))})")
+    known = {field.name for field in dataclasses.fields(config_class)}
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise ConfigError(f"'{unknown[0]}' is not a training setting")
+    return config_class(out_dir=out_dir, **{**presets.get(preset or "", {}), **fields})
+
+
+def retriever_config(out_dir: Path | str, preset: str | None = None, **fields: Any) -> RetrieverTrainingConfig:
+    """A retriever config from a named preset (see ``RETRIEVER_PRESETS``), with ``fields`` on top.
+    Raises ConfigError for an unknown preset or field."""
+    return _from_preset(RetrieverTrainingConfig, RETRIEVER_PRESETS, out_dir, preset, fields)
+
+
+def reranker_config(out_dir: Path | str, preset: str | None = None, **fields: Any) -> RerankerTrainingConfig:
+    """A reranker config from a named preset (see ``RERANKER_PRESETS``), with ``fields`` on top.
+    Raises ConfigError for an unknown preset or field."""
+    return _from_preset(RerankerTrainingConfig, RERANKER_PRESETS, out_dir, preset, fields)

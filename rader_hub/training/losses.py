@@ -21,7 +21,9 @@ def _scale(temperature: float) -> float:
     return 1.0 / temperature
 
 
-def info_nce_loss(model, temperature: float = PAPER_TEMPERATURE, mini_batch_size: int | None = None) -> nn.Module:
+def info_nce_loss(
+    model, temperature: float = PAPER_TEMPERATURE, mini_batch_size: int | None = None, gather_across_devices: bool = False
+) -> nn.Module:
     """The retriever's loss: InfoNCE over in-batch and hard negatives, as the paper trains RaDeR.
 
     For each query, the cosine similarity to its positive divided by ``temperature`` competes in one
@@ -35,6 +37,9 @@ def info_nce_loss(model, temperature: float = PAPER_TEMPERATURE, mini_batch_size
         mini_batch_size: when set, ``CachedMultipleNegativesRankingLoss`` (GradCache) with chunks of
             this many texts: the same loss and gradients, with memory bounded by the chunk instead
             of the batch, at some extra compute. Must be >= 1.
+        gather_across_devices: under several processes (torchrun, accelerate launch), every
+            process's queries and passages join each query's softmax (the paper's in-batch
+            negatives shared across devices), gradients flowing through the gathered embeddings.
 
     Inputs:
         +-------------------------------------------------+--------+
@@ -80,11 +85,14 @@ def info_nce_loss(model, temperature: float = PAPER_TEMPERATURE, mini_batch_size
     """
     from sentence_transformers.sentence_transformer import losses
 
+    scale = _scale(temperature)
     if mini_batch_size is None:
-        return losses.MultipleNegativesRankingLoss(model, scale=_scale(temperature))
+        return losses.MultipleNegativesRankingLoss(model, scale=scale, gather_across_devices=gather_across_devices)
     if mini_batch_size < 1:
         raise ConfigError(f"mini-batch size must be >= 1, got {mini_batch_size}")
-    return losses.CachedMultipleNegativesRankingLoss(model, scale=_scale(temperature), mini_batch_size=mini_batch_size)
+    return losses.CachedMultipleNegativesRankingLoss(
+        model, scale=scale, mini_batch_size=mini_batch_size, gather_across_devices=gather_across_devices
+    )
 
 
 class GroupedRerankLoss(nn.Module):

@@ -1,28 +1,77 @@
 """Train a pointwise cross-encoder reranker contrastively on (query, positive, negatives).
 
 As in the paper the loss has no in-batch negatives: each query's positive competes with its own
-hard negatives only (``GroupedRerankLoss``). The base is any transformers encoder; ``embedded``
-starts from MiniLM's weights with a fresh one-score head.
+hard negatives only (``GroupedRerankLoss``). The base is any transformers encoder (``embedded``
+starts from MiniLM's weights with a fresh one-score head) or, as the paper's reranker, a decoder
+LLM (a ``*ForCausalLM`` checkpoint or a ``.gguf``): transformers' sequence-classification model
+for it puts a linear head on the last token's state, and an EOS is appended to every pair so that
+the head reads the EOS state; decoders train with LoRA, the head in full.
 """
 
 from __future__ import annotations
 
-from rader_hub.assets import resolve_embedder
+from typing import Any
+
 from rader_hub.errors import AssetError, ConfigError
-from rader_hub.training.config import RerankerTrainingConfig
+from rader_hub.training.base_model import detach_gguf_quantizer, is_decoder_base, resolve_base
+from rader_hub.training.config import FULL_FINE_TUNING_LEARNING_RATE, LORA_LEARNING_RATE, RerankerTrainingConfig
 from rader_hub.training.data import DataInput, TrainingData
+from rader_hub.training.lora import apply_lora, merge_lora
 from rader_hub.training.losses import GroupedRerankLoss
+from rader_hub.training.pair_format import PairFormat
 from rader_hub.training.runtime import TrainingResult, finish_training, prepare_run, save_model, trainer_arguments
 
 
-def load_cross_encoder(base: str, max_seq_length: int):
+def load_cross_encoder(base: str, max_seq_length: int) -> tuple[Any, bool]:
+    """A one-score CrossEncoder on ``base`` and whether it is a decoder LLM."""
     from sentence_transformers import CrossEncoder
 
-    location = resolve_embedder(base).location
+    from rader_hub.training.base_model import append_eos
+
+    spec = resolve_base(base)
+    gguf = {"gguf_file": spec.gguf_file} if spec.gguf_file else {}
     try:
-        return CrossEncoder(location, num_labels=1, max_length=max_seq_length)
+        model = CrossEncoder(
+            spec.location,
+            num_labels=1,
+            max_length=max_seq_length,
+            model_kwargs=dict(gguf),
+            processor_kwargs=dict(gguf),
+            config_kwargs=dict(gguf),
+        )
     except (OSError, ValueError) as exc:
         raise AssetError(f"reranker base model '{base}' cannot be found or loaded: {str(exc).splitlines()[0]}") from exc
+    decoder = is_decoder_base(spec)
+    if decoder:
+        classifier = model[0].model
+        if spec.gguf_file:
+            detach_gguf_quantizer(classifier)
+        # "query: q document: d" then EOS: one text, so no EOS between the two.
+        append_eos(model.tokenizer, between_pair=False)
+        _pad_apart_from_eos(model.tokenizer, classifier.config)
+    return model, decoder
+
+
+def _pad_apart_from_eos(tokenizer: Any, config: Any) -> None:
+    """The classification head reads the last token that is not padding: with padding written as EOS
+    (decoders often have no pad token of their own) it would skip the appended EOS."""
+    if tokenizer.pad_token_id == tokenizer.eos_token_id:
+        others = [token for token in tokenizer.all_special_tokens if token != tokenizer.eos_token]
+        if not others:
+            raise AssetError("the reranker's tokenizer has no special token besides EOS to pad with")
+        tokenizer.pad_token = others[0]
+    config.pad_token_id = tokenizer.pad_token_id
+
+
+def _formatted(dataset: Any, pairs: PairFormat) -> Any:
+    """The query column and every passage column (positive, negative_*) with the pair format's prefixes."""
+    if pairs == PairFormat():
+        return dataset
+
+    def add_prefixes(row: dict[str, str]) -> dict[str, str]:
+        return {column: (pairs.query_prefix if column == "query" else pairs.document_prefix) + text for column, text in row.items()}
+
+    return dataset.map(add_prefixes)
 
 
 def train_reranker(config: RerankerTrainingConfig, data: DataInput | TrainingData) -> TrainingResult:
@@ -34,16 +83,30 @@ def train_reranker(config: RerankerTrainingConfig, data: DataInput | TrainingDat
         raise ConfigError("the reranker needs at least one hard negative per query")
     run = prepare_run(config, data)
 
-    model = load_cross_encoder(config.base, config.max_seq_length)
-    args = CrossEncoderTrainingArguments(**trainer_arguments(config, config.learning_rate, has_eval=run.eval_dataset is not None))
+    model, decoder = load_cross_encoder(config.base, config.max_seq_length)
+    use_lora = decoder if config.lora is None else config.lora
+    if use_lora:
+        if config.resume:
+            raise ConfigError("resume is not supported with LoRA: LoRA checkpoints cannot be restored yet; rerun without resume")
+        classifier = model[0].model
+        apply_lora(classifier, config.lora_rank, config.lora_alpha, config.lora_dropout, config.lora_target_modules)
+        for parameter in classifier.score.parameters() if hasattr(classifier, "score") else []:
+            parameter.requires_grad_(True)  # a new head: trained in full beside the adapters
+    learning_rate = config.learning_rate or (LORA_LEARNING_RATE if use_lora else FULL_FINE_TUNING_LEARNING_RATE)
+    pairs = PairFormat(config.query_prefix, config.document_prefix)
+    args = CrossEncoderTrainingArguments(**trainer_arguments(config, learning_rate, has_eval=run.eval_dataset is not None))
     trainer = CrossEncoderTrainer(
         model=model,
         args=args,
-        train_dataset=run.train_dataset,
-        eval_dataset=run.eval_dataset,
+        train_dataset=_formatted(run.train_dataset, pairs),
+        eval_dataset=_formatted(run.eval_dataset, pairs) if run.eval_dataset is not None else None,
         loss=GroupedRerankLoss(model, config.temperature),
     )
     trainer.train(resume_from_checkpoint=run.resume_from)
+    if use_lora:
+        merge_lora(model[0].model)
     save_model(trainer, model, config.out_dir)
+    if trainer.is_world_process_zero():
+        pairs.save(config.out_dir)
 
-    return finish_training(trainer, config, run, f"reranker: {config.base}")
+    return finish_training(trainer, config, run, f"reranker: {config.base}", learning_rate=learning_rate, lora=use_lora)

@@ -13,32 +13,9 @@ from rader_hub.errors import ConfigError
 from rader_hub.training.base_model import load_base_model
 from rader_hub.training.config import FULL_FINE_TUNING_LEARNING_RATE, LORA_LEARNING_RATE, RetrieverTrainingConfig
 from rader_hub.training.data import QUERY_COLUMN, DataInput, TrainingData, Triple, example_triples, length_statistics, negative_statistics
+from rader_hub.training.lora import apply_lora, merge_lora
 from rader_hub.training.losses import info_nce_loss
 from rader_hub.training.runtime import TrainingResult, finish_training, prepare_run, save_model, trainer_arguments
-
-
-def _apply_lora(model, config: RetrieverTrainingConfig) -> None:
-    """Inject LoRA adapters with peft directly (transformers' add_adapter wants a newer peft than
-    PyPI has); only the adapter weights train."""
-    from peft import LoraConfig, inject_adapter_in_model
-
-    lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=0.1, target_modules="all-linear")
-    inject_adapter_in_model(lora, model.transformers_model)
-
-
-def merge_lora(model) -> None:
-    """Fold LoRA weights into the base layers, so the saved model is a plain transformers model."""
-    from peft.tuners.lora import LoraLayer
-
-    transformers_model = model.transformers_model
-    for name, module in list(transformers_model.named_modules()):
-        if isinstance(module, LoraLayer):
-            module.merge()
-            parent_name, _, child = name.rpartition(".")
-            parent = transformers_model.get_submodule(parent_name) if parent_name else transformers_model
-            setattr(parent, child, module.get_base_layer())
-    if hasattr(transformers_model, "peft_config"):  # peft's record of the injected adapter
-        del transformers_model.peft_config
 
 
 def _prompts(columns: Sequence[str], config: RetrieverTrainingConfig) -> dict[str, str]:
@@ -69,7 +46,7 @@ def train_retriever(config: RetrieverTrainingConfig, data: DataInput | TrainingD
     if use_lora:
         if config.resume:
             raise ConfigError("--resume is not supported with LoRA : LoRA checkpoints cannot be restored yet; rerun without --resume")
-        _apply_lora(model, config)
+        apply_lora(model.transformers_model, config.lora_rank, config.lora_alpha, config.lora_dropout, config.lora_target_modules)
     learning_rate = config.learning_rate or (LORA_LEARNING_RATE if use_lora else FULL_FINE_TUNING_LEARNING_RATE)
 
     args = SentenceTransformerTrainingArguments(
@@ -82,12 +59,12 @@ def train_retriever(config: RetrieverTrainingConfig, data: DataInput | TrainingD
         args=args,
         train_dataset=run.train_dataset,
         eval_dataset=run.eval_dataset,
-        loss=info_nce_loss(model, config.temperature, config.mini_batch_size),
+        loss=info_nce_loss(model, config.temperature, config.mini_batch_size, config.gather_across_devices),
     )
     trainer.train(resume_from_checkpoint=run.resume_from)
 
     if use_lora:
-        merge_lora(model)
+        merge_lora(model.transformers_model)
     # Saved prompts: encode(..., prompt_name="query"/"passage") and rader eval apply them.
     # "document" is the name sentence-transformers' encode_document() looks up.
     model.prompts = {"query": config.query_prompt, "passage": config.passage_prompt, "document": config.passage_prompt}

@@ -158,8 +158,10 @@ def trainer_arguments(config: TrainingRunConfig, learning_rate: float, has_eval:
         "per_device_train_batch_size": config.batch_size,
         "per_device_eval_batch_size": config.batch_size,
         "learning_rate": learning_rate,
+        "gradient_accumulation_steps": gradient_accumulation_steps(config),
         "lr_scheduler_type": "linear",
-        "warmup_steps": config.warmup_ratio,  # a float below 1 is a ratio of all steps (transformers 5)
+        # A float below 1 is a ratio of all steps (transformers 5); an int, a number of steps.
+        "warmup_steps": config.warmup_steps if config.warmup_steps is not None else config.warmup_ratio,
         "seed": config.seed,
         "data_seed": config.seed,
         "bf16": config.bf16,
@@ -173,6 +175,21 @@ def trainer_arguments(config: TrainingRunConfig, learning_rate: float, has_eval:
         "dataloader_num_workers": 0,
         "use_cpu": _several_processes_without_gpu(),
     }
+
+
+def gradient_accumulation_steps(config: TrainingRunConfig) -> int:
+    """Batches whose gradients add up to one optimizer step, so that it sees ``effective_batch_size``
+    queries over every process (torchrun, accelerate launch); 1 when that is not set."""
+    if config.effective_batch_size is None:
+        return 1
+    processes = int(os.environ.get("WORLD_SIZE", "1"))
+    per_step = config.batch_size * processes
+    if config.effective_batch_size % per_step:
+        raise ConfigError(
+            f"effective_batch_size {config.effective_batch_size} is not a multiple of batch_size {config.batch_size} "
+            f"x {processes} process(es)"
+        )
+    return config.effective_batch_size // per_step
 
 
 def _several_processes_without_gpu() -> bool:

@@ -7,8 +7,10 @@ from rader_hub.generation.steps.queries import SynthesizeQueries
 from rader_hub.generation.steps.review import PushToArgilla
 from rader_hub.generation.steps.save import SaveDataset
 from rader_hub.generation.steps.search import RetrievalMCTSSearch
+from rader_hub.generation.steps.stage_boundary import AfterSearch
 
 __all__ = [
+    "AfterSearch",
     "DeduplicateQueries",
     "LoadMathProblems",
     "PushToArgilla",

@@ -15,6 +15,7 @@ from rader_hub.generation.negatives import MAX_NEGATIVES, MiningWindow, mined_ne
 from rader_hub.generation.steps.common import load_theorems
 from rader_hub.retrieval import BM25Retriever, DenseRetriever
 from rader_hub.retrieval.base import Retriever
+from rader_hub.retrieval.bm25 import DEFAULT_B, DEFAULT_K1
 
 SELF_REFLECTION = "self-reflection"
 
@@ -34,6 +35,8 @@ class SelectHardNegatives(FailsTheRun, Step):
         - `max_negatives`: hard negatives kept per query (the paper's train group is 12).
         - `bm25_negative_ranks`, `bm25_negative_samples`: the BM25 rank window (first, last) and
             how many to draw from it (0: all).
+        - `bm25_k1`, `bm25_b`: the BM25 miner's parameters (the paper recipes: pyserini's 0.9 / 0.4,
+            on which the official code defined ranks 31-50).
         - `dense_negative_ranks`, `dense_negative_samples`: the same for the dense retriever.
         - `seed`: seed of the draws (per row).
         - `embedder`: the dense miner's embedding model.
@@ -67,6 +70,8 @@ class SelectHardNegatives(FailsTheRun, Step):
         default=[31, 50], description="BM25 ranks (first, last) q_lexical negatives come from."
     )
     bm25_negative_samples: RuntimeParameter[int] = Field(default=10, description="How many to draw from the BM25 ranks (0: all).")
+    bm25_k1: RuntimeParameter[float] = Field(default=DEFAULT_K1, gt=0, description="k1 of the BM25 miner (official: 0.9).")
+    bm25_b: RuntimeParameter[float] = Field(default=DEFAULT_B, ge=0, le=1, description="b of the BM25 miner (official: 0.4).")
     dense_negative_ranks: RuntimeParameter[list[int]] = Field(
         default=[1, 10], description="Dense ranks (first, last) q_lexical negatives come from."
     )
@@ -92,7 +97,11 @@ class SelectHardNegatives(FailsTheRun, Step):
         super().load()
         self._corpus = load_theorems(self.corpus, self.corpus_config, self.corpus_split)
         miners: dict[str, tuple[Callable[[], Retriever], list[int], int]] = {
-            "bm25": (lambda: BM25Retriever(self._corpus), self.bm25_negative_ranks, self.bm25_negative_samples),
+            "bm25": (
+                lambda: BM25Retriever(self._corpus, k1=self.bm25_k1, b=self.bm25_b),
+                self.bm25_negative_ranks,
+                self.bm25_negative_samples,
+            ),
             "dense": (lambda: DenseRetriever(self._corpus, model=self.embedder), self.dense_negative_ranks, self.dense_negative_samples),
         }
         unknown = [name for name in self.lexical_miners if name not in miners]

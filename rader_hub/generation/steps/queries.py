@@ -21,7 +21,9 @@ from rader_hub.generation.query_filters import MIN_QUERY_WORDS, is_filler, names
 from rader_hub.generation.requests import MAX_CONCURRENT_REQUESTS, Completions, complete_all, completions_for
 from rader_hub.generation.runfiles import RunFolder
 from rader_hub.generation.steps.common import load_theorems
+from rader_hub.generation.steps.dedup import query_key
 from rader_hub.retrieval import BM25Retriever
+from rader_hub.retrieval.bm25 import DEFAULT_B, DEFAULT_K1
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +55,10 @@ class SynthesizeQueries(FailsTheRun, Step):
         - `lexical_round_trip_top_n`: paper filter, the rank BM25 must give the theorem (20).
         - `lexical_round_trip_fraction`: a cut-off relative to the corpus size for small
             corpora (0: off); the stricter of the two applies.
+        - `bm25_k1`, `bm25_b`: the round trip's BM25 (the paper recipes: pyserini's 0.9 / 0.4, as the
+            official code).
+        - `llmq_per_sample`, `lexical_per_sample`: q_llmq / q_lexical drawn per sample, each a request
+            of its own (the recipe's sampling makes them differ; a repeat of a kept query is dropped).
         - `min_query_words`: shorter q_llmq / q_lexical are dropped (counted as filler).
         - `drop_llmq_naming_theorem`: drop a q_llmq that contains its theorem's title.
         - `corpus`, `corpus_config`, `corpus_split`: the theorem corpus (for BM25 and titles).
@@ -97,6 +103,14 @@ class SynthesizeQueries(FailsTheRun, Step):
     lexical_round_trip_fraction: RuntimeParameter[float] = Field(
         default=0.0, description="Also a cut-off of this fraction of the corpus size (small corpora; 0: off); the stricter applies."
     )
+    bm25_k1: RuntimeParameter[float] = Field(default=DEFAULT_K1, gt=0, description="k1 of the round trip's BM25 (official: 0.9).")
+    bm25_b: RuntimeParameter[float] = Field(default=DEFAULT_B, ge=0, le=1, description="b of the round trip's BM25 (official: 0.4).")
+    llmq_per_sample: RuntimeParameter[int] = Field(
+        default=1, ge=0, description="q_llmq drawn per sample (repeats dropped; the paper's data has about 2.5 per sample)."
+    )
+    lexical_per_sample: RuntimeParameter[int] = Field(
+        default=1, ge=0, description="q_lexical drawn per sample (repeats dropped; the paper's data has about 1.4 per sample)."
+    )
     min_query_words: RuntimeParameter[int] = Field(default=MIN_QUERY_WORDS, description="q_llmq / q_lexical with fewer words are dropped.")
     drop_llmq_naming_theorem: RuntimeParameter[bool] = Field(
         default=True, description="Drop a q_llmq that contains its theorem's title verbatim."
@@ -135,6 +149,8 @@ class SynthesizeQueries(FailsTheRun, Step):
             "lexical_round_trip_top_n": self.lexical_round_trip_top_n,
             "lexical_round_trip_fraction": self.lexical_round_trip_fraction,
             "lexical_round_trip_cutoff": self.cutoff,
+            "lexical_round_trip_bm25_k1": self.bm25_k1,
+            "lexical_round_trip_bm25_b": self.bm25_b,
             "min_query_words": self.min_query_words,
             "drop_llmq_naming_theorem": self.drop_llmq_naming_theorem,
         }
@@ -144,11 +160,13 @@ class SynthesizeQueries(FailsTheRun, Step):
         self.llm.load()
         self._completions = completions_for(self.llm, self.max_concurrent_requests)
         self._corpus = load_theorems(self.corpus, self.corpus_config, self.corpus_split)
-        self._bm25 = BM25Retriever(self._corpus)
+        self._bm25 = BM25Retriever(self._corpus, k1=self.bm25_k1, b=self.bm25_b)
         settings = {
             "llm": self.llm.model_name,
             "generation_kwargs": self.llm.generation_kwargs,
             "query_tokens": self.query_tokens,
+            "llmq_per_sample": self.llmq_per_sample,
+            "lexical_per_sample": self.lexical_per_sample,
             "theorem_chars": self.theorem_chars,
             "filters": self.filters,
             "corpus": self._corpus.fingerprint,
@@ -183,18 +201,30 @@ class SynthesizeQueries(FailsTheRun, Step):
 
     def _synthesize(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         assert self._corpus is not None and self._completions is not None
+        n_llmq, n_lexical = self.llmq_per_sample, self.lexical_per_sample
         theorems = [prompts.shown_theorem(r["positive"], self.theorem_chars) for r in rows]
-        llmq_prompts = [prompts.reasoning_query(r["problem"], r["partial_steps"], theorem) for r, theorem in zip(rows, theorems)]
-        lexical_prompts = [prompts.lexical_query(theorem) for theorem in theorems]
-        outputs = complete_all(self._completions, llmq_prompts + lexical_prompts, [self.query_tokens] * (2 * len(rows)))
+        # Each draw is its own request: with the recipe's sampling, the draws of one prompt differ.
+        llmq_prompts = [prompts.reasoning_query(r["problem"], r["partial_steps"], t) for r, t in zip(rows, theorems) for _ in range(n_llmq)]
+        lexical_prompts = [prompts.lexical_query(theorem) for theorem in theorems for _ in range(n_lexical)]
+        outputs = complete_all(
+            self._completions, llmq_prompts + lexical_prompts, [self.query_tokens] * (len(llmq_prompts) + len(lexical_prompts))
+        )
         sentences = [parse_sentence(text, min_words=1) for text in outputs]  # too-short ones are counted as filler below
-        llmq, lexical = sentences[: len(rows)], sentences[len(rows) :]
-        ranks = self._round_trip_ranks([q or "" for q in lexical], [r["positive_id"] for r in rows])
+        llmq, lexical = sentences[: len(llmq_prompts)], sentences[len(llmq_prompts) :]
+        ranks = self._round_trip_ranks([q or "" for q in lexical], [r["positive_id"] for r in rows for _ in range(n_lexical)])
         return [
-            self._queries(row, llm_query, lexical_query, rank) for row, llm_query, lexical_query, rank in zip(rows, llmq, lexical, ranks)
+            self._queries(
+                row,
+                llmq[index * n_llmq : (index + 1) * n_llmq],
+                lexical[index * n_lexical : (index + 1) * n_lexical],
+                ranks[index * n_lexical : (index + 1) * n_lexical],
+            )
+            for index, row in enumerate(rows)
         ]
 
-    def _queries(self, row: dict[str, Any], llm_query: str | None, lexical_query: str | None, rank: int | None) -> dict[str, Any]:
+    def _queries(
+        self, row: dict[str, Any], llm_queries: list[str | None], lexical_queries: list[str | None], ranks: list[int | None]
+    ) -> dict[str, Any]:
         """One sample's queries, and what was dropped on the way (counted in ``stats``)."""
         assert self._corpus is not None
         stats = dict.fromkeys(
@@ -203,9 +233,11 @@ class SynthesizeQueries(FailsTheRun, Step):
                 "llmq_unparsed",
                 "llmq_filler",
                 "llmq_names_theorem",
+                "llmq_repeated",
                 "lexical_unparsed",
                 "lexical_filler",
                 "lexical_round_trip_rejected",
+                "lexical_repeated",
             ),
             0,
         )
@@ -215,22 +247,31 @@ class SynthesizeQueries(FailsTheRun, Step):
         else:
             stats["cot_same_as_question"] = 1  # no steps before the query: q_CoT would be q_question again
         title = theorem_title(self._corpus[row["positive_id"]])
-        if llm_query is None:
-            stats["llmq_unparsed"] = 1
-        elif is_filler(llm_query, self.min_query_words):
-            stats["llmq_filler"] = 1
-        elif self.drop_llmq_naming_theorem and names_theorem(llm_query, title):
-            stats["llmq_names_theorem"] = 1
-        else:
-            queries.append({"query": llm_query, "query_type": "llmq", "lexical_bm25_rank": None})
-        if lexical_query is None:
-            stats["lexical_unparsed"] = 1
-        elif is_filler(lexical_query, self.min_query_words):
-            stats["lexical_filler"] = 1
-        elif rank is None:
-            stats["lexical_round_trip_rejected"] = 1
-        else:
-            queries.append({"query": lexical_query, "query_type": "lexical", "lexical_bm25_rank": rank})
+        seen: set[str] = set()
+        for llm_query in llm_queries:
+            if llm_query is None:
+                stats["llmq_unparsed"] += 1
+            elif is_filler(llm_query, self.min_query_words):
+                stats["llmq_filler"] += 1
+            elif self.drop_llmq_naming_theorem and names_theorem(llm_query, title):
+                stats["llmq_names_theorem"] += 1
+            elif query_key(llm_query) in seen:
+                stats["llmq_repeated"] += 1
+            else:
+                seen.add(query_key(llm_query))
+                queries.append({"query": llm_query, "query_type": "llmq", "lexical_bm25_rank": None})
+        for lexical_query, rank in zip(lexical_queries, ranks):
+            if lexical_query is None:
+                stats["lexical_unparsed"] += 1
+            elif is_filler(lexical_query, self.min_query_words):
+                stats["lexical_filler"] += 1
+            elif rank is None:
+                stats["lexical_round_trip_rejected"] += 1
+            elif query_key(lexical_query) in seen:
+                stats["lexical_repeated"] += 1
+            else:
+                seen.add(query_key(lexical_query))
+                queries.append({"query": lexical_query, "query_type": "lexical", "lexical_bm25_rank": rank})
         return {"queries": queries, "stats": stats}
 
     def _round_trip_ranks(self, queries: list[str], positive_ids: list[str]) -> list[int | None]:

@@ -83,6 +83,10 @@ class RetrievalMCTSSearch(FailsTheRun, Step):
             `fallback_children`, `complete_at_max_depth`: the tree's shape (see ``SearchConfig``).
         - `require_correct_answer`: paper filter, only reward-1 trajectories give samples.
         - `keep_top_theorem_if_none_relevant`: relaxation, see ``SearchConfig``.
+        - `crs_samples`: solutions a CRS node draws, keeping the first that reaches the gold answer
+            (official: 4).
+        - `harvest_every_solution`: samples from every solution node of the tree, evaluated by a
+            rollout or not (official), or only from those rollouts evaluated.
         - `seed`: seed of the search's random choices (per problem).
         - `max_concurrent_requests`: requests in flight at once to an OpenAI-compatible server
             (other LLMs get one call with every pending prompt).
@@ -169,6 +173,15 @@ class RetrievalMCTSSearch(FailsTheRun, Step):
         default=PAPER_SEARCH.keep_top_theorem_if_none_relevant,
         description="Relaxation: keep the top retrieved theorem when self-reflection rejects all.",
     )
+    crs_samples: RuntimeParameter[int] = Field(
+        default=PAPER_SEARCH.crs_samples,
+        ge=1,
+        description="Solutions a CRS node draws; it keeps the first that reaches the gold answer (official: 4).",
+    )
+    harvest_every_solution: RuntimeParameter[bool] = Field(
+        default=PAPER_SEARCH.harvest_every_solution,
+        description="Samples from every solution node of the tree (official), not only those a rollout evaluated.",
+    )
     seed: RuntimeParameter[int] = Field(default=PAPER_SEARCH.seed, description="Seed of the search's random choices.")
     max_concurrent_requests: RuntimeParameter[int] = Field(
         default=MAX_CONCURRENT_REQUESTS,
@@ -254,7 +267,12 @@ class RetrievalMCTSSearch(FailsTheRun, Step):
 
             def checkpoint(result: SearchResult) -> None:  # as soon as a problem is done: a crash keeps it
                 payload = {
-                    "samples": extract_samples(result, theorem_text, require_correct_answer=self.require_correct_answer),
+                    "samples": extract_samples(
+                        result,
+                        theorem_text,
+                        require_correct_answer=self.require_correct_answer,
+                        every_solution=self.harvest_every_solution,
+                    ),
                     "stats": dict(result.stats),
                 }
                 self._store.save(result.problem.id, payload)
