@@ -99,11 +99,12 @@ EMBEDDED = RecipeSettings(
         "summary_tokens": 48,
         "theorem_chars": 400,
         "crs_samples": 1,  # one draft per CRS node: the 135M model's drafts are rarely right, and each costs
+        "prompt_style": "small",  # instructions tuned for the 135M model (e.g. a three-sentence solution)
         "require_correct_answer": False,
         "keep_top_theorem_if_none_relevant": True,
     },
     # 354 theorems: the paper's top 20 would be a formality; 1% of the corpus is rank 4.
-    queries={"query_tokens": 40, "theorem_chars": 400, "lexical_round_trip_fraction": 0.01},
+    queries={"query_tokens": 40, "theorem_chars": 400, "lexical_round_trip_fraction": 0.01, "prompt_style": "small"},
 )
 
 PAPER = RecipeSettings(

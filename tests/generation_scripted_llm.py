@@ -154,7 +154,13 @@ RULES = [
 ]
 # The whole pipeline on top of RULES: q_llmq and a q_lexical that finds its theorem.
 PIPELINE_RULES = RULES + [
-    (P.TASK_LLMQ, "", "How many objects force two into one group?"),
+    # The paper-style q_llmq reply: the theorem's preconditions, then the query.
+    (
+        P.TASK_LLMQ,
+        "",
+        "Preconditions: more items than groups.\nWhy they hold: more socks than colours.\n"
+        "Query: How many objects force two into one group?",
+    ),
     (P.TASK_LEXICAL, "Pigeonhole", "pigeonhole principle items containers"),
 ]
 # A recipe for the tiny corpus (tests/conftest.py) and PIPELINE_RULES.

@@ -17,6 +17,7 @@ from rader_hub.generation.parsing import (
     RELEVANT,
     UNPARSED,
     parse_candidate_theorems,
+    parse_labelled_query,
     parse_sentence,
     parse_step,
     parse_verdict,
@@ -267,6 +268,7 @@ def test_query_synthesis_filters_and_the_lexical_round_trip(llm_class, tmp_path,
         output_dir=str(tmp_path / "run"),
         lexical_round_trip_top_n=1,
         max_concurrent_requests=2,
+        prompt_style="small",  # replies of one sentence
     )
     step.load()
     samples = [_sample("pigeonhole", tiny_corpus), _sample("bayes", tiny_corpus), _sample("pythagoras", tiny_corpus, steps=())]
@@ -311,6 +313,7 @@ def test_several_llmq_and_lexical_queries_are_drawn_per_sample(tmp_path, tiny_co
         lexical_round_trip_top_n=1,
         llmq_per_sample=3,
         lexical_per_sample=2,
+        prompt_style="small",
     )
     step.load()
     rows = next(step.process([_sample("pigeonhole", tiny_corpus)]))
@@ -334,3 +337,22 @@ def test_length_batches_bound_padding_and_batch_size():
         assert len(chunk) * max(chunk) <= 1.25 * sum(chunk)
     assert [(b.start, b.stop) for b in length_batches([10] * 5, batch_size=2, max_padding=0.25)] == [(0, 2), (2, 4), (4, 5)]
     assert length_batches([], batch_size=4, max_padding=0.25) == []
+
+
+def test_paper_prompts_carry_the_papers_content_and_small_ones_the_tiny_models_limits():
+    """Each recipe's prompts: the paper recipes ask for a solution of any length, for theorems the solution does not
+    already use, and for the q_llmq's preconditions before its query; the embedded recipe keeps its tuned wording."""
+    paper_crs = P.complete_remaining_steps("What is 2 + 3?", [])[-1]["content"]
+    small_crs = P.complete_remaining_steps("What is 2 + 3?", [], P.PromptStyle.small)[-1]["content"]
+    assert "three sentences" in small_crs and "three sentences" not in paper_crs
+    assert P.QG_NOT_ALREADY_USED in P.generate_query("What is 2 + 3?", [])[-1]["content"]
+    assert P.QG_NOT_ALREADY_USED not in P.generate_query("What is 2 + 3?", [], style=P.PromptStyle.small)[-1]["content"]
+    paper_llmq = P.reasoning_query("What is 2 + 3?", [], "Addition - sums.")
+    assert "Preconditions:" in paper_llmq[-1]["content"] and paper_llmq[2]["content"].splitlines()[-1].startswith("Query: ")
+    for build in (P.complete_remaining_steps, P.generate_query):
+        for style in P.PromptStyle:
+            assert P.read_request(build("What is 2 + 3?", [], style=style)).style is style
+    for style in P.PromptStyle:
+        assert P.read_request(P.reasoning_query("What is 2 + 3?", [], "Addition - sums.", style)).style is style
+    reply = "Preconditions: two numbers.\nWhy they hold: 2 and 3 are numbers.\nQuery: What is the total of two counts?"
+    assert parse_labelled_query(reply) == "What is the total of two counts?" and parse_labelled_query("What is a sum?") is None

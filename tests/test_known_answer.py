@@ -19,6 +19,7 @@ from rader_hub.generation.parsing import (
     NOT_RELEVANT,
     RELEVANT,
     parse_candidate_theorems,
+    parse_labelled_query,
     parse_sentence,
     parse_step,
     parse_summary,
@@ -93,8 +94,10 @@ def test_solutions_steps_and_queries(llm):
     step = parse_step(reply(llm, P.one_step_thought(QUESTION.text, [])))
     assert step and "\\boxed" not in step
     shown = P.shown_theorem(GOLD.full_text, 400)
-    llmq = parse_sentence(reply(llm, P.reasoning_query(QUESTION.text, [], shown)))
+    # Each style's reply: the paper's states preconditions first and labels its query; the small model's is the question alone.
+    llmq = parse_labelled_query(reply(llm, P.reasoning_query(QUESTION.text, [], shown)))
     assert llmq and llmq.endswith("?") and not names_theorem(llmq, GOLD.title)
+    assert parse_sentence(reply(llm, P.reasoning_query(QUESTION.text, [], shown, P.PromptStyle.small))) == llmq
     lexical = parse_sentence(reply(llm, P.lexical_query(shown)), min_words=1)
     [ranking] = BM25Retriever(CORPUS).search([lexical], top_k=1)
     assert ranking[0][0] == GOLD.id

@@ -183,3 +183,9 @@ def test_paper_recipes_use_the_official_settings():
     embedded = {entry["step"]["name"]: entry["step"] for entry in load_recipe(RECIPES_DIR / "math.yaml")["pipeline"]["steps"]}
     assert (embedded["hard_negatives"]["bm25_k1"], embedded["hard_negatives"]["bm25_b"]) == (1.5, 0.75)
     assert embedded["mcts_search"]["crs_samples"] == 1 and embedded["synthesize_queries"]["llmq_per_sample"] == 1
+
+
+def test_each_recipe_names_its_prompt_style():
+    for name, style in (("math", "small"), ("math-vllm", "paper"), ("math-openai", "paper")):
+        steps = {entry["step"]["name"]: entry["step"] for entry in load_recipe(RECIPES_DIR / f"{name}.yaml")["pipeline"]["steps"]}
+        assert steps["mcts_search"]["prompt_style"] == steps["synthesize_queries"]["prompt_style"] == style, name

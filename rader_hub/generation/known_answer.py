@@ -33,7 +33,7 @@ from rader_hub.assets import EMBEDDED
 from rader_hub.corpus import Corpus, Document
 from rader_hub.embedded_data import resolve_source
 from rader_hub.errors import DataError
-from rader_hub.generation.prompts import PromptKind, Request, read_request, shown_theorem
+from rader_hub.generation.prompts import LLMQ_QUERY_LABEL, PromptKind, PromptStyle, Request, read_request, shown_theorem
 from rader_hub.generation.steps.common import load_theorems
 from rader_hub.records import read_rows
 
@@ -146,7 +146,10 @@ class KnownAnswerLLM(LLM):
         if request.kind is PromptKind.LEXICAL:
             return keyword_query(self.theorem(request.theorem))
         if request.kind is PromptKind.LLMQ:
-            return information_need(self.theorem(request.theorem))
+            query = information_need(self.theorem(request.theorem))
+            if request.style is PromptStyle.small:
+                return query
+            return f"Preconditions: what the theorem assumes.\nWhy they hold: the problem gives it.\n{LLMQ_QUERY_LABEL}{query}"
         known = self.problem(request.problem)
         if request.kind is PromptKind.CRS:
             return f"Putting the steps together gives the result. The answer is \\boxed{{{known.answer}}}."

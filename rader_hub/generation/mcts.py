@@ -102,6 +102,8 @@ class SearchConfig:
     # Samples come from every solution node of the tree that reached an answer, whether a rollout
     # evaluated it or not (official); False: only the terminals rollouts evaluated.
     harvest_every_solution: bool = True
+    # The instructions' wording (prompts.PromptStyle): the paper's, or the embedded 135M model's.
+    prompt_style: prompts.PromptStyle = prompts.PromptStyle.paper
     seed: int = 0
 
 
@@ -343,7 +345,7 @@ class RetrievalMCTS:
             elif action is Action.CRS:
                 requests += self._solution_requests(result, node, add_step(Action.CRS))
             else:
-                prompt = prompts.generate_query(problem, steps, cfg.qg_candidates)
+                prompt = prompts.generate_query(problem, steps, cfg.qg_candidates, cfg.prompt_style)
                 requests += [_Request(prompt, cfg.query_tokens, add_queries)] * cfg.qg_children
         result.stats["expansions"] += 1
         return requests
@@ -364,7 +366,7 @@ class RetrievalMCTS:
             result.stats["crs_drafts_correct"] += len(correct)
             add(correct[0] if correct else drafts[0])
 
-        prompt = prompts.complete_remaining_steps(result.problem.problem, node.steps())
+        prompt = prompts.complete_remaining_steps(result.problem.problem, node.steps(), cfg.prompt_style)
         return [_Request(prompt, cfg.solution_tokens, drafted)] * cfg.crs_samples
 
     def _retrieval_requests(self, searches: list[_ProblemSearch]) -> list[list[_Request]]:

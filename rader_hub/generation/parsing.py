@@ -67,6 +67,18 @@ def parse_sentence(text: str | None, max_chars: int = 400, min_words: int = _MIN
     return sentence[:max_chars]
 
 
+_QUERY_LABEL = re.compile(r"^\s*\**query\**\s*:\s*(.+)$", re.I | re.M)
+
+
+def parse_labelled_query(text: str | None, max_chars: int = 400) -> str | None:
+    """The question after the last ``Query:`` label (the paper-style q_llmq reply, which states the
+    theorem's preconditions first); None when the reply has no such label."""
+    matches = _QUERY_LABEL.findall((text or "").replace("```", ""))
+    if not matches:
+        return None
+    return matches[-1].strip().strip("\"'“”").strip()[:max_chars] or None
+
+
 def parse_summary(text: str | None, max_chars: int = 1500) -> str | None:
     """A plain-language theorem summary: at least a few words."""
     return parse_query(text, max_chars)

@@ -45,16 +45,41 @@ STEPS_LABEL = "Solution so far:\n"
 THEOREM_LABEL = "Theorem: "
 STEP_LABEL = "Step {index}: "
 
+
+class PromptStyle(str, Enum):
+    """The wording of the instructions that capable and tiny models need differently: ``paper``
+    follows the paper's prompts (a complete solution of any length, preconditions before the
+    q_llmq query, no theorem the solution already uses); ``small`` keeps the constraints tuned for
+    the embedded 135M model, used only by the embedded recipe."""
+
+    paper = "paper"
+    small = "small"
+
+
 OST_INSTRUCTION = f"{TASK_OST} If it reaches the final answer, end it with \\boxed{{answer}}."
-# Measured on SmolLM2-135M (24 completions, 96 tokens): this wording gave a final answer in 20,
-# "in a few short steps and end with ... \\boxed{answer}" in 14.
-CRS_INSTRUCTION = f"{TASK_CRS} in at most three sentences. The last sentence must be 'The answer is \\boxed{{...}}.'"
+CRS_INSTRUCTIONS = {
+    PromptStyle.paper: f"{TASK_CRS} from the steps so far, in as many steps as it needs. End with 'The answer is \\boxed{{...}}.'",
+    # Measured on SmolLM2-135M (24 completions, 96 tokens): this wording gave a final answer in 20,
+    # "in a few short steps and end with ... \\boxed{answer}" in 14.
+    PromptStyle.small: f"{TASK_CRS} in at most three sentences. The last sentence must be 'The answer is \\boxed{{...}}.'",
+}
+# The paper's QG asks for theorems the rest of the solution needs, not those it already has.
+QG_NOT_ALREADY_USED = "Leave out theorems the solution so far already uses."
+LLMQ_QUERY_LABEL = "Query: "
 # The official field format ('Relevant: True/False'), verdict first so a short budget never cuts it
 # off. Measured on SmolLM2-135M: 'yes'/'no' labels gave 'yes' to 47 of 48 theorems whatever the
 # order; 'False'/'True' gave both verdicts, 93-97% of them parseable.
 JUDGE_INSTRUCTION = f"{TASK_JUDGE} Reply 'Relevant: False' or 'Relevant: True' first, then 'Reason:' and one sentence."
 SUMMARY_INSTRUCTION = f"{TASK_SUMMARY}: its name, a dash, then what it says in one or two sentences, without LaTeX."
-LLMQ_INSTRUCTION = f"{TASK_LLMQ}. Do not name the theorem and do not reuse its wording."
+LLMQ_INSTRUCTIONS = {
+    # The paper's structure: the theorem's preconditions and why the problem meets them, then the query.
+    PromptStyle.paper: (
+        f"{TASK_LLMQ}. First write 'Preconditions:' with the theorem's preconditions and 'Why they hold:' with why the "
+        f"problem meets them; then write '{LLMQ_QUERY_LABEL.strip()}' and one general question, in general variables, about "
+        "the information the next step needs. Do not name the theorem and do not reuse its wording."
+    ),
+    PromptStyle.small: f"{TASK_LLMQ}. Do not name the theorem and do not reuse its wording.",
+}
 
 
 def format_steps(steps: Sequence[str]) -> str:
@@ -111,16 +136,19 @@ _OST_EXAMPLES = [
         "The area is 6 * 4 = 24, so the answer is \\boxed{24}.",
     ),
 ]
-_CRS_EXAMPLES = [
+_CRS_REPLIES = [
     (
-        f"{_context(_HEXAGON, [theorem_step(_ANGLES_SUMMARY)])}\n\n{CRS_INSTRUCTION}",
+        _context(_HEXAGON, [theorem_step(_ANGLES_SUMMARY)]),
         "A hexagon has n = 6 sides. Its angles add up to (6 - 2) * 180 = 720 degrees. The answer is \\boxed{720}.",
     ),
     (
-        f"{_LADDER_CONTEXT}\n\n{CRS_INSTRUCTION}",
+        _LADDER_CONTEXT,
         "The ladder is the hypotenuse, so the height is the square root of 5^2 - 3^2 = 16, which is 4. The answer is \\boxed{4}.",
     ),
 ]
+_CRS_EXAMPLES = {
+    style: [(f"{context}\n\n{instruction}", reply) for context, reply in _CRS_REPLIES] for style, instruction in CRS_INSTRUCTIONS.items()
+}
 _QG_REPLY = (
     "Theorem 1: Pythagorean theorem. In a right triangle with legs a and b and hypotenuse c, a^2 + b^2 = c^2.\n"
     "Preconditions: the triangle has a right angle.\n"
@@ -149,16 +177,29 @@ _SUMMARY_EXAMPLES = [
         "when r is not 1.",
     ),
 ]
-_LLMQ_EXAMPLES = [
+_LLMQ_CASES = [  # (context, theorem, preconditions and why they hold, query)
     (
-        f"{_LADDER_CONTEXT}\n\nTheorem: {_PYTHAGORAS_SUMMARY}\n\n{LLMQ_INSTRUCTION}",
+        _LADDER_CONTEXT,
+        _PYTHAGORAS_SUMMARY,
+        "Preconditions: the triangle has a right angle.\nWhy they hold: the wall stands at a right angle to the ground.",
         "How do the lengths of the three sides of a triangle with one square corner relate to each other?",
     ),
     (
-        f"{_context(_HEXAGON, [])}\n\nTheorem: {_ANGLES_SUMMARY}\n\n{LLMQ_INSTRUCTION}",
+        _context(_HEXAGON, []),
+        _ANGLES_SUMMARY,
+        "Preconditions: the shape is a polygon with n straight sides.\nWhy they hold: a hexagon is a polygon with 6 sides.",
         "What do the corner measures of a closed shape with straight edges total, given how many edges it has?",
     ),
 ]
+_LLMQ_EXAMPLES = {
+    PromptStyle.paper: [
+        (f"{context}\n\nTheorem: {theorem}\n\n{LLMQ_INSTRUCTIONS[PromptStyle.paper]}", f"{why}\n{LLMQ_QUERY_LABEL}{query}")
+        for context, theorem, why, query in _LLMQ_CASES
+    ],
+    PromptStyle.small: [
+        (f"{context}\n\nTheorem: {theorem}\n\n{LLMQ_INSTRUCTIONS[PromptStyle.small]}", query) for context, theorem, _, query in _LLMQ_CASES
+    ],
+}
 _LEXICAL_EXAMPLES = [
     (f"Theorem: {_ANGLES_SUMMARY}\n\n{TASK_LEXICAL}", "polygon interior angle sum formula"),
 ]
@@ -169,26 +210,24 @@ def one_step_thought(problem: str, steps: Sequence[str]) -> Messages:
     return _chat(_OST_EXAMPLES, _request(OST_INSTRUCTION, _context(problem, steps)))
 
 
-def complete_remaining_steps(problem: str, steps: Sequence[str]) -> Messages:
+def complete_remaining_steps(problem: str, steps: Sequence[str], style: PromptStyle = PromptStyle.paper) -> Messages:
     """CRS: the rest of the solution, ending with a ``\\boxed{}`` answer."""
-    return _chat(_CRS_EXAMPLES, _request(CRS_INSTRUCTION, _context(problem, steps)))
+    return _chat(_CRS_EXAMPLES[style], _request(CRS_INSTRUCTIONS[style], _context(problem, steps)))
 
 
-def _qg_instruction(candidates: int) -> str:
+def _qg_instruction(candidates: int, style: PromptStyle) -> str:
     how_many = f"up to {candidates}" if candidates > 0 else "as many as are truly useful"
-    return (
+    instruction = (
         f"{TASK_QG} ({how_many}), without solving the problem. For each write 'Theorem N:' with its name and "
         "statement, then 'Preconditions:', 'Why they hold:' and 'Subject:'."
     )
+    return f"{instruction} {QG_NOT_ALREADY_USED}" if style is PromptStyle.paper else instruction
 
 
-def generate_query(problem: str, steps: Sequence[str], candidates: int = 2) -> Messages:
+def generate_query(problem: str, steps: Sequence[str], candidates: int = 2, style: PromptStyle = PromptStyle.paper) -> Messages:
     """QG: candidate theorems (hypothetical documents); each becomes its own retrieval query."""
-    example = (
-        f"{_LADDER_CONTEXT}\n\n{_qg_instruction(candidates)}",
-        _QG_REPLY,
-    )
-    return _chat([example], _request(_qg_instruction(candidates), _context(problem, steps)))
+    instruction = _qg_instruction(candidates, style)
+    return _chat([(f"{_LADDER_CONTEXT}\n\n{instruction}", _QG_REPLY)], _request(instruction, _context(problem, steps)))
 
 
 def judge_theorem(problem: str, steps: Sequence[str], theorem: str) -> Messages:
@@ -201,9 +240,10 @@ def summarize_theorem(theorem: str) -> Messages:
     return _chat(_SUMMARY_EXAMPLES, _request(SUMMARY_INSTRUCTION, _theorem(theorem)))
 
 
-def reasoning_query(problem: str, steps: Sequence[str], theorem: str) -> Messages:
-    """q_llmq: one sentence stating the information need, with little lexical overlap with the theorem."""
-    return _chat(_LLMQ_EXAMPLES, _request(LLMQ_INSTRUCTION, _context(problem, steps), _theorem(theorem)))
+def reasoning_query(problem: str, steps: Sequence[str], theorem: str, style: PromptStyle = PromptStyle.paper) -> Messages:
+    """q_llmq: one question stating the information need, with little lexical overlap with the theorem
+    (``paper``: after the theorem's preconditions and why they hold, labelled ``Query:``)."""
+    return _chat(_LLMQ_EXAMPLES[style], _request(LLMQ_INSTRUCTIONS[style], _context(problem, steps), _theorem(theorem)))
 
 
 def lexical_query(theorem: str) -> Messages:
@@ -237,14 +277,24 @@ _WITH_THEOREM = {PromptKind.JUDGE, PromptKind.SUMMARY, PromptKind.LLMQ, PromptKi
 _STEP_START = re.compile("(?:^|\n)" + re.escape(STEP_LABEL).replace(r"\{index\}", r"\d+"))
 
 
+# What only the paper style's instruction of a kind says (kinds not listed read the same in both).
+_PAPER_WORDING = {
+    PromptKind.CRS: CRS_INSTRUCTIONS[PromptStyle.paper],
+    PromptKind.QG: QG_NOT_ALREADY_USED,
+    PromptKind.LLMQ: LLMQ_INSTRUCTIONS[PromptStyle.paper],
+}
+
+
 @dataclass(frozen=True)
 class Request:
-    """What a prompt of this module shows: its kind, and the problem, steps and theorem it holds."""
+    """What a prompt of this module shows: its kind, and the problem, steps and theorem it holds,
+    and the style of its instruction."""
 
     kind: PromptKind
     problem: str | None = None
     steps: tuple[str, ...] = ()
     theorem: str | None = None
+    style: PromptStyle = PromptStyle.paper
 
 
 def read_request(messages: Messages) -> Request:
@@ -263,4 +313,6 @@ def read_request(messages: Messages) -> Request:
         theorem = body if kind in _WITH_THEOREM else None
     else:
         theorem = body.removeprefix(THEOREM_LABEL)
-    return Request(kind, problem, steps, theorem)
+    paper_wording = _PAPER_WORDING.get(kind)
+    style = PromptStyle.small if paper_wording is not None and paper_wording not in instruction else PromptStyle.paper
+    return Request(kind, problem, steps, theorem, style)

@@ -1,7 +1,8 @@
 """Query synthesis: q_CoT, q_question, q_llmq (LLM) and q_lexical (LLM + BM25 round trip)."""
 
 import logging
-from typing import Any
+from functools import partial
+from typing import Any, Literal
 
 from distilabel.mixins.runtime_parameters import RuntimeParameter
 from distilabel.models.llms.base import LLM
@@ -15,7 +16,7 @@ from rader_hub.files import write_json_atomic
 from rader_hub.generation import prompts
 from rader_hub.generation.checkpoint import CheckpointStore
 from rader_hub.generation.failures import FailsTheRun
-from rader_hub.generation.parsing import parse_sentence
+from rader_hub.generation.parsing import parse_labelled_query, parse_sentence
 from rader_hub.generation.provenance import PAPER_FILTERS, filter_struct, relaxed_filters
 from rader_hub.generation.query_filters import MIN_QUERY_WORDS, is_filler, names_theorem, round_trip_cutoff, theorem_title
 from rader_hub.generation.requests import MAX_CONCURRENT_REQUESTS, Completions, complete_all, completions_for
@@ -57,6 +58,8 @@ class SynthesizeQueries(FailsTheRun, Step):
             corpora (0: off); the stricter of the two applies.
         - `bm25_k1`, `bm25_b`: the round trip's BM25 (the paper recipes: pyserini's 0.9 / 0.4, as the
             official code).
+        - `prompt_style`: `paper` (the LLM writes the theorem's preconditions and why they hold, then
+            the query after `Query:`) or `small` (one sentence, for the embedded 135M model).
         - `llmq_per_sample`, `lexical_per_sample`: q_llmq / q_lexical drawn per sample, each a request
             of its own (the recipe's sampling makes them differ; a repeat of a kept query is dropped).
         - `min_query_words`: shorter q_llmq / q_lexical are dropped (counted as filler).
@@ -105,6 +108,10 @@ class SynthesizeQueries(FailsTheRun, Step):
     )
     bm25_k1: RuntimeParameter[float] = Field(default=DEFAULT_K1, gt=0, description="k1 of the round trip's BM25 (official: 0.9).")
     bm25_b: RuntimeParameter[float] = Field(default=DEFAULT_B, ge=0, le=1, description="b of the round trip's BM25 (official: 0.4).")
+    prompt_style: RuntimeParameter[Literal["paper", "small"]] = Field(
+        default=prompts.PromptStyle.paper.value,
+        description="q_llmq prompt as the paper's (preconditions, then the query) or one sentence for a tiny model ('small').",
+    )
     llmq_per_sample: RuntimeParameter[int] = Field(
         default=1, ge=0, description="q_llmq drawn per sample (repeats dropped; the paper's data has about 2.5 per sample)."
     )
@@ -165,6 +172,7 @@ class SynthesizeQueries(FailsTheRun, Step):
             "llm": self.llm.model_name,
             "generation_kwargs": self.llm.generation_kwargs,
             "query_tokens": self.query_tokens,
+            "prompt_style": self.prompt_style,
             "llmq_per_sample": self.llmq_per_sample,
             "lexical_per_sample": self.lexical_per_sample,
             "theorem_chars": self.theorem_chars,
@@ -204,13 +212,18 @@ class SynthesizeQueries(FailsTheRun, Step):
         n_llmq, n_lexical = self.llmq_per_sample, self.lexical_per_sample
         theorems = [prompts.shown_theorem(r["positive"], self.theorem_chars) for r in rows]
         # Each draw is its own request: with the recipe's sampling, the draws of one prompt differ.
-        llmq_prompts = [prompts.reasoning_query(r["problem"], r["partial_steps"], t) for r, t in zip(rows, theorems) for _ in range(n_llmq)]
+        style = prompts.PromptStyle(self.prompt_style)
+        llmq_prompts = [
+            prompts.reasoning_query(r["problem"], r["partial_steps"], t, style) for r, t in zip(rows, theorems) for _ in range(n_llmq)
+        ]
         lexical_prompts = [prompts.lexical_query(theorem) for theorem in theorems for _ in range(n_lexical)]
         outputs = complete_all(
             self._completions, llmq_prompts + lexical_prompts, [self.query_tokens] * (len(llmq_prompts) + len(lexical_prompts))
         )
-        sentences = [parse_sentence(text, min_words=1) for text in outputs]  # too-short ones are counted as filler below
-        llmq, lexical = sentences[: len(llmq_prompts)], sentences[len(llmq_prompts) :]
+        # Too-short queries are counted as filler below. A paper-style q_llmq is the question after its preconditions.
+        read_llmq = parse_labelled_query if style is prompts.PromptStyle.paper else partial(parse_sentence, min_words=1)
+        llmq = [read_llmq(text) for text in outputs[: len(llmq_prompts)]]
+        lexical = [parse_sentence(text, min_words=1) for text in outputs[len(llmq_prompts) :]]
         ranks = self._round_trip_ranks([q or "" for q in lexical], [r["positive_id"] for r in rows for _ in range(n_lexical)])
         return [
             self._queries(

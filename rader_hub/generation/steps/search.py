@@ -12,6 +12,7 @@ from pydantic import Field, PrivateAttr
 
 from rader_hub.assets import EMBEDDED
 from rader_hub.files import write_json_atomic
+from rader_hub.generation import prompts
 from rader_hub.generation.checkpoint import CheckpointStore
 from rader_hub.generation.failures import FailsTheRun
 from rader_hub.generation.mcts import PAPER_SEARCH, JudgeInput, Problem, RetrievalMCTS, SearchConfig, SearchResult
@@ -85,6 +86,8 @@ class RetrievalMCTSSearch(FailsTheRun, Step):
         - `keep_top_theorem_if_none_relevant`: relaxation, see ``SearchConfig``.
         - `crs_samples`: solutions a CRS node draws, keeping the first that reaches the gold answer
             (official: 4).
+        - `prompt_style`: the instructions' wording: `paper` (the paper's prompts) or `small` (the
+            constraints the embedded 135M model needs, e.g. a three-sentence solution).
         - `harvest_every_solution`: samples from every solution node of the tree, evaluated by a
             rollout or not (official), or only from those rollouts evaluated.
         - `seed`: seed of the search's random choices (per problem).
@@ -178,6 +181,10 @@ class RetrievalMCTSSearch(FailsTheRun, Step):
         ge=1,
         description="Solutions a CRS node draws; it keeps the first that reaches the gold answer (official: 4).",
     )
+    prompt_style: RuntimeParameter[Literal["paper", "small"]] = Field(
+        default=PAPER_SEARCH.prompt_style.value,
+        description="Instructions as the paper's prompts ('paper') or tuned for a tiny model ('small': the embedded recipe).",
+    )
     harvest_every_solution: RuntimeParameter[bool] = Field(
         default=PAPER_SEARCH.harvest_every_solution,
         description="Samples from every solution node of the tree (official), not only those a rollout evaluated.",
@@ -213,7 +220,9 @@ class RetrievalMCTSSearch(FailsTheRun, Step):
     @property
     def search_config(self) -> SearchConfig:
         values = {field.name: getattr(self, field.name) for field in fields(SearchConfig)}
-        return SearchConfig(**{**values, "judge_input": JudgeInput(values["judge_input"])})
+        return SearchConfig(
+            **{**values, "judge_input": JudgeInput(values["judge_input"]), "prompt_style": prompts.PromptStyle(values["prompt_style"])}
+        )
 
     @property
     def filters(self) -> dict[str, Any]:
