@@ -18,9 +18,6 @@ _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
 # An absolute (or home-relative) POSIX path: a '/' or '~/' that does not continue a word, a
 # relative path or a URL, up to whitespace or a delimiter.
 _ABSOLUTE_PATH = re.compile(r"(?<![\w.~:/-])~?/(?=[\w.~@+-])[^\s\"'<>|;,()\[\]{}]*")
-# The columns of a generated row that describe how it was made (names of models, retrievers and
-# corpora, the weights' origin): metadata, unlike the texts around them.
-PROVENANCE_COLUMNS = ("generator", "generator_revision", "judge", "search_retriever", "query_generator", "negative_source")
 
 
 def local_details(text: str) -> list[str]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from rader_hub.errors import ConfigError
-from rader_hub.portable import PROVENANCE_COLUMNS, local_details_in, portable
+from rader_hub.portable import local_details_in, portable
 from rader_hub.publish.folder import place
 from rader_hub.publish.redaction import files_containing
 
@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 ANNOTATORS = "annotators"  # the column `rader review pull` adds, and the key of review.json
+# The columns of a generated row that describe how it was made (names of models, retrievers and
+# corpora, the weights' origin): metadata, unlike the texts around them.
+METADATA_COLUMNS = ("generator", "generator_revision", "judge", "search_retriever", "query_generator", "negative_source")
 
 
 def pseudonyms(names: Iterable[str]) -> dict[str, str]:
@@ -62,7 +65,7 @@ class PortableCopy:
 
         table = pq.read_table(source)
         published = table
-        for name in PROVENANCE_COLUMNS:
+        for name in METADATA_COLUMNS:
             if name in table.column_names:
                 published = _replace_column(published, name, self.value(table.column(name).to_pylist()))
         if self.pseudonyms and ANNOTATORS in table.column_names:
