@@ -82,6 +82,13 @@ class DrawingScriptedLLM(ScriptedLLM):
         return draws[(self._asked[prompt] - 1) % len(draws)]
 
 
+class ServedScriptedLLM(ScriptedLLM):
+    """ScriptedLLM as if served by an OpenAI-compatible server on the local network: the recipe and
+    the rows' provenance record its ``base_url``, as they do for the OpenAI recipe."""
+
+    base_url: str = "http://10.11.12.13:8000/v1"
+
+
 class AsyncScriptedLLM(_Rules, AsyncLLM):
     """Each request answered after 0-9 ms, by a hash of its prompt. Requests whose prompt contains
     ``hold`` wait until :meth:`release` (at most ``hold_s`` seconds). Records the prompts in the

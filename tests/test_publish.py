@@ -15,18 +15,23 @@ import sys
 import uuid
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
 from conftest import TINY_DOCUMENTS, write_jsonl
-from generation_scripted_llm import run_scripted_pipeline
+from generation_scripted_llm import ServedScriptedLLM, run_scripted_pipeline
 from helpers import FAST_TRAINING, run_in_fresh_process, run_rader
 from typer.testing import CliRunner
 
 from rader_hub.cli import app
 from rader_hub.errors import AssetError, CardError, ConfigError, DataError
 from rader_hub.evaluation.bootstrap import paired_bootstrap
+from rader_hub.generation.steps.save import recipe_hash
+from rader_hub.portable import SERVER_URL
 from rader_hub.publish import ArtifactKind, CardOptions, render_publish_folder
+from rader_hub.review.pairs import load_generation_dataset
+from rader_hub.review.pull import write_reviewed_dataset
 from rader_hub.testing.hub_server import LoopbackHub
 
 pytestmark = pytest.mark.hub
@@ -99,10 +104,11 @@ def corpus(workdir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def dataset_dir(workdir: Path, corpus: Path, offline_env) -> Path:
-    """A run folder made by the real generation pipeline (the scripted LLM), in today's schema."""
+    """A run folder made by the real generation pipeline (the scripted LLM, behind a server URL as
+    the OpenAI recipe's), in today's schema."""
     out = workdir / "run"
     problems = write_jsonl(workdir / "problems.jsonl", PROBLEMS)
-    run_in_fresh_process(run_scripted_pipeline, str(out), str(problems), str(corpus))
+    run_in_fresh_process(run_scripted_pipeline, str(out), str(problems), str(corpus), None, ServedScriptedLLM)
     return out
 
 
@@ -235,7 +241,8 @@ def test_reranker_card_shows_cross_encoder_usage_and_loads(reranker_dir, dataset
     body = (out / "README.md").read_text()
     assert 'CrossEncoder("org/rader-reranker")' in body and "model.predict(" in body
     assert "no in-batch negatives" in body
-    assert "`run/data` (a local dataset)" in body  # the training data as rader_training.json records it, without the machine path
+    # The training data as rader_training.json records it, without this machine's path.
+    assert "(a local dataset)" in body and str(dataset_dir) not in body
     pair = ("How many socks give a pair?", TINY_DOCUMENTS[0].full_text)
     assert CrossEncoder(str(out)).predict([pair])[0] == pytest.approx(CrossEncoder(str(reranker_dir)).predict([pair])[0], abs=1e-6)
 
@@ -309,8 +316,11 @@ from huggingface_hub import DatasetCard, HfApi
 hub = load_dataset("org/rader-math", split="train")
 local = load_dataset("parquet", data_files=sys.argv[1] + "/data/*.parquet", split="train")
 card = DatasetCard.load("org/rader-math")
+where = ["search_retriever", "generator_revision"]  # local paths and server URLs: published without them
 print(json.dumps({
-    "equal": hub.to_list() == local.to_list(), "rows": hub.num_rows, "features_equal": hub.features == local.features,
+    "equal": hub.remove_columns(where).to_list() == local.remove_columns(where).to_list(),
+    "where": sorted({tuple(row[name] for name in where) for row in hub.to_list()}),
+    "rows": hub.num_rows, "features_equal": hub.features == local.features,
     "files": sorted(HfApi().list_repo_files("org/rader-math", repo_type="dataset")),
     "license": card.data.license, "task_categories": card.data.task_categories, "configs": card.data.to_dict()["configs"],
     "text": card.text,
@@ -328,6 +338,7 @@ def test_dataset_round_trip_with_its_recipe_summary_and_review(hub, dataset_dir,
     loaded = run_python(LOAD_DATASET, hub_env(hub, tmp_path / "fresh-hf"), str(run))
     data_file = "data/train-00000-of-00001.parquet"
     assert loaded["equal"] and loaded["features_equal"] and loaded["rows"] == pq.read_metadata(run / data_file).num_rows > 0
+    assert loaded["where"] == [["bm25 over corpus.jsonl", f"scripted-test-llm served by {SERVER_URL}"]]
     assert loaded["files"] == [".gitattributes", "README.md", data_file, "recipe.yaml", "review.json", "summary.json"]
     assert loaded["license"] == "mit" and loaded["task_categories"] == ["text-retrieval"]
     assert loaded["configs"] == [{"config_name": "default", "data_files": [{"split": "train", "path": "data/train-*"}]}]
@@ -413,6 +424,132 @@ def test_a_file_holding_the_token_is_refused(hub, dataset_dir, tmp_path) -> None
     assert result.returncode == 2
     assert "refusing to publish: summary.json contain(s) the value of a secret" in result.stderr and TOKEN not in result.stderr
     assert ("dataset", "org/leak") not in hub.state.repos
+
+
+# -- what leaves this machine ------------------------------------------------------------------
+
+SERVER = ServedScriptedLLM.model_fields["base_url"].default  # the LLM server the run used
+ANNOTATORS = ("ada-canary-annotator", "grace-canary-annotator")
+CAN_READ = """
+import json, sys
+from huggingface_hub import HfApi
+from huggingface_hub.errors import RepositoryNotFoundError
+try:
+    HfApi().repo_info(sys.argv[1], repo_type="dataset")
+    print(json.dumps({"readable": True}))
+except RepositoryNotFoundError:
+    print(json.dumps({"readable": False}))
+"""
+RUN_PUBLISH_STAGE = """
+import json, sys
+from pathlib import Path
+from rader_hub.run.publishing import publish_both
+print(json.dumps(publish_both(Path(sys.argv[1]), Path(sys.argv[2]), [], Path(sys.argv[3]), "org/run-math", "org/run", True, True)))
+"""
+
+
+@pytest.fixture(scope="module")
+def reviewed_dir(workdir: Path, dataset_dir: Path) -> Path:
+    """The run reviewed by two annotators, written by `rader review pull`'s writer."""
+    source = load_generation_dataset(dataset_dir)
+    rows = [
+        {**row, "human_verdict": row["judge_verdict"], "annotators": list(ANNOTATORS), "review_status": "reviewed"} for row in source.rows
+    ]
+    counts = {"pending": 0, "records_pushed": 6, "judge_unparsed": 0, "rows": {"before": len(rows), "after": len(rows)}}
+    out = workdir / "reviewed-by-people"
+    write_reviewed_dataset(out, source, rows, {**REVIEW, **counts, "annotators": list(ANNOTATORS)})
+    return out
+
+
+def published_files(hub: LoopbackHub, kind: str, repo_id: str) -> dict[str, bytes]:
+    files = hub.state.repo(kind, repo_id).resolve("main").files
+    return {name: hub.state.file_bytes(stored) for name, stored in files.items()}
+
+
+def local_details(files: dict[str, bytes], machine_paths: Path, *names: str) -> list[tuple[str, str]]:
+    """(file, detail) for each path under ``machine_paths``, server URL and name found in a file's bytes."""
+    details = [str(machine_paths), SERVER.split("://")[1].split("/")[0], *names]
+    return [(name, detail) for name, content in files.items() for detail in details if detail.encode() in content]
+
+
+def test_published_files_hold_no_local_path_server_url_or_annotator_name(hub, reviewed_dir, retriever_dir, workdir, tmp_path) -> None:
+    machine = workdir.parent  # every path of this test session
+    env = hub_env(hub, tmp_path / "hf")
+    assert str(machine) in (reviewed_dir / "summary.json").read_text() and SERVER in (reviewed_dir / "recipe.yaml").read_text()
+    dataset = run_rader("publish", "dataset", str(reviewed_dir), "--repo", "org/portable", "--license", "mit", env=env)
+    assert dataset.returncode == 0, dataset.stderr
+    model = run_rader("publish", "model", str(retriever_dir), "--repo", "org/portable-model", env=env)
+    assert model.returncode == 0, model.stderr
+    assert str(machine) in (retriever_dir / "rader_training.json").read_text()  # the local files keep them
+
+    files = published_files(hub, "dataset", "org/portable")
+    model_files = published_files(hub, "model", "org/portable-model")
+    assert {"summary.json", "recipe.yaml", "review.json"} <= set(files) and "rader_training.json" in model_files
+    assert local_details(files, machine, *ANNOTATORS) == [] and local_details(model_files, machine) == []
+    table = pq.read_table(pa.BufferReader(files["data/train-00000-of-00001.parquet"]))
+    assert set(map(tuple, table["annotators"].to_pylist())) == {("annotator-1", "annotator-2")}
+    assert json.loads(files["review.json"])["annotators"] == ["annotator-1", "annotator-2"]
+    # The published recipe is the recipe the rows were made with: it hashes to their recipe_hash.
+    recipe = yaml.safe_load(files["recipe.yaml"])
+    assert set(table["recipe_hash"].to_pylist()) == {recipe_hash(recipe)}
+    llms = [entry["step"]["llm"] for entry in recipe["pipeline"]["steps"] if "llm" in entry["step"]]
+    assert llms and {llm["base_url"] for llm in llms} == {SERVER_URL}
+    training = json.loads(model_files["rader_training.json"])
+    assert (training["config"]["out_dir"], training["data"]["path"]) == (retriever_dir.name, "data")
+    assert "`recipe.yaml` hashes to the same value" in files["README.md"].decode()
+
+    named = run_rader(
+        "publish", "dataset", str(reviewed_dir), "--repo", "org/portable-named", "--license", "mit", "--include-annotators", env=env
+    )
+    assert named.returncode == 0, named.stderr
+    files = published_files(hub, "dataset", "org/portable-named")
+    assert json.loads(files["review.json"])["annotators"] == list(ANNOTATORS) and local_details(files, machine) == []
+
+
+def test_a_local_path_in_a_column_that_is_not_made_portable_is_refused(dataset_dir, tmp_path) -> None:
+    run = tmp_path / "quoted"
+    shutil.copytree(dataset_dir, run)
+    corpus = str(dataset_dir.parent / "corpus.jsonl")  # the recipe records it; a row's text quotes it
+    shard = run / "data" / "train-00000-of-00001.parquet"
+    table = pq.read_table(shard)
+    reasons = pa.array([f"see {corpus}"] * table.num_rows)
+    pq.write_table(table.set_column(table.column_names.index("judge_reason"), "judge_reason", reasons), shard)
+    with pytest.raises(ConfigError, match=r"refusing to publish: data/train-00000-of-00001.parquet contain\(s\) a path or server URL"):
+        render_publish_folder(ArtifactKind.dataset, run, "org/x", tmp_path / "out", CardOptions(license="mit"))
+    assert not (tmp_path / "out").exists()
+
+
+def test_private_on_a_public_repo_makes_it_private_and_says_so(hub, dataset_dir, tmp_path) -> None:
+    env = hub_env(hub, tmp_path / "hf")
+    publish = ["publish", "dataset", str(dataset_dir), "--repo", "org/visibility", "--license", "mit"]
+    assert run_rader(*publish, env=env).returncode == 0
+    assert hub.state.repo("dataset", "org/visibility").private is False
+    private = run_rader(*publish, "--private", env=env)
+    assert private.returncode == 0, private.stderr
+    assert "org/visibility was public: made it private (--private)" in private.stderr
+    assert hub.state.repo("dataset", "org/visibility").private is True
+    anonymous = run_python(CAN_READ, hub_env(hub, tmp_path / "anonymous", token=None), "org/visibility")
+    assert anonymous == {"readable": False}
+    again = run_rader(*publish, "--private", env=env)
+    assert again.returncode == 0 and "made it private" not in again.stderr
+
+
+def test_rader_runs_publish_stage_uploads_no_local_detail_and_makes_public_repos_private(
+    hub, dataset_dir, retriever_dir, workdir, tmp_path
+) -> None:
+    run = tmp_path / "run"  # the embedded sources, as `rader run`'s math recipe has them (their licence is known)
+    shutil.copytree(dataset_dir, run)
+    recipe = yaml.safe_load((run / "recipe.yaml").read_text())
+    for entry in recipe["pipeline"]["steps"]:
+        entry["step"].update({key: "embedded" for key in ("source", "corpus") if key in entry["step"]})
+    (run / "recipe.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False))
+    for kind, repo_id in (("dataset", "org/run-math"), ("model", "org/run")):
+        hub.state.create_repo(kind, repo_id, private=False)
+    published = run_python(RUN_PUBLISH_STAGE, hub_env(hub, tmp_path / "hf"), str(run), str(retriever_dir), str(tmp_path / "publish"))
+    assert published["made_private"] == ["dataset", "model"]
+    for kind, repo_id in (("dataset", "org/run-math"), ("model", "org/run")):
+        assert hub.state.repo(kind, repo_id).private
+        assert local_details(published_files(hub, kind, repo_id), workdir.parent) == []
 
 
 # -- refusals and failures ----------------------------------------------------------------------

@@ -8,19 +8,25 @@ the web UI itself in headless Chromium.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
+import socket
+import subprocess
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
+import psutil
 import pyarrow.parquet as pq
 import pytest
 from generation_scripted_llm import run_scripted_pipeline
-from helpers import find_pair, run_in_fresh_process, run_rader
+from helpers import RADER, find_pair, run_in_fresh_process, run_rader
 
 from rader_hub.review.pairs import judged_pairs, load_generation_dataset
 from rader_hub.review.push import find_dataset
@@ -35,6 +41,8 @@ DATA_FILE = Path("data") / "train-00000-of-00001.parquet"
 # to the user's rader cache, built once and reused. ARGILLA_* are dropped so tests reach our server.
 SESSION_ENV = {key: value for key, value in os.environ.items() if not key.startswith("ARGILLA_")}
 ANNOTATOR = ("ann1", "annotator-password-1")
+# Keys in the shell that starts the server: none of its processes may inherit them.
+SHELL_SECRETS = {name: f"canary-{uuid.uuid4().hex}" for name in ("HF_TOKEN", "OPENAI_API_KEY", "AWS_SECRET_ACCESS_KEY")}
 
 
 @dataclass(frozen=True)
@@ -44,16 +52,24 @@ class Server:
     password: str
     state_dir: Path
     serve_output: str
+    processes: dict  # as the first `serve` started them
 
 
 @pytest.fixture(scope="session")
 def argilla(tmp_path_factory) -> Server:
     state = tmp_path_factory.mktemp("argilla-state")
+    # As a folder made by hand or by an older version is: readable by others, with an old log.
+    (state / "logs").mkdir()
+    (state / "logs" / "server.log").write_text("an older run\n")
+    for path, mode in ((state, 0o755), (state / "logs", 0o755), (state / "logs" / "server.log", 0o644)):
+        path.chmod(mode)
     port = free_port()
-    done = run_rader("review", "serve", "--state-dir", str(state), "--port", str(port), env=SESSION_ENV, timeout=1200)
+    env = {**SESSION_ENV, **SHELL_SECRETS}
+    done = run_rader("review", "serve", "--state-dir", str(state), "--port", str(port), env=env, timeout=1200)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     credentials = json.loads((state / "credentials.json").read_text())
-    yield Server(f"http://127.0.0.1:{port}", credentials["api_key"], credentials["password"], state, done.stdout)
+    processes = json.loads((state / "server.json").read_text())["processes"]
+    yield Server(f"http://127.0.0.1:{port}", credentials["api_key"], credentials["password"], state, done.stdout, processes)
     stopped = run_rader("review", "stop", "--state-dir", str(state), env=SESSION_ENV)
     assert stopped.returncode == 0 and "stopped server, search, redis" in stopped.stdout, stopped.stdout + stopped.stderr
 
@@ -133,15 +149,62 @@ def test_serve_again_finds_it_running_and_secrets_stay_private(argilla, tmp_path
     assert f"URL:      {argilla.url}" in argilla.serve_output and argilla.api_key in argilla.serve_output
     again = review(argilla, "serve")
     assert again.returncode == 0 and "already running" in again.stdout and argilla.url in again.stdout
+    # The password and key were printed when they were made; later, where they are.
+    assert argilla.api_key not in again.stdout + again.stderr and argilla.password not in again.stdout + again.stderr
+    assert f"password and API key: in {argilla.state_dir / 'credentials.json'}" in again.stdout
     busy = run_rader("review", "serve", "--state-dir", str(tmp_path / "other"), "--port", argilla.url.rsplit(":", 1)[1], env=SESSION_ENV)
     assert "the port is in use" in _one_error_line(busy)
     nothing = run_rader("review", "stop", "--state-dir", str(tmp_path / "empty"), env=SESSION_ENV)
     assert nothing.returncode == 0 and "nothing to stop" in nothing.stdout
-    for secret_file in ("credentials.json", "argilla.db"):
+    for folder in (argilla.state_dir, argilla.state_dir / "logs"):  # they existed, readable by others
+        assert folder.stat().st_mode & 0o777 == 0o700, folder
+    for secret_file in ("credentials.json", "argilla.db", "redis.conf"):
         assert (argilla.state_dir / secret_file).stat().st_mode & 0o777 == 0o600
     for log in (argilla.state_dir / "logs").iterdir():
+        assert log.stat().st_mode & 0o777 == 0o600, log
         text = log.read_text(errors="replace")
         assert argilla.api_key not in text and argilla.password not in text, log
+
+
+def test_server_processes_inherit_no_secret_and_redis_needs_a_password(argilla):
+    for name, entry in argilla.processes.items():
+        process = psutil.Process(entry["pid"])
+        inherited = process.environ()
+        assert not set(SHELL_SECRETS) & set(inherited), name
+        assert not any(secret in value for secret in SHELL_SECRETS.values() for value in inherited.values()), name
+        assert "requirepass" not in process.cmdline() and not any("pass" in part for part in process.cmdline()), name
+    redis = psutil.Process(argilla.processes["redis"]["pid"])
+    port = next(c.laddr.port for c in redis.net_connections(kind="tcp") if c.status == psutil.CONN_LISTEN)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(b"PING\r\n")
+        assert connection.recv(100).startswith(b"-NOAUTH")
+    # The server's own connection (its environment, which only the owner reads) has the password.
+    password = urlsplit(psutil.Process(argilla.processes["server"]["pid"]).environ()["ARGILLA_REDIS_URL"]).password
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(f"AUTH {password}\r\nPING\r\n".encode())
+        time.sleep(0.5)
+        assert connection.recv(100) == b"+OK\r\n+PONG\r\n"
+
+
+def test_serve_waits_for_a_slow_server_and_never_stops_it(argilla, tmp_path):
+    before = json.loads((argilla.state_dir / "server.json").read_text())["processes"]
+    server = before["server"]["pid"]
+    errors = tmp_path / "serve.err"
+    os.kill(server, signal.SIGSTOP)  # alive, answering nothing: as under a heavy load
+    try:
+        with errors.open("w") as stderr:
+            command = [*RADER, "review", "serve", "--state-dir", str(argilla.state_dir)]
+            serving = subprocess.Popen(command, env=SESSION_ENV, stdout=subprocess.PIPE, stderr=stderr, text=True)
+        deadline = time.monotonic() + 60  # far beyond a 2 s liveness check, plus the CLI's start-up
+        while "slow to answer" not in errors.read_text() and serving.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # gone if `serve` stopped it: the assertions below say so
+            os.kill(server, signal.SIGCONT)
+    output, _ = serving.communicate(timeout=300)
+    assert serving.returncode == 0 and "already running" in output, output + errors.read_text()
+    assert f"the Argilla server at {argilla.url} is running but slow to answer; waiting for it" in errors.read_text()
+    assert json.loads((argilla.state_dir / "server.json").read_text())["processes"] == before
 
 
 def test_push_answer_pull_merges_and_measures_agreement(argilla, client, annotator, source, tmp_path):

@@ -17,7 +17,13 @@ publish_app = typer.Typer(
 )
 
 RepoOption = Annotated[str, typer.Option("--repo", help="Target repo ORG/NAME (created if missing).")]
-PrivateOption = Annotated[bool, typer.Option("--private", help="Create the repo as private (an existing repo keeps its visibility).")]
+PrivateOption = Annotated[
+    bool, typer.Option("--private", help="Make the repo private: created private, or an existing public one changed to private.")
+]
+IncludeAnnotatorsOption = Annotated[
+    bool,
+    typer.Option("--include-annotators", help="Publish the annotators' user names (default: pseudonyms annotator-1, annotator-2, ...)."),
+]
 MessageOption = Annotated[str | None, typer.Option("--message", "-m", help="Commit message (default: says what is published).")]
 RevisionOption = Annotated[str | None, typer.Option("--revision", help="Branch to commit to (created from main if missing; default main).")]
 LicenseOption = Annotated[
@@ -55,11 +61,13 @@ def publish_dataset_command(
     template: TemplateOption = None,
     dry_run: DryRunOption = False,
     out: OutOption = None,
+    include_annotators: IncludeAnnotatorsOption = False,
 ) -> None:
     """Publish generated training data as Parquet shards, with its recipe, summary and card."""
     from rader_hub.publish import ArtifactKind, CardOptions
 
-    _run(ArtifactKind.dataset, path, repo, CardOptions(license=license, template=template), private, message, revision, dry_run, out)
+    options = CardOptions(license=license, template=template)
+    _run(ArtifactKind.dataset, path, repo, options, private, message, revision, dry_run, out, include_annotators)
 
 
 def _model_command(kind: str, summary: str):
@@ -95,7 +103,16 @@ publish_app.command("reranker")(_model_command("reranker", "Publish a cross-enco
 
 
 def _run(
-    kind, path: Path, repo: str, options, private: bool, message: str | None, revision: str | None, dry_run: bool, out: Path | None
+    kind,
+    path: Path,
+    repo: str,
+    options,
+    private: bool,
+    message: str | None,
+    revision: str | None,
+    dry_run: bool,
+    out: Path | None,
+    include_annotators: bool = False,
 ) -> None:
     from rader_hub.publish import publish, render_publish_folder
     from rader_hub.publish.hub import endpoint
@@ -105,13 +122,17 @@ def _run(
     if dry_run:
         if out is None:
             raise ConfigError("--dry-run needs --out DIR (the folder to render into)")
-        rendered = render_publish_folder(kind, path, repo, out, options)
+        rendered = render_publish_folder(kind, path, repo, out, options, include_annotators=include_annotators)
         typer.echo(f"rendered {len(rendered.files)} files for {repo} into {out} (nothing uploaded):")
         for name in rendered.files:
             typer.echo(f"  {name}")
         return
-    result = publish(kind, path, repo, options, private=private, revision=revision, message=message, out=out)
+    result = publish(
+        kind, path, repo, options, private=private, revision=revision, message=message, out=out, include_annotators=include_annotators
+    )
     typer.echo(f"{kind.value} {repo} on {endpoint()} (revision {result.revision})", err=True)
+    if result.made_private:
+        typer.echo(f"{repo} was public: made it private (--private)", err=True)
     if result.removed_files:
         removed = ", ".join(result.removed_files)
         typer.echo(f"removed {len(result.removed_files)} file(s) the new version does not have: {removed}", err=True)

@@ -51,8 +51,13 @@ def serve_command(
             typer.echo("The search index was missing and has been rebuilt from the database.")
     typer.echo(f"  URL:      {info.url}")
     typer.echo(f"  username: {info.credentials.username}")
-    typer.echo(f"  password: {info.credentials.password}")
-    typer.echo(f"  API key:  {info.credentials.api_key}")
+    credentials_file = ServerState(info.state_dir).credentials_file
+    if info.credentials_created:  # shown once: terminals are logged and shared; the file is yours only
+        typer.echo(f"  password: {info.credentials.password}")
+        typer.echo(f"  API key:  {info.credentials.api_key}")
+        typer.echo(f"  (printed this once; kept in {credentials_file}, readable by you only)")
+    else:
+        typer.echo(f"  password and API key: in {credentials_file} (readable by you only)")
     typer.echo("Open the URL in a browser and sign in. `rader review push/pull` find this server through the state folder;")
     typer.echo("other clients use ARGILLA_API_URL and ARGILLA_API_KEY. Stop it with `rader review stop`.")
 

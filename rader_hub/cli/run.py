@@ -101,7 +101,11 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines.append(f"  evaluation chart: {summary['evaluation_chart']}")
     folders = publish["folders"]
     if publish["uploaded"]:
-        lines += [f"  published {kind}: {url}" for kind, url in publish["commits"].items()]
+        made_private = publish.get("made_private") or []
+        lines += [
+            f"  published {kind}: {url}" + (" (the repo was public: made it private)" if kind in made_private else "")
+            for kind, url in publish["commits"].items()
+        ]
     else:
         repos = publish["repos"]
         placeholder = " (placeholder repo ids: pass --repo ORG/NAME)" if repos["model"].startswith(DRY_RUN_REPO) else ""

@@ -22,6 +22,7 @@ class PublishResult:
     commit_sha: str
     previous_sha: str
     removed_files: list[str]  # files of the previous version that the new one does not have
+    made_private: bool = False  # --private on a repo that was public: its visibility was changed
 
     @property
     def changed(self) -> bool:
@@ -75,6 +76,11 @@ def upload_folder(
         if branch != "main":
             api.create_branch(repo_id, branch=branch, repo_type=repo_type, exist_ok=True)
         head = api.repo_info(repo_id, repo_type=repo_type, revision=branch, files_metadata=False)
+        # create_repo leaves an existing repo's visibility alone: a public one is made private
+        # before anything is uploaded, rather than receive files meant to be private.
+        made_private = private and head.private is False
+        if made_private:
+            api.update_repo_settings(repo_id, private=True, repo_type=repo_type)
         removed = sorted({sibling.rfilename for sibling in head.siblings or []} - local - {GITATTRIBUTES})
         info = api.upload_folder(
             repo_id=repo_id,
@@ -88,7 +94,7 @@ def upload_folder(
         )
     except (ClientError, OfflineModeIsEnabled, ValueError) as exc:  # HTTP answers, transport failures, the card verdict
         raise hub_error(exc, repo_id, branch) from None
-    return PublishResult(str(repo_url), branch, info.commit_url, info.oid, head.sha, removed)
+    return PublishResult(str(repo_url), branch, info.commit_url, info.oid, head.sha, removed, made_private)
 
 
 def hub_error(exc: Exception, repo_id: str, revision: str) -> Exception:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 SECRET_VARIABLES = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "ARGILLA_API_KEY", "OPENAI_API_KEY")
@@ -27,8 +28,13 @@ def redact(text: str) -> str:
 
 
 def files_with_secrets(folder: Path) -> list[str]:
-    """Files under ``folder`` that contain a secret (relative paths): every byte is read, in chunks."""
-    needles = [value.encode() for value in secret_values()]
+    """Files under ``folder`` that contain a secret (relative paths)."""
+    return files_containing(folder, secret_values())
+
+
+def files_containing(folder: Path, texts: Iterable[str]) -> list[str]:
+    """Files under ``folder`` that contain any of ``texts`` (relative paths): every byte is read, in chunks."""
+    needles = [text.encode() for text in texts if text]
     if not needles:
         return []
     overlap = max(len(needle) for needle in needles) - 1

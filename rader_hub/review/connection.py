@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rader_hub.errors import RaderError
-from rader_hub.review.server import ServerState, is_running
+from rader_hub.review.server import ServerState, processes_alive
 
 HOW_TO_CONNECT = "start a local one with `rader review serve`, or set ARGILLA_API_URL and ARGILLA_API_KEY"
 
@@ -50,7 +50,7 @@ def resolve_connection(state_dir: Path | None = None, url: str | None = None, ap
             )
         return Connection(url.rstrip("/"), api_key, "ARGILLA_API_URL/ARGILLA_API_KEY")
     state = ServerState(state_dir)
-    if not state.url() or not is_running(state):
+    if not processes_alive(state):  # alive but slow to answer: the client's own timeouts apply
         raise ArgillaUnavailable(f"no Argilla server is running from {state.root} and ARGILLA_API_URL is not set: {HOW_TO_CONNECT}")
     return Connection(state.url() or "", state.credentials().api_key, f"the server started from {state.root}")
 

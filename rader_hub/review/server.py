@@ -10,7 +10,13 @@ state folder; `stop` ends exactly those.
 
 State folder (``--state-dir``; default ``~/.local/share/rader-hub/argilla``, kept apart from the
 cache because it holds the human answers): ``argilla.db``, ``credentials.json`` (0600: password,
-API key, session secret), ``server.json`` (URL and PIDs), ``logs/``.
+API key, session secret), ``redis.conf`` (0600: Redis's password, new at each start),
+``server.json`` (URL and PIDs), ``logs/``.
+
+On a machine shared with other users nothing of it is theirs to read: the folder is 0700 (made so
+even when it exists), files 0600, Redis needs a password (read from its config file, never on a
+command line others can list), and the processes inherit only an allow-list of the environment
+(no HF_TOKEN, OPENAI_API_KEY or other keys of the user's shell).
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from pathlib import Path
 import psutil
 
 from rader_hub.errors import ConfigError, ServerError
-from rader_hub.files import atomic_directory, cache_dir, read_json, write_json_atomic
+from rader_hub.files import atomic_directory, cache_dir, read_json, write_json_atomic, write_text_atomic
 from rader_hub.folder_lock import hold_folder
 
 ARGILLA_VERSION = "2.8.0"
@@ -46,6 +52,10 @@ REINDEX_MESSAGE = "rebuilt the search index"  # logged by START_SCRIPT
 START_TIMEOUT_S = 300  # cold start on a loaded 2-core machine, with a reindex
 STOP_GRACE_S = 10
 SECRET_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+# What the processes inherit from the caller's environment: what locates programs, the user and
+# the locale. Anything else (HF_TOKEN, OPENAI_API_KEY, cloud keys) stays out of them.
+INHERITED_VARIABLES = frozenset({"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR"})
 # Order matters when stopping: the server first, then what it uses.
 PROCESS_NAMES = ("server", "search", "redis")
 
@@ -76,6 +86,7 @@ class ServerInfo:
     state_dir: Path
     already_running: bool
     rebuilt_index: bool = False
+    credentials_created: bool = False  # by this call: the password and key are shown this once
 
 
 class ServerState:
@@ -85,7 +96,20 @@ class ServerState:
         self.root = Path(root) if root is not None else default_state_dir()
         self.credentials_file = self.root / "credentials.json"
         self.server_file = self.root / "server.json"
+        self.redis_config = self.root / "redis.conf"
         self.logs = self.root / "logs"
+
+    def make_private(self) -> None:
+        """The folder and its logs readable by their owner only, also when they already exist
+        (created by hand, or by a version that made them 0755/0644)."""
+        try:
+            for folder in (self.root, self.logs):
+                folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+                folder.chmod(PRIVATE_DIR_MODE)
+            for log in self.logs.iterdir():
+                log.chmod(SECRET_MODE)
+        except OSError as exc:
+            raise ConfigError(f"--state-dir {self.root}: cannot make it private to you ({exc.strerror})") from None
 
     def credentials(self) -> Credentials:
         """The stored credentials, created on first use (the database's default user has them)."""
@@ -133,11 +157,18 @@ def answers(url: str, timeout: float = 2.0) -> str | None:
         return None
 
 
-def is_running(state: ServerState) -> bool:
+def processes_alive(state: ServerState) -> bool:
+    """Whether every process this state folder recorded still runs: a server that is alive but
+    slow to answer (a loaded machine) is still running, and is never restarted for it."""
     recorded = state.recorded()
     processes = recorded.get("processes") or {}
-    url = recorded.get("url")
-    return bool(url) and all(_alive(processes.get(name)) for name in PROCESS_NAMES) and answers(url) is not None
+    return bool(recorded.get("url")) and all(_alive(processes.get(name)) for name in PROCESS_NAMES)
+
+
+def child_environment(**variables: str) -> dict[str, str]:
+    """The environment of a server process: the allow-listed part of ours, and ``variables``."""
+    inherited = {name: value for name, value in os.environ.items() if name in INHERITED_VARIABLES or name.startswith("LC_")}
+    return {**inherited, **variables}
 
 
 def free_port() -> int:
@@ -186,15 +217,17 @@ def _search_engine_binary(venv: Path) -> str:
 
 def _spawn(state: ServerState, name: str, command: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
     """Start a process in its own session (it outlives `serve`), log to logs/NAME.log, record its PID."""
-    state.logs.mkdir(parents=True, exist_ok=True)
-    with open(state.logs / f"{name}.log", "ab") as log:
-        # umask 077: the database (it stores the API key) and logs are readable by their owner only.
+    # The log is opened here, before the child's umask applies: created 0600 (and made so if older).
+    descriptor = os.open(state.logs / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, SECRET_MODE)
+    os.fchmod(descriptor, SECRET_MODE)
+    with open(descriptor, "ab") as log:
+        # umask 077: the database (it stores the API key) is readable by its owner only.
         process = subprocess.Popen(
             command,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=env,
+            env=env if env is not None else child_environment(),
             cwd=state.root,
             start_new_session=True,
             umask=0o077,
@@ -205,15 +238,20 @@ def _spawn(state: ServerState, name: str, command: list[str], env: dict[str, str
     return process
 
 
-def _wait_until_ready(state: ServerState, url: str, server: subprocess.Popen) -> None:
+def _wait_until_ready(state: ServerState, url: str, ended: Callable[[], str | None]) -> None:
+    """Wait until the API answers; ``ended()`` says why the server is gone (None while it runs)."""
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise ServerError(f"the Argilla server exited with status {server.returncode}: {_log_tail(state, 'server')}")
+        reason = ended()
+        if reason is not None:
+            raise ServerError(f"the Argilla server {reason}: {_log_tail(state, 'server')}")
         if answers(url) is not None:
             return
         time.sleep(0.5)
-    raise ServerError(f"the Argilla server did not answer {url}/api/v1/version within {START_TIMEOUT_S} s; see {state.logs / 'server.log'}")
+    raise ServerError(
+        f"the Argilla server did not answer {url}/api/v1/version within {START_TIMEOUT_S} s; see {state.logs / 'server.log'} "
+        "(`rader review stop` ends it)"
+    )
 
 
 def _check_credentials(state: ServerState, url: str, credentials: Credentials) -> None:
@@ -238,55 +276,45 @@ def serve(state_dir: Path | None = None, port: int | None = None, say: Say = lam
     """Start Redis, the search engine and Argilla on 127.0.0.1 (or find them running) and wait
     until the API answers. Without ``port``: the port this state folder used last, else 6900 (a
     restart keeps the URL users and clients know). Interrupted or failed, it stops whatever it
-    had started."""
+    had started; a server found running is waited for, never stopped."""
     state = ServerState(state_dir)
-    state.root.mkdir(parents=True, exist_ok=True, mode=0o700)  # before the lock file: the folder holds credentials
+    state.make_private()  # before the lock file: the folder holds credentials
     with hold_folder(state.root):  # two serves at once would each start a stack on one folder
         return _serve(state, port, say)
 
 
 def _serve(state: ServerState, port: int | None, say: Say) -> ServerInfo:
-    if is_running(state):
-        return ServerInfo(state.url() or "", state.credentials(), state.root, already_running=True)
+    if processes_alive(state):
+        url = state.url() or ""
+        if answers(url) is None:
+            say(f"the Argilla server at {url} is running but slow to answer; waiting for it")
+            _wait_until_ready(state, url, lambda: None if processes_alive(state) else "stopped while `serve` waited for it")
+        return ServerInfo(url, state.credentials(), state.root, already_running=True)
     stop(state.root)  # leftovers of a crashed run: only the processes recorded here
     previous = state.recorded().get("port")
     port = port or previous or DEFAULT_PORT
     _check_port_free(port)
     venv = ensure_server_venv(say)
+    credentials_created = not state.credentials_file.exists()
     credentials = state.credentials()
     url = f"http://{HOST}:{port}"
     redis_port, search_port = free_port(), free_port()
+    redis_password = secrets.token_urlsafe(24)  # Redis keeps nothing between starts: a new one each time
     state.record(url=url, port=port, processes={})
     say(f"starting Redis (port {redis_port}), the search engine (port {search_port}) and Argilla ({url}); logs: {state.logs}")
     try:
-        _spawn(
-            state,
-            "redis",
-            [
-                str(venv / "bin" / "redis-server"),
-                "--bind",
-                HOST,
-                "--port",
-                str(redis_port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(state.logs),
-            ],
-        )
+        write_text_atomic(state.redis_config, _redis_config(redis_port, redis_password, state.logs), mode=SECRET_MODE)
+        _spawn(state, "redis", [str(venv / "bin" / "redis-server"), str(state.redis_config)])
         _spawn(state, "search", [_search_engine_binary(venv), "-addr", f"{HOST}:{search_port}", "-no-stdin-watch", "-no-ja"])
-        env = {
-            **os.environ,
-            "ARGILLA_HOME_PATH": str(state.root),
-            "ARGILLA_DATABASE_URL": f"sqlite+aiosqlite:///{state.root / 'argilla.db'}?check_same_thread=False",
-            "ARGILLA_ELASTICSEARCH": f"http://{HOST}:{search_port}",
-            "ARGILLA_REDIS_URL": f"redis://{HOST}:{redis_port}/0",
-            "ARGILLA_AUTH_SECRET_KEY": credentials.session_secret,  # browser sessions survive restarts
-            "HF_HUB_OFFLINE": "1",
-            "HF_HUB_DISABLE_TELEMETRY": "1",
-        }
+        env = child_environment(
+            ARGILLA_HOME_PATH=str(state.root),
+            ARGILLA_DATABASE_URL=f"sqlite+aiosqlite:///{state.root / 'argilla.db'}?check_same_thread=False",
+            ARGILLA_ELASTICSEARCH=f"http://{HOST}:{search_port}",
+            ARGILLA_REDIS_URL=f"redis://:{redis_password}@{HOST}:{redis_port}/0",
+            ARGILLA_AUTH_SECRET_KEY=credentials.session_secret,  # browser sessions survive restarts
+            HF_HUB_OFFLINE="1",
+            HF_HUB_DISABLE_TELEMETRY="1",
+        )
         server_log = state.logs / "server.log"
         log_offset = server_log.stat().st_size if server_log.exists() else 0
         server = _spawn(
@@ -305,7 +333,7 @@ def _serve(state: ServerState, port: int | None, say: Say) -> ServerInfo:
             env,
         )
         say("waiting for the Argilla API (migrations, default user, index check)")
-        _wait_until_ready(state, url, server)
+        _wait_until_ready(state, url, lambda: None if server.poll() is None else f"exited with status {server.returncode}")
         _check_credentials(state, url, credentials)
     except BaseException:
         stop(state.root)
@@ -313,7 +341,13 @@ def _serve(state: ServerState, port: int | None, say: Say) -> ServerInfo:
     with open(server_log, "rb") as stream:
         stream.seek(log_offset)
         rebuilt = REINDEX_MESSAGE in stream.read().decode("utf-8", errors="replace")
-    return ServerInfo(url, credentials, state.root, already_running=False, rebuilt_index=rebuilt)
+    return ServerInfo(url, credentials, state.root, already_running=False, rebuilt_index=rebuilt, credentials_created=credentials_created)
+
+
+def _redis_config(port: int, password: str, folder: Path) -> str:
+    """Redis's settings, as a config file: the password must not be an argument (``ps`` shows those)."""
+    settings = {"bind": HOST, "port": str(port), "requirepass": password, "save": '""', "appendonly": "no", "dir": json.dumps(str(folder))}
+    return "".join(f"{key} {value}\n" for key, value in settings.items())
 
 
 def stop(state_dir: Path | None = None) -> list[str]:

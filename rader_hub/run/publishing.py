@@ -38,5 +38,7 @@ def publish_both(
         "uploaded": upload,
     }
     if upload:
-        outputs["commits"] = {folder.kind.value: publish_rendered(folder, private=private).commit_url for folder in rendered}
+        results = {folder.kind.value: publish_rendered(folder, private=private) for folder in rendered}
+        outputs["commits"] = {kind: result.commit_url for kind, result in results.items()}
+        outputs["made_private"] = [kind for kind, result in results.items() if result.made_private]  # were public
     return outputs

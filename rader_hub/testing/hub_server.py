@@ -430,6 +430,13 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             self._require_write()
             self._maybe_fail("commit", (kind, repo_id))
             return self._commit(self.state.repo(kind, repo_id), unquote(rest[0]), body)
+        if method == "PUT" and action == "settings":
+            self._require_write()
+            payload = json.loads(body or b"{}")
+            repo = self.state.repo(kind, repo_id)
+            if "private" in payload or "visibility" in payload:
+                repo.private = payload.get("private") is True or payload.get("visibility") == "private"
+            return self._send(200, {"private": repo.private})
         if method == "POST" and action == "branch" and rest:
             self._require_write()
             payload = json.loads(body or b"{}")

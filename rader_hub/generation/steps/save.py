@@ -15,6 +15,7 @@ from rader_hub.generation.failures import FAILED_BATCH, split_failed
 from rader_hub.generation.provenance import FILTER_TYPES, created_at, software_versions
 from rader_hub.generation.runfiles import RunFolder
 from rader_hub.generation.summary import build_summary, format_summary
+from rader_hub.portable import portable
 
 logger = logging.getLogger(__name__)
 
@@ -96,8 +97,9 @@ def arrow_schema():
 
 
 def recipe_hash(recipe: dict[str, Any]) -> str:
-    """The hash every row records: of the recipe as run (what recipe.yaml holds)."""
-    return settings_hash(recipe)
+    """The hash every row records: of the recipe as run (what recipe.yaml holds), without where it
+    ran (paths, server URLs), so the published copy of recipe.yaml hashes to the same value."""
+    return settings_hash(portable(recipe))
 
 
 class SaveDataset(GlobalStep):
