@@ -15,7 +15,7 @@ from rader_hub.publish.cards import CardOptions
 from rader_hub.publish.folder import place, relative_files, staging_folder
 from rader_hub.publish.hub import PublishResult, check_repo_id, upload_folder
 from rader_hub.publish.metadata import check_card
-from rader_hub.publish.redaction import SECRET_VARIABLES, files_with_secrets
+from rader_hub.redaction import SECRET_VARIABLES, files_with_secrets
 
 CARD_FILE = "README.md"
 
