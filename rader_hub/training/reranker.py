@@ -8,7 +8,7 @@ starts from MiniLM's weights with a fresh one-score head.
 from __future__ import annotations
 
 from rader_hub.assets import resolve_embedder
-from rader_hub.errors import AssetError, ConfigError
+from rader_hub.errors import AssetError
 from rader_hub.training.config import RerankerTrainingConfig
 from rader_hub.training.data import DataInput, TrainingData
 from rader_hub.training.losses import GroupedRerankLoss
@@ -30,8 +30,6 @@ def train_reranker(config: RerankerTrainingConfig, data: DataInput | TrainingDat
     ``config.out_dir`` and return what happened."""
     from sentence_transformers import CrossEncoderTrainer, CrossEncoderTrainingArguments
 
-    if config.num_negatives < 1:
-        raise ConfigError("the reranker needs at least one hard negative per query")
     run = prepare_run(config, data)
 
     model = load_cross_encoder(config.base, config.max_seq_length)
