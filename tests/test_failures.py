@@ -77,3 +77,77 @@ def test_a_file_system_refusal_is_one_line_naming_the_file_with_status_2(code, m
     status, lines = run_main(["generate", "recipes/math.yaml"], monkeypatch, capsys)
     assert status == 2
     assert lines == [f"error: {tmp_path / 'out.json'}: refused"]
+
+
+def test_text_files_that_are_not_utf8_are_named(tmp_path, monkeypatch, capsys) -> None:
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_bytes(b"pipeline: \xff\n")
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_bytes(b'{"id": "a", "text": "caf\xe9"}\n')
+    queries = tmp_path / "queries.jsonl"
+    queries.write_bytes(b'{"id": "q", "query": "caf\xe9", "gold_ids": ["a"]}\n')
+    good_corpus = tmp_path / "good.jsonl"
+    good_corpus.write_text('{"id": "a", "text": "a theorem"}\n')
+
+    assert run_main(["generate", str(recipe), "--check"], monkeypatch, capsys) == (
+        2,
+        [f"error: {recipe}: not UTF-8 text (byte 0xff: invalid start byte); save it as UTF-8"],
+    )
+    bm25 = ["eval", "--retriever", "bm25", "--corpus"]
+    status, lines = run_main([*bm25, str(corpus), "--queries", str(queries)], monkeypatch, capsys)
+    assert (status, lines) == (2, [f"error: {corpus}: not UTF-8 text (byte 0xe9: invalid continuation byte); save it as UTF-8"])
+    status, lines = run_main([*bm25, str(good_corpus), "--queries", str(queries)], monkeypatch, capsys)
+    assert (status, lines) == (2, [f"error: {queries}: not UTF-8 text (byte 0xe9: invalid continuation byte); save it as UTF-8"])
+
+
+def test_a_port_out_of_range_is_a_usage_error_naming_the_option(tmp_path, monkeypatch, capsys) -> None:
+    status, lines = run_main(["review", "serve", "--port", "70000", "--state-dir", str(tmp_path / "state")], monkeypatch, capsys)
+    assert status == 2 and "Invalid value for '--port'" in "\n".join(lines)
+    assert not (tmp_path / "state").exists()  # refused before anything starts
+
+
+def test_an_output_folder_that_cannot_be_made_is_named_before_the_pipeline_starts(tmp_path, monkeypatch, capsys) -> None:
+    (tmp_path / "outputs").write_text("a file where the run folder's parent should be")
+    monkeypatch.chdir(tmp_path)
+    recipe = Path(__file__).resolve().parent.parent / "recipes" / "math.yaml"
+    status, lines = run_main(["generate", str(recipe)], monkeypatch, capsys)
+    assert status == 2 and lines[-1] in ("error: outputs/math: Not a directory", "error: outputs: File exists")
+
+
+def test_a_full_disk_is_found_before_a_run_and_names_the_folder(tmp_path, monkeypatch) -> None:
+    from rader_hub import files
+
+    def full(handle, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files.os, "write", full)
+    with pytest.raises(OSError) as error:
+        files.check_writable_folder(tmp_path / "run")
+    assert (error.value.errno, error.value.filename) == (errno.ENOSPC, str(tmp_path / "run"))
+    assert list((tmp_path / "run").iterdir()) == []  # the probe file is gone
+
+
+def test_an_atomic_write_on_a_full_disk_names_the_target_and_keeps_the_old_file(tmp_path, monkeypatch) -> None:
+    from rader_hub import files
+
+    target = tmp_path / "summary.json"
+    files.write_json_atomic(target, {"rows": 1})
+
+    def full(handle):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files.os, "fsync", full)
+    with pytest.raises(OSError) as error:
+        files.write_json_atomic(target, {"rows": 2})
+    assert (error.value.errno, error.value.filename) == (errno.ENOSPC, str(target))
+    assert [path.name for path in tmp_path.iterdir()] == ["summary.json"] and files.read_json(target) == {"rows": 1}
+
+
+def test_a_full_disk_without_a_file_name_is_status_2_and_points_at_the_traceback(monkeypatch, capsys) -> None:
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("rader_hub.generation.recipe.validate_recipe", full)
+    status, lines = run_main(["generate", "recipes/math.yaml"], monkeypatch, capsys)
+    assert status == 2 and len(lines) == 1
+    assert lines[0].startswith("error: No space left on device while writing an output (which one: ")

@@ -43,8 +43,12 @@ def report(exc: BaseException) -> int:
     """Print ``exc`` as one line (plus a log path for unexpected errors) and return the exit status."""
     if isinstance(exc, RaderError):
         return _say(USER_ERROR_STATUS, str(exc))
-    if isinstance(exc, OSError) and exc.errno in FILE_ERRNOS and exc.filename is not None:
-        return _say(USER_ERROR_STATUS, file_error_message(exc))
+    if isinstance(exc, OSError) and exc.errno in FILE_ERRNOS:
+        if exc.filename is not None:
+            return _say(USER_ERROR_STATUS, file_error_message(exc))
+        # A write that hit a full disk names no file (the stream was open already): the traceback says which.
+        log = _save_traceback(exc)
+        return _say(USER_ERROR_STATUS, f"{exc.strerror or os.strerror(exc.errno or 0)} while writing an output (which one: {log})")
     log = _save_traceback(exc)
     where = f"full traceback (secrets redacted): {log}" if log else "the traceback could not be saved (see the line above)"
     return _say(UNEXPECTED_ERROR_STATUS, f"unexpected {type(exc).__name__}: {_first_line(exc)}\n{where}")

@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
-from rader_hub.errors import ConfigError
+from rader_hub.errors import ConfigError, not_utf8
 
 _TOP_KEYS = {"distilabel", "pipeline", "requirements"}
 _PIPELINE_KEYS = {"name", "description", "steps", "connections", "routing_batch_functions", "type_info"}
@@ -35,6 +35,8 @@ def load_recipe(path: str | Path) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read recipe ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(not_utf8(path, exc)) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
     if not isinstance(data, dict):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rader_hub.errors import ConfigError
+from rader_hub.files import check_writable_folder
 
 
 def run_recipe(recipe: Path, parameters: dict[str, dict[str, Any]], ray: bool = False, ray_address: str | None = None) -> None:
@@ -24,6 +25,8 @@ def run_recipe(recipe: Path, parameters: dict[str, dict[str, Any]], ray: bool = 
     from rader_hub.generation.llm import check_llm_servers
 
     pipeline = Pipeline.from_yaml(recipe)
+    for folder in sorted({step.output_dir for step in _steps(pipeline) if isinstance(getattr(step, "output_dir", None), str)}):
+        check_writable_folder(folder)  # one clear line now, not steps that fail to load minutes later
     check_llm_servers(pipeline, parameters)  # one clear line now, not a failed step process later
     if ray or ray_address:
         _require_ray()
@@ -36,6 +39,12 @@ def run_recipe(recipe: Path, parameters: dict[str, dict[str, Any]], ray: bool = 
         # this, every later log line of the process (training, evaluation) fails to be written.
         logging.root.handlers[:] = handlers
         logging.root.setLevel(level)
+
+
+def _steps(pipeline) -> list[Any]:
+    from distilabel.constants import STEP_ATTR_NAME
+
+    return [pipeline.dag.get_step(name)[STEP_ATTR_NAME] for name in pipeline.dag]
 
 
 def _require_ray() -> None:
