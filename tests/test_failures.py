@@ -18,15 +18,17 @@ from rader_hub.redaction import redact_logs
 CANARY = f"hf_canary{uuid.uuid4().hex}"
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def record_factory():
-    """redact_logs() replaces the process's log record factory: put the previous one back."""
+    """redact_logs() (main() calls it) replaces the process's log record factory and routes warnings
+    through logging: undone after each test, so other test modules see the process as it was."""
     previous = logging.getLogRecordFactory()
     yield
     logging.setLogRecordFactory(previous)
+    logging.captureWarnings(False)
 
 
-def test_log_records_are_redacted_for_handlers_attached_later(monkeypatch, record_factory) -> None:
+def test_log_records_are_redacted_for_handlers_attached_later(monkeypatch) -> None:
     monkeypatch.setenv("HF_TOKEN", CANARY)
     redact_logs()
     stream = io.StringIO()
@@ -51,7 +53,7 @@ def run_main(argv: list[str], monkeypatch, capsys) -> tuple[int, list[str]]:
     return exit_info.value.code, capsys.readouterr().err.strip().splitlines()
 
 
-def test_an_unexpected_error_is_one_redacted_line_and_a_log_without_locals(monkeypatch, capsys, record_factory) -> None:
+def test_an_unexpected_error_is_one_redacted_line_and_a_log_without_locals(monkeypatch, capsys) -> None:
     monkeypatch.setenv("HF_TOKEN", CANARY)
 
     def broken(*args, **kwargs):
