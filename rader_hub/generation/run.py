@@ -31,10 +31,15 @@ def run_recipe(recipe: Path, parameters: dict[str, dict[str, Any]], ray: bool = 
     if ray or ray_address:
         _require_ray()
         pipeline = pipeline.ray(ray_head_node_url=ray_address)
+    from distilabel.utils.logging import stop_logging
+
     handlers, level = logging.root.handlers[:], logging.root.level
     try:
         pipeline.run(parameters=parameters, use_cache=False)
     finally:
+        # A failed run (steps that do not load) leaves distilabel's log listener thread running: it
+        # would print a traceback of its own after rader's one error line, when the process exits.
+        stop_logging()
         # distilabel routes the root logger into a queue it closes at the end of the run: without
         # this, every later log line of the process (training, evaluation) fails to be written.
         logging.root.handlers[:] = handlers
