@@ -38,3 +38,8 @@ class HubError(RaderError):
 class ServerError(RaderError):
     """A server the run needs (an OpenAI-compatible LLM server, the local Argilla) could not be
     started, does not answer, or does not serve what the run asks for; the message names its URL."""
+
+
+def not_utf8(path: object, exc: UnicodeDecodeError) -> str:
+    """The message for a text file that is not UTF-8: which file, and the first byte that is not."""
+    return f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}: {exc.reason}); save it as UTF-8"

@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 FILE_MODE = 0o644
 # The names the writers here give work in progress (atomic_path, atomic_directory, remove_tree).
 LEFTOVER_PREFIXES = (".tmp-", ".staging-")
+_PROBE_BYTES = 64 << 10  # what check_writable_folder writes: a full disk refuses it
 
 
 def cache_dir(*parts: str) -> Path:
@@ -35,15 +36,17 @@ def atomic_path(path: str | Path, mode: int = FILE_MODE) -> Iterator[Path]:
     """A temporary path next to ``path`` to write to; on success it replaces ``path`` (with
     permissions ``mode``), on error it is removed and ``path`` keeps its previous content."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f"{LEFTOVER_PREFIXES[0]}{target.name}-")
+    with _naming(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f"{LEFTOVER_PREFIXES[0]}{target.name}-")
     os.close(handle)
     try:
-        yield Path(temporary)
-        os.chmod(temporary, mode)
-        _fsync(temporary)  # whoever wrote it (pyarrow, matplotlib) closed it; its bytes reach the disk before its name
-        os.replace(temporary, target)
-        _fsync(target.parent)  # and the rename itself
+        with _naming(target):
+            yield Path(temporary)
+            os.chmod(temporary, mode)
+            _fsync(temporary)  # whoever wrote it (pyarrow, matplotlib) closed it; its bytes reach the disk before its name
+            os.replace(temporary, target)
+            _fsync(target.parent)  # and the rename itself
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
@@ -58,6 +61,21 @@ def _fsync(path: str | Path) -> None:
 
 
 @contextmanager
+def _naming(target: Path) -> Iterator[None]:
+    """An OSError about the temporary file or staging folder, or about no file at all (a write that hit
+    a full disk), is re-raised naming ``target``: the path the user asked for is the one to report."""
+    try:
+        yield
+    except OSError as exc:
+        temporary = exc.filename is not None and Path(exc.filename).name.startswith(
+            tuple(f"{prefix}{target.name}-" for prefix in LEFTOVER_PREFIXES)
+        )
+        if exc.errno is None or not (exc.filename is None or temporary):
+            raise
+        raise OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(target)) from exc
+
+
+@contextmanager
 def atomic_directory(path: str | Path) -> Iterator[Path | None]:
     """A staging folder next to ``path`` to fill; on success it is renamed to ``path``. Yields
     None when ``path`` already exists (nothing to do). If another process renames its own copy
@@ -66,8 +84,9 @@ def atomic_directory(path: str | Path) -> Iterator[Path | None]:
     if target.exists():
         yield None
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f"{LEFTOVER_PREFIXES[1]}{target.name}-", dir=target.parent))
+    with _naming(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f"{LEFTOVER_PREFIXES[1]}{target.name}-", dir=target.parent))
     try:
         yield staging
         os.chmod(staging, 0o755)
@@ -77,6 +96,21 @@ def atomic_directory(path: str | Path) -> Iterator[Path | None]:
             raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def check_writable_folder(folder: str | Path) -> None:
+    """Create ``folder`` if needed and write (and drop) a small file in it: an OSError naming the folder
+    now (read-only file system, no permission, a full disk), before a run spends minutes and fails in a worker."""
+    target = Path(folder)
+    with _naming(target):
+        target.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(dir=target, prefix=f"{LEFTOVER_PREFIXES[0]}{target.name}-")
+        try:
+            os.write(handle, bytes(_PROBE_BYTES))
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+            os.unlink(probe)
 
 
 def write_atomic(path: str | Path, write: Callable[[BinaryIO], Any], mode: int = FILE_MODE) -> None:

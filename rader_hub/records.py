@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from rader_hub.errors import DataError, RowError
+from rader_hub.errors import DataError, RowError, not_utf8
 
 T = TypeVar("T")
 
@@ -162,6 +162,13 @@ def _looks_like_hub_id(text: str) -> bool:
 
 
 def _read_file(path: Path) -> Iterator[Row | RowError]:
+    try:
+        yield from _read_by_suffix(path)
+    except UnicodeDecodeError as exc:
+        raise DataError(not_utf8(path, exc)) from None
+
+
+def _read_by_suffix(path: Path) -> Iterator[Row | RowError]:
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         yield from _read_parquet(path)

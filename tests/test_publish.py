@@ -552,6 +552,81 @@ def test_rader_runs_publish_stage_uploads_no_local_detail_and_makes_public_repos
         assert local_details(published_files(hub, kind, repo_id), workdir.parent) == []
 
 
+def _crash_report(result, log_folder: Path) -> Path:
+    """The last two stderr lines of a command that met an unexpected error: the one `error:` line
+    and the path of its traceback log, which must lie in ``log_folder``, readable by its owner only."""
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert [line for line in lines if line.startswith("error:")] == [lines[-2]], result.stderr[-3000:]
+    assert lines[-2] == "error: unexpected AttributeError: 'list' object has no attribute 'get'"
+    prefix = "full traceback (secrets redacted): "
+    assert lines[-1].startswith(prefix)
+    log = Path(lines[-1].removeprefix(prefix))
+    assert log.parent == log_folder and log.stat().st_mode & 0o777 == 0o600
+    text = log.read_text()
+    assert "Traceback (most recent call last)" in text and "AttributeError" in text
+    assert "locals" not in result.stderr  # rich's traceback panel of local variables (distilabel installs it)
+    for output in (result.stdout, result.stderr, text):
+        assert TOKEN not in output
+    return log
+
+
+def test_an_unexpected_hub_answer_is_one_line_and_a_redacted_log_without_the_token(hub, dataset_dir, tmp_path) -> None:
+    hub.state.answer_next("preupload", [5])  # a list where every Hub sends an object: the client fails in its own code
+    env = hub_env(hub, tmp_path / "hf", HF_HUB_VERBOSITY="debug")
+    result = run_rader("publish", "dataset", str(dataset_dir), "--repo", "org/odd", "--license", "mit", env=env)
+    _crash_report(result, Path(os.environ["RADER_CACHE_DIR"]) / "logs")
+
+
+def test_rader_run_publish_stage_meets_an_unexpected_answer_without_leaking_the_token(
+    hub, dataset_dir, retriever_dir, eval_files, tmp_path, monkeypatch
+) -> None:
+    """A run folder whose first four stages are finished (prepared in-process with their real
+    ledger, the heavy work replaced by copies of this module's artefacts), then `rader run --repo`."""
+    from types import SimpleNamespace
+
+    import rader_hub.generation.run
+    import rader_hub.run.evaluation
+    import rader_hub.training
+    from rader_hub.run.main_job import MainJob, MainJobOptions
+
+    recipe = Path(__file__).resolve().parent.parent / "recipes" / "math.yaml"
+    root = tmp_path / "outputs" / "math"
+
+    def generated(*args, **kwargs) -> None:
+        shutil.copytree(dataset_dir, root, dirs_exist_ok=True)
+        # `rader run` takes no --license: the recorded sources are made the embedded ones, whose licence is known.
+        recipe_copy = root / "recipe.yaml"
+        text = recipe_copy.read_text()
+        for source in ("problems.jsonl", "corpus.jsonl"):
+            text = text.replace(str(dataset_dir.parent / source), "embedded")
+        recipe_copy.write_text(text)
+
+    def trained(config, data):
+        shutil.copytree(retriever_dir, config.out_dir, dirs_exist_ok=True)
+        return SimpleNamespace(steps=2, train_rows=4, train_loss=0.5, loss_curve=None)
+
+    def evaluated(model, base, out_dir, *args):
+        out_dir.mkdir(parents=True)
+        files = {name: Path(shutil.copy(path, out_dir / f"{name}.json")) for name, path in eval_files.items()}
+        chart = out_dir / "ndcg.png"
+        chart.write_bytes(b"chart")
+        return files, chart
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(rader_hub.generation.run, "run_recipe", generated)
+    monkeypatch.setattr(rader_hub.training, "train_retriever", trained, raising=False)
+    monkeypatch.setattr(rader_hub.run.evaluation, "evaluate_beside_baselines", evaluated)
+    MainJob(MainJobOptions(recipe=recipe)).run()
+
+    hub.state.answer_next("preupload", [5])
+    env = hub_env(hub, tmp_path / "hf", HF_HUB_VERBOSITY="debug")
+    result = run_rader("run", str(recipe), "--repo", "org/odd-run", env=env, cwd=str(tmp_path))
+    assert all(f"[{n}/5] {name}: done earlier" in result.stderr for n, name in enumerate(["generate", "review", "train", "evaluate"], 1))
+    assert "[5/5] publish ..." in result.stderr
+    _crash_report(result, Path(os.environ["RADER_CACHE_DIR"]) / "logs")
+
+
 # -- refusals and failures ----------------------------------------------------------------------
 
 

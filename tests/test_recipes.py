@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import importlib
+import json
 import os
 import shutil
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import TypeAdapter
 
 from pipelines.math_recipes import PAPER_EMBEDDER, RECIPES, RECIPES_DIR, recipe_yaml
 from rader_hub.errors import ConfigError
-from rader_hub.generation.recipe import load_recipe, parse_runtime_parameters, validate_recipe
+from rader_hub.generation.recipe import declared_type, load_recipe, parse_runtime_parameters, validate_recipe
 
 DISTILABEL = Path(sys.executable).with_name("distilabel")
 
@@ -88,6 +92,85 @@ def test_params_are_checked_against_the_runtime_parameters_and_their_types(param
     with pytest.raises(ConfigError) as error:
         parse_runtime_parameters(load_recipe(RECIPES_DIR / "math.yaml"), [param])
     assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("param", "message"),
+    [
+        ("mcts_search.rollouts=0", "--param mcts_search.rollouts: Input should be greater than or equal to 1 (got 0)"),
+        ("mcts_search.rollouts=-1", "--param mcts_search.rollouts: Input should be greater than or equal to 1 (got -1)"),
+        ("load_problems.num_problems=-5", "--param load_problems.num_problems: Input should be greater than or equal to 0 (got -5)"),
+        ("hard_negatives.bm25_negative_ranks=[50, 31]", "expected [first, last] with first <= last (got [50, 31])"),
+        (
+            "hard_negatives.dense_negative_ranks=[0, 10]",
+            "--param hard_negatives.dense_negative_ranks: Input should be greater than or equal to 1",
+        ),
+        ("mcts_search.llm.batch_size=0", "--param mcts_search.llm.batch_size: Input should be greater than or equal to 1 (got 0)"),
+        ("mcts_search.llm.generation_kwargs.temperature=-1", "temperature: Input should be greater than or equal to 0 (got -1)"),
+        ("synthesize_queries.lexical_round_trip_fraction=2", "Input should be less than or equal to 1 (got 2)"),
+    ],
+)
+def test_out_of_bounds_params_are_named(param, message):
+    with pytest.raises(ConfigError) as error:
+        parse_runtime_parameters(load_recipe(RECIPES_DIR / "math.yaml"), [param])
+    assert message in str(error.value)
+
+
+def test_an_out_of_bounds_value_in_the_recipe_file_is_named(tmp_path):
+    path = _edited(tmp_path, lambda steps: steps["mcts_search"].update(rollouts=0))
+    with pytest.raises(ConfigError, match=r"\(mcts_search\)\.rollouts: Input should be greater than or equal to 1 \(got 0\)"):
+        validate_recipe(path)
+
+
+def _numeric_and_unbounded(schema: dict) -> tuple[bool, bool]:
+    text = json.dumps(schema)
+    return ('"integer"' in text or '"number"' in text), ("minimum" in text or "Minimum" in text)
+
+
+def _ours(cls: type, key: str) -> bool:
+    """Whether rader-hub declares the field (or, for generation keywords, the generate() method)."""
+    if key == "generation_kwargs":
+        return cls.generate.__module__.startswith("rader_hub")
+    owner = next(klass for klass in cls.__mro__ if key in getattr(klass, "__annotations__", {}))
+    return owner.__module__.startswith("rader_hub")
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_every_numeric_runtime_parameter_has_bounds(name):
+    """Every number a user can set with --param on rader-hub's steps and LLMs has a lower bound declared
+    on its field (the fields and generation keywords of distilabel's own LLMs are left to distilabel)."""
+    unbounded = []
+
+    def walk(obj: dict, infos: list[dict], where: str) -> None:
+        cls = getattr(importlib.import_module(obj["type_info"]["module"]), obj["type_info"]["name"])
+        for info in infos:
+            key = info["name"]
+            if "runtime_parameters_info" in info:
+                nested = obj.get(key) or {}
+                if "type_info" in nested:
+                    walk(nested, info["runtime_parameters_info"], f"{where}.{key}")
+                continue
+            if not _ours(cls, key):
+                continue
+            if "keys" in info:  # generation keywords: the arguments of generate()
+                try:
+                    hints = typing.get_type_hints(cls.generate, include_extras=True)
+                except NameError:  # distilabel's own LLMs (the OpenAI one): annotations that do not resolve
+                    hints = {}
+                for keyword in (entry["name"] for entry in info["keys"]):
+                    if keyword in hints:
+                        numeric, bounded = _numeric_and_unbounded(TypeAdapter(hints[keyword]).json_schema())
+                        if numeric and not bounded:
+                            unbounded.append(f"{where}.{key}.{keyword}")
+                continue
+            numeric, bounded = _numeric_and_unbounded(TypeAdapter(declared_type(cls.model_fields[key])).json_schema())
+            if numeric and not bounded:
+                unbounded.append(f"{where}.{key}")
+
+    for entry in load_recipe(RECIPES_DIR / f"{name}.yaml")["pipeline"]["steps"]:
+        step = entry["step"]
+        walk(step, step.get("runtime_parameters_info") or [], step["name"])
+    assert unbounded == [], unbounded
 
 
 def test_valid_params_become_distilabel_runtime_parameters():

@@ -102,6 +102,15 @@ def test_bad_settings_are_one_line_before_anything_runs(tmp_path):
     assert typo.returncode == 2 and typo.stderr.strip().splitlines()[-1].startswith("error: --train epochz: not a training setting")
     param = run_rader("run", str(RECIPE), "--param", "mcts_search.rolouts=1", cwd=str(tmp_path), timeout=300)
     assert param.returncode == 2 and "did you mean 'rollouts'?" in param.stderr.strip().splitlines()[-1]
+    rollouts = run_rader("run", str(RECIPE), "--param", "mcts_search.rollouts=0", cwd=str(tmp_path), timeout=300)
+    assert rollouts.returncode == 2
+    assert (
+        rollouts.stderr.strip().splitlines()[-1]
+        == "error: --param mcts_search.rollouts: Input should be greater than or equal to 1 (got 0)"
+    )
+    epochs = run_rader("run", str(RECIPE), "--train", "epochs=0", cwd=str(tmp_path), timeout=300)
+    assert epochs.returncode == 2
+    assert epochs.stderr.strip().splitlines()[-1] == "error: training setting epochs: Input should be greater than 0 (got 0.0)"
     missing = run_rader("run", str(tmp_path / "nope.yaml"), cwd=str(tmp_path), timeout=300)
     assert missing.returncode == 2 and "cannot read recipe" in missing.stderr
     assert not (tmp_path / "outputs").exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import typing
 from pathlib import Path
 
 import pyarrow as pa
@@ -9,8 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import write_jsonl
 
-from rader_hub.errors import DataError
+from rader_hub.errors import ConfigError, DataError
 from rader_hub.records import DataSource
+from rader_hub.training.config import RerankerTrainingConfig, RetrieverTrainingConfig
 from rader_hub.training.data import (
     example_triples,
     length_statistics,
@@ -145,3 +148,34 @@ def test_card_examples_come_from_different_problems_and_query_types(tmp_path):
     examples = example_triples(triples)
     assert [e["query"] for e in examples] == ["llmq query for problem 0", "cot query for problem 1", "question query for problem 2"]
     assert examples[0]["negatives"] == ["theorem 100", "theorem 200"]
+
+
+@pytest.mark.parametrize(
+    ("config_class", "field", "value", "message"),
+    [
+        (RetrieverTrainingConfig, "epochs", 0, "training setting epochs: Input should be greater than 0 (got 0)"),
+        (RetrieverTrainingConfig, "max_steps", -5, "training setting max_steps: Input should be greater than or equal to -1 (got -5)"),
+        (RetrieverTrainingConfig, "batch_size", 1, "training setting batch_size: Input should be greater than or equal to 2 (got 1)"),
+        (RetrieverTrainingConfig, "eval_fraction", 1.0, "training setting eval_fraction: Input should be less than 1 (got 1.0)"),
+        (RetrieverTrainingConfig, "mini_batch_size", 0, "training setting mini_batch_size: Input should be greater than or equal to 1"),
+        (RetrieverTrainingConfig, "temperature", 0.0, "training setting temperature: Input should be greater than 0"),
+        (RetrieverTrainingConfig, "save_steps", 0, "training setting save_steps: Input should be greater than or equal to 1"),
+        (RerankerTrainingConfig, "num_negatives", 0, "training setting num_negatives: Input should be greater than or equal to 1 (got 0)"),
+        (RerankerTrainingConfig, "learning_rate", -1e-5, "training setting learning_rate: Input should be greater than 0"),
+    ],
+)
+def test_training_settings_out_of_bounds_are_named_when_the_config_is_made(config_class, field, value, message):
+    with pytest.raises(ConfigError) as error:
+        config_class(out_dir="unused", **{field: value})
+    assert message in str(error.value)
+
+
+def test_every_numeric_training_setting_has_bounds():
+    from pydantic import TypeAdapter
+
+    for config_class in (RetrieverTrainingConfig, RerankerTrainingConfig):
+        types = typing.get_type_hints(config_class, include_extras=True)
+        for name, hint in types.items():
+            schema = json.dumps(TypeAdapter(hint).json_schema())
+            if '"integer"' in schema or '"number"' in schema:
+                assert "minimum" in schema or "Minimum" in schema, f"{config_class.__name__}.{name} has no bound"

@@ -11,12 +11,13 @@ from typing import Annotated
 import typer
 
 from rader_hub.cli.eval import eval_command
+from rader_hub.cli.failures import report
 from rader_hub.cli.generate import generate_command
 from rader_hub.cli.publish import publish_app
 from rader_hub.cli.review import review_app
 from rader_hub.cli.run import run_command
 from rader_hub.cli.train import train_app
-from rader_hub.errors import RaderError
+from rader_hub.redaction import redact_logs
 
 app = typer.Typer(
     name="rader",
@@ -58,11 +59,11 @@ def _silence_third_party_noise() -> None:
 
 
 def main() -> None:
-    """Entry point: user errors become one line on stderr and exit status 2."""
+    """Entry point: a failure becomes one redacted line on stderr (rader_hub.cli.failures), never a traceback."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     _silence_third_party_noise()
+    redact_logs()
     try:
         app()
-    except RaderError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    except Exception as exc:
+        sys.exit(report(exc))

@@ -45,7 +45,7 @@ def eval_command(
         str | None, typer.Option("--reranker", help="Cross-encoder (path or Hub id) that reranks the first stage's top --rerank-depth.")
     ] = None,
     rerank_depth: Annotated[
-        int, typer.Option("--rerank-depth", help="How many first-stage documents the reranker reorders.")
+        int, typer.Option("--rerank-depth", min=1, help="How many first-stage documents the reranker reorders.")
     ] = DEFAULT_RERANK_DEPTH,
     bright: Annotated[
         list[str] | None, typer.Option("--bright", help="BRIGHT split(s) to evaluate instead of --corpus/--queries (repeatable, or 'all').")

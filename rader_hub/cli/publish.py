@@ -116,9 +116,7 @@ def _run(
 ) -> None:
     from rader_hub.publish import publish, render_publish_folder
     from rader_hub.publish.hub import endpoint
-    from rader_hub.publish.redaction import redact_logs
 
-    redact_logs()
     if dry_run:
         if out is None:
             raise ConfigError("--dry-run needs --out DIR (the folder to render into)")

@@ -31,7 +31,10 @@ def serve_command(
     port: Annotated[
         int | None,
         typer.Option(
-            "--port", help=f"Port of the Argilla API and web UI on 127.0.0.1. Default: the state folder's last port, else {DEFAULT_PORT}."
+            "--port",
+            min=1,
+            max=65535,
+            help=f"Port of the Argilla API and web UI on 127.0.0.1. Default: the state folder's last port, else {DEFAULT_PORT}.",
         ),
     ] = None,
     state_dir: StateDirOption = None,
@@ -84,11 +87,11 @@ def push_command(
     name: NameOption = None,
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
     sample: Annotated[
-        int | None, typer.Option("--sample", help="Push N pairs, stratified by judge verdict and query type (default: all).")
+        int | None, typer.Option("--sample", min=1, help="Push N pairs, stratified by judge verdict and query type (default: all).")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the sample (the same seed gives the same records).")] = 0,
     annotators_per_record: Annotated[
-        int, typer.Option("--annotators-per-record", help="Answers a record needs before it counts as done (new datasets).")
+        int, typer.Option("--annotators-per-record", min=1, help="Answers a record needs before it counts as done (new datasets).")
     ] = 1,
     state_dir: StateDirOption = None,
 ) -> None:

@@ -21,7 +21,7 @@ def run_command(
         ReviewMode, typer.Option("--review", help="Human review in Argilla: skip it, push the pairs, or push and wait for every answer.")
     ] = ReviewMode.skip,
     review_sample: Annotated[
-        int | None, typer.Option("--review-sample", help="With --review push|wait: push N judged pairs (stratified); default all.")
+        int | None, typer.Option("--review-sample", min=1, help="With --review push|wait: push N judged pairs (stratified); default all.")
     ] = None,
     train: Annotated[
         list[str] | None,

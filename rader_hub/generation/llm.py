@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import torch
 from distilabel.mixins.runtime_parameters import RuntimeParameter
 from distilabel.models.llms.base import LLM
 from distilabel.models.llms.openai import OpenAILLM
-from pydantic import Field, PrivateAttr, SecretStr
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveInt, PrivateAttr, SecretStr
 
 from rader_hub.assets import EMBEDDED, resolve_generator
 from rader_hub.errors import ServerError
@@ -59,19 +59,21 @@ class LocalTransformersLLM(LLM):
     """Batched chat generation with transformers on CPU or GPU."""
 
     model: str = Field(default=EMBEDDED, description="'embedded', a Hub id, a folder or a .gguf file.")
-    batch_size: RuntimeParameter[int] = Field(default=16, description="Most prompts in one prefill chunk and in one decoding batch.")
+    batch_size: RuntimeParameter[int] = Field(default=16, ge=1, description="Most prompts in one prefill chunk and in one decoding batch.")
     max_padding: RuntimeParameter[float] = Field(
-        default=0.25, description="A batch closes before its padding would exceed this fraction of its real prompt tokens."
+        default=0.25, ge=0, description="A batch closes before its padding would exceed this fraction of its real prompt tokens."
     )
-    max_input_tokens: RuntimeParameter[int] = Field(default=2048, description="Prompts are cut from the left to this length.")
+    max_input_tokens: RuntimeParameter[int] = Field(default=2048, ge=1, description="Prompts are cut from the left to this length.")
     device: RuntimeParameter[str] = Field(default="cpu", description="torch device.")
-    seed: RuntimeParameter[int] = Field(default=0, description="Seed for sampling.")
+    seed: RuntimeParameter[int] = Field(default=0, ge=0, description="Seed for sampling.")
     torch_threads: RuntimeParameter[int] = Field(
-        default=0, description="CPU threads for torch (0: torch's default). 1 is far faster when other processes share the cores."
+        default=0, ge=0, description="CPU threads for torch (0: torch's default). 1 is far faster when other processes share the cores."
     )
 
     prefix_cache_mb: RuntimeParameter[int] = Field(
-        default=512, description="Memory for the states of prompt beginnings that several prompts share, reused across calls (0: off)."
+        default=512,
+        ge=0,
+        description="Memory for the states of prompt beginnings that several prompts share, reused across calls (0: off).",
     )
 
     # The search sends every pending prompt in one call, each with its own budget: one
@@ -116,11 +118,11 @@ class LocalTransformersLLM(LLM):
     def generate(  # explicit keywords: distilabel turns **kwargs into a required runtime parameter
         self,
         inputs: list[Any],
-        num_generations: int = 1,
-        max_new_tokens: int | list[int] = 128,
-        temperature: float = 0.8,
-        top_p: float = 0.95,
-        top_k: int = 40,
+        num_generations: PositiveInt = 1,
+        max_new_tokens: PositiveInt | list[PositiveInt] = 128,
+        temperature: NonNegativeFloat = 0.8,
+        top_p: Annotated[float, Field(gt=0, le=1)] = 0.95,
+        top_k: NonNegativeInt = 40,
         do_sample: bool = True,
     ) -> list[dict[str, Any]]:
         self.load()
@@ -265,7 +267,7 @@ class OpenAICompatibleLLM(OpenAILLM):
     model: RuntimeParameter[str] = Field(default="Qwen/Qwen2.5-7B-Instruct", description="Model name the server serves.")
     # The openai client retries failed connections, 429 and 5xx answers with back-off; distilabel's
     # 6 retries kept every request to a dead server retrying for about 25 s.
-    max_retries: RuntimeParameter[int] = Field(default=2, description="Retries of a request that failed to connect or got 429/5xx.")
+    max_retries: RuntimeParameter[int] = Field(default=2, ge=0, description="Retries of a request that failed to connect or got 429/5xx.")
 
     def model_post_init(self, context: Any) -> None:
         super().model_post_init(context)

@@ -2,8 +2,9 @@
 
 Every step (and nested object with a ``type_info``, such as an LLM) is checked against the class
 the recipe names: an unknown key or a value of the wrong type raises ConfigError naming the key's
-path, e.g. ``steps[1] (mcts_search).rolouts: unknown key``. ``--param`` options are checked the same
-way against the steps' runtime parameters (:func:`parse_runtime_parameters`).
+path, e.g. ``steps[1] (mcts_search).rolouts: unknown key``, or its bounds (the fields' ``Field(ge=...)``
+constraints, declared once on the step). ``--param`` options are checked the same way against the
+steps' runtime parameters (:func:`parse_runtime_parameters`).
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import typing
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
 
-from rader_hub.errors import ConfigError
+from rader_hub.errors import ConfigError, not_utf8
 
 _TOP_KEYS = {"distilabel", "pipeline", "requirements"}
 _PIPELINE_KEYS = {"name", "description", "steps", "connections", "routing_batch_functions", "type_info"}
@@ -33,6 +35,8 @@ def load_recipe(path: str | Path) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read recipe ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(not_utf8(path, exc)) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
     if not isinstance(data, dict):
@@ -99,7 +103,7 @@ def _validate_object(obj: dict[str, Any], where: str) -> None:
             _validate_object(value, f"{where}.{key}")
             continue
         try:
-            TypeAdapter(fields[key].annotation).validate_python(value)
+            TypeAdapter(declared_type(fields[key])).validate_python(value)
         except ValidationError as exc:
             first = exc.errors()[0]
             raise ConfigError(f"{where}.{key}: {first['msg']} (got {value!r})") from None
@@ -171,7 +175,7 @@ def _checked_value(step: dict[str, Any], path: list[str], value: Any, where: str
         if not last:
             raise ConfigError(f"{where}: '{name}' is a value, not an object")
         field_info = owner_class.model_fields.get(name) if owner_class is not None else None
-        return _validated(field_info.annotation if field_info is not None else Any, value, where)
+        return _validated(declared_type(field_info) if field_info is not None else Any, value, where)
     raise AssertionError("unreachable: path is never empty")
 
 
@@ -185,6 +189,11 @@ def _nested_class(owner_class: type[BaseModel] | None, name: str, nested: dict[s
     return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
 
 
+def declared_type(field_info: FieldInfo) -> Any:
+    """A field's type with its constraints (``Field(ge=1)``): pydantic keeps those apart from ``annotation``."""
+    return Annotated[(field_info.annotation, *field_info.metadata)] if field_info.metadata else field_info.annotation
+
+
 def _generation_keyword(llm: dict[str, Any], keys: set[str], keyword: str, value: Any, where: str) -> Any:
     if keyword not in keys:
         raise ConfigError(f"{where}: '{keyword}' is not a generation keyword of this LLM{_did_you_mean(keyword, keys)}")
@@ -194,7 +203,7 @@ def _generation_keyword(llm: dict[str, Any], keys: set[str], keyword: str, value
 def _generate_annotation(llm: dict[str, Any], keyword: str, where: str) -> Any:
     cls = _class_of(llm.get("type_info"), where)
     try:
-        return typing.get_type_hints(cls.generate).get(keyword, Any)
+        return typing.get_type_hints(cls.generate, include_extras=True).get(keyword, Any)
     except Exception:  # an annotation that cannot be resolved is left to the LLM
         return Any
 

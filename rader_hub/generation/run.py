@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rader_hub.errors import ConfigError
-from rader_hub.files import remove_leftovers
+from rader_hub.files import check_writable_folder, remove_leftovers
 from rader_hub.folder_lock import hold_folder
 from rader_hub.generation.failures import FailedBatches, FailsTheRun, GenerationFailed
 from rader_hub.generation.runfiles import RunFolder
@@ -35,6 +35,8 @@ def run_recipe(recipe: Path, parameters: dict[str, dict[str, Any]], ray: bool = 
     from rader_hub.generation.llm import check_llm_servers
 
     pipeline = Pipeline.from_yaml(recipe)
+    for folder in sorted({step.output_dir for step in _steps(pipeline) if isinstance(getattr(step, "output_dir", None), str)}):
+        check_writable_folder(folder)  # one clear line now, not steps that fail to load minutes later
     check_llm_servers(pipeline, parameters)  # one clear line now, not a failed step process later
     if ray or ray_address:
         _require_ray()
@@ -61,10 +63,15 @@ def run_recipe(recipe: Path, parameters: dict[str, dict[str, Any]], ray: bool = 
 
 
 def _run(pipeline: Any, parameters: dict[str, dict[str, Any]]) -> None:
+    from distilabel.utils.logging import stop_logging
+
     handlers, level = logging.root.handlers[:], logging.root.level
     try:
         pipeline.run(parameters=parameters, use_cache=False)
     finally:
+        # A failed run (steps that do not load) leaves distilabel's log listener thread running: it
+        # would print a traceback of its own after rader's one error line, when the process exits.
+        stop_logging()
         # distilabel routes the root logger into a queue it closes at the end of the run: without
         # this, every later log line of the process (training, evaluation) fails to be written.
         logging.root.handlers[:] = handlers

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rader_hub.errors import CardError, ConfigError, HubError
-from rader_hub.publish.redaction import redact
+from rader_hub.redaction import redact
 
 GITATTRIBUTES = ".gitattributes"  # the Hub's own file; kept when stale files are removed
 

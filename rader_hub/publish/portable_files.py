@@ -19,7 +19,7 @@ import yaml
 from rader_hub.errors import ConfigError
 from rader_hub.portable import local_details_in, portable
 from rader_hub.publish.folder import place
-from rader_hub.publish.redaction import files_containing
+from rader_hub.redaction import files_containing
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -18,7 +18,7 @@ from rader_hub.publish.folder import place, relative_files, staging_folder
 from rader_hub.publish.hub import PublishResult, check_repo_id, upload_folder
 from rader_hub.publish.metadata import check_card
 from rader_hub.publish.portable_files import PortableCopy, annotator_names
-from rader_hub.publish.redaction import SECRET_VARIABLES, files_with_secrets
+from rader_hub.redaction import SECRET_VARIABLES, files_with_secrets
 
 if TYPE_CHECKING:
     from rader_hub.publish.dataset import DatasetFolder

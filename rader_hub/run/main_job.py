@@ -36,7 +36,7 @@ from typing import Any
 
 from rader_hub.assets import EMBEDDED
 from rader_hub.errors import ConfigError
-from rader_hub.files import read_json, remove_leftovers, remove_tree, write_json_atomic, write_text_atomic
+from rader_hub.files import check_writable_folder, read_json, remove_leftovers, remove_tree, write_json_atomic, write_text_atomic
 from rader_hub.folder_lock import hold_folder
 from rader_hub.run.ledger import StageLedger, fingerprint, local_inputs, settings_key, unchanged
 from rader_hub.training.config import RetrieverTrainingConfig, retriever_config
@@ -99,6 +99,7 @@ class MainJob:
             raise ConfigError(f"{options.recipe}: the recipe has no SaveDataset step, so there is no dataset to train on")
         self.data_file = data_file
         self.root = data_file.parent.parent
+        check_writable_folder(self.root)
         self.recipe_name = self.root.name
         self.ledger = StageLedger(self.root / "run" / "stages.json")
         self.reports: list[StageReport] = []

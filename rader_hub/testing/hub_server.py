@@ -14,7 +14,8 @@ are listed in docs/publishing.md ("The loopback Hub's endpoints").
     python -m rader_hub.testing.hub_server --token hf_secret   # writes need this bearer token
 
 In Python: ``with LoopbackHub(token=...) as hub: ... hub.url ... hub.state``; tests inspect
-``hub.state`` directly, and ``hub.state.fail_next("commit")`` makes the next such request fail.
+``hub.state`` directly, and ``hub.state.fail_next("commit")`` makes the next such request fail;
+``hub.state.answer_next("preupload", {"files": 5})`` makes it succeed with a JSON body no client expects.
 ``hub.state.hold_next("commit", ("model", "org/name"))`` keeps the next such request in flight
 until released, so a test can kill the client mid-upload (bench/fault_injection.py does).
 """
@@ -61,6 +62,14 @@ LFS_SUFFIXES = (
 LFS_MIN_SIZE = 10 * 1024 * 1024
 GITATTRIBUTES = "".join(f"*{suffix} filter=lfs diff=lfs merge=lfs -text\n" for suffix in LFS_SUFFIXES)
 LFS_POINTER = "version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {size}\n"
+
+
+class CannedAnswer(Exception):
+    """Ends a request with a 200 answer set by :meth:`HubState.answer_next`."""
+
+    def __init__(self, payload: Any) -> None:
+        super().__init__("canned answer")
+        self.payload = payload
 
 
 class HubHTTPError(Exception):
@@ -151,6 +160,7 @@ class HubState:
         self.lock = threading.Lock()
         self.requests: list[str] = []  # "METHOD /path" of every request, in order
         self._failures: dict[str, int] = {}
+        self._answers: dict[str, Any] = {}
         self._holds: list[Hold] = []
 
     def fail_next(self, action: str, status: int = 500) -> None:
@@ -161,6 +171,16 @@ class HubState:
     def take_failure(self, action: str) -> int | None:
         with self.lock:
             return self._failures.pop(action, None)
+
+    def answer_next(self, action: str, payload: Any) -> None:
+        """Make the next request of ``action`` answer 200 with ``payload`` instead of what the Hub
+        sends: how a client copes with a server it does not understand."""
+        with self.lock:
+            self._answers[action] = payload
+
+    def take_answer(self, action: str) -> tuple[bool, Any]:
+        with self.lock:
+            return action in self._answers, self._answers.pop(action, None)
 
     def hold_next(self, action: str, repo: tuple[str, str] | None = None) -> Hold:
         """Keep the next request of ``action`` ('commit', 'preupload', 'lfs-upload') for ``repo``
@@ -313,6 +333,8 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         parts = [part for part in raw_path.split("/") if part]
         try:
             self._route(method, parts, parse_qs(query), body)
+        except CannedAnswer as canned:
+            self._send(200, canned.payload, head_only=method == "HEAD")
         except HubHTTPError as exc:
             headers = {"X-Error-Message": exc.message}
             if exc.code:
@@ -372,6 +394,9 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         status = self.state.take_failure(action)
         if status is not None:
             raise HubHTTPError(status, None, f"injected failure of {action}")
+        canned, payload = self.state.take_answer(action)
+        if canned:
+            raise CannedAnswer(payload)
         hold = self.state.take_hold(action, repo)
         if hold is not None:
             hold.arrived.set()

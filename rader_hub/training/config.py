@@ -7,15 +7,20 @@ takes them directly::
 
     result = train_retriever(RetrieverTrainingConfig(out_dir="models/my-retriever", epochs=2), "outputs/math/data")
 
+Each numeric field carries its bounds (``Annotated[int, Ge(1)]``); a config is checked against
+them when it is made, so a bad value is one line naming the field before any data or model loads.
 This module imports nothing heavy, so the command line can read it before torch is loaded.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from annotated_types import Ge, Gt, Le, Lt
 
 from rader_hub.assets import EMBEDDED
 from rader_hub.errors import ConfigError
@@ -38,35 +43,46 @@ class TrainingRunConfig:
     out_dir: Path | str
     base: str = EMBEDDED
     query_types: list[str] | None = None  # keep only rows of these query types (e.g. ["llmq", "cot"])
-    eval_fraction: float = 0.0  # problems held out for an eval loss; a problem's rows never span both sides
-    epochs: float = 1.0
-    max_steps: int = -1  # -1: run all epochs
-    warmup_ratio: float = 0.1
-    warmup_steps: int | None = None  # set: this many warm-up steps instead of warmup_ratio
+    eval_fraction: Annotated[float, Ge(0), Lt(1)] = 0.0  # problems held out for an eval loss; a problem's rows never span both sides
+    epochs: Annotated[float, Gt(0)] = 1.0
+    max_steps: Annotated[int, Ge(-1)] = -1  # -1 (or 0): run all epochs
+    warmup_ratio: Annotated[float, Ge(0), Le(1)] = 0.1
+    warmup_steps: Annotated[int, Ge(0)] | None = None  # set: this many warm-up steps instead of warmup_ratio
     # Set: accumulate gradients over batch_size x processes x N = this many queries per optimizer step.
-    effective_batch_size: int | None = None
-    seed: int = 42
+    effective_batch_size: Annotated[int, Ge(1)] | None = None
+    seed: Annotated[int, Ge(0)] = 42
     bf16: bool = False
-    save_steps: int = 50
-    logging_steps: int = 1
+    save_steps: Annotated[int, Ge(1)] = 50
+    logging_steps: Annotated[int, Ge(1)] = 1
     resume: bool = False
     keep_checkpoints: bool = False
     show_progress: bool = True
     lora: bool | None = None  # None: LoRA for decoder-LLM bases, full fine-tuning otherwise
-    lora_rank: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.1
+    lora_rank: Annotated[int, Ge(1)] = 16
+    lora_alpha: Annotated[int, Ge(1)] = 32
+    lora_dropout: Annotated[float, Ge(0), Lt(1)] = 0.1
     lora_target_modules: list[str] | None = None  # None: every linear layer
+
+    def __post_init__(self) -> None:
+        from pydantic import TypeAdapter, ValidationError  # here, not at import: `rader train --help` reads this module
+
+        types = typing.get_type_hints(type(self), include_extras=True)
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            try:
+                TypeAdapter(types[field.name]).validate_python(value)
+            except ValidationError as exc:
+                raise ConfigError(f"training setting {field.name}: {exc.errors()[0]['msg']} (got {value!r})") from None
 
 
 @dataclass
 class RetrieverTrainingConfig(TrainingRunConfig):
-    num_negatives: int = PAPER_TRAIN_GROUP
-    temperature: float = PAPER_TEMPERATURE
-    batch_size: int = 16
-    mini_batch_size: int | None = None  # set: cached InfoNCE (GradCache) with this chunk size
-    learning_rate: float | None = None  # None: LORA_LEARNING_RATE with LoRA, FULL_FINE_TUNING_LEARNING_RATE otherwise
-    max_seq_length: int | None = None  # training truncation only; the saved model keeps the base's
+    num_negatives: Annotated[int, Ge(0)] = PAPER_TRAIN_GROUP  # 0: in-batch negatives only
+    temperature: Annotated[float, Gt(0)] = PAPER_TEMPERATURE
+    batch_size: Annotated[int, Ge(2)] = 16  # InfoNCE needs in-batch negatives
+    mini_batch_size: Annotated[int, Ge(1)] | None = None  # set: cached InfoNCE (GradCache) with this chunk size
+    learning_rate: Annotated[float, Gt(0)] | None = None  # None: LORA_LEARNING_RATE with LoRA, FULL_FINE_TUNING_LEARNING_RATE otherwise
+    max_seq_length: Annotated[int, Ge(1)] | None = None  # training truncation only; the saved model keeps the base's
     query_prompt: str = QUERY_PROMPT
     passage_prompt: str = PASSAGE_PROMPT
     # Under torchrun / accelerate launch: in-batch negatives from every process's batch, not only its own.
@@ -75,11 +91,11 @@ class RetrieverTrainingConfig(TrainingRunConfig):
 
 @dataclass
 class RerankerTrainingConfig(TrainingRunConfig):
-    num_negatives: int = DEFAULT_RERANK_NEGATIVES
-    temperature: float = 1.0  # cross-encoder logits are unbounded, unlike cosine similarities
-    batch_size: int = 8
-    learning_rate: float | None = None  # None: LORA_LEARNING_RATE with LoRA, FULL_FINE_TUNING_LEARNING_RATE otherwise
-    max_seq_length: int = 256
+    num_negatives: Annotated[int, Ge(1)] = DEFAULT_RERANK_NEGATIVES  # the loss ranks the positive against them
+    temperature: Annotated[float, Gt(0)] = 1.0  # cross-encoder logits are unbounded, unlike cosine similarities
+    batch_size: Annotated[int, Ge(1)] = 8
+    learning_rate: Annotated[float, Gt(0)] | None = None  # None: LORA_LEARNING_RATE with LoRA, FULL_FINE_TUNING_LEARNING_RATE otherwise
+    max_seq_length: Annotated[int, Ge(1)] = 256
     # Text before the query and before the document of each pair (the paper: "query: ", "document: "),
     # saved with the model (PairFormat) so that reranking at evaluation formats pairs the same way.
     query_prefix: str = ""

@@ -79,8 +79,6 @@ def train_reranker(config: RerankerTrainingConfig, data: DataInput | TrainingDat
     ``config.out_dir`` and return what happened."""
     from sentence_transformers import CrossEncoderTrainer, CrossEncoderTrainingArguments
 
-    if config.num_negatives < 1:
-        raise ConfigError("the reranker needs at least one hard negative per query")
     run = prepare_run(config, data)
 
     model, decoder = load_cross_encoder(config.base, config.max_seq_length)

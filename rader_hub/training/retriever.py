@@ -33,8 +33,6 @@ def train_retriever(config: RetrieverTrainingConfig, data: DataInput | TrainingD
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.base.sampler import BatchSamplers
 
-    if config.batch_size < 2:
-        raise ConfigError("batch size must be >= 2 (InfoNCE needs in-batch negatives)")
     run = prepare_run(config, data)
 
     model, decoder = load_base_model(config.base)

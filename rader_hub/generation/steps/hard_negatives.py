@@ -1,11 +1,12 @@
 """Hard negatives per query: self-reflection negatives, or BM25 + dense results for q_lexical."""
 
 from collections.abc import Callable
+from typing import Annotated
 
 from distilabel.mixins.runtime_parameters import RuntimeParameter
 from distilabel.steps import Step, StepInput
 from distilabel.typing import StepOutput
-from pydantic import Field, PrivateAttr
+from pydantic import AfterValidator, Field, PrivateAttr
 
 from rader_hub.assets import EMBEDDED
 from rader_hub.corpus import Corpus
@@ -18,6 +19,16 @@ from rader_hub.retrieval.base import Retriever
 from rader_hub.retrieval.bm25 import DEFAULT_B, DEFAULT_K1
 
 SELF_REFLECTION = "self-reflection"
+
+
+def _first_not_after_last(ranks: list[int]) -> list[int]:
+    if ranks[0] > ranks[1]:
+        raise ValueError("expected [first, last] with first <= last")
+    return ranks
+
+
+# A rank window [first, last] of a miner: checked with the recipe and --param, before anything runs.
+RankWindow = Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2, max_length=2), AfterValidator(_first_not_after_last)]
 
 
 class SelectHardNegatives(FailsTheRun, Step):
@@ -64,19 +75,19 @@ class SelectHardNegatives(FailsTheRun, Step):
         ```
     """
 
-    max_negatives: RuntimeParameter[int] = Field(default=MAX_NEGATIVES, description="Hard negatives kept per query.")
+    max_negatives: RuntimeParameter[int] = Field(default=MAX_NEGATIVES, ge=1, description="Hard negatives kept per query.")
     lexical_miners: list[str] = Field(default=["bm25", "dense"], description="Retrievers mining q_lexical negatives.")
-    bm25_negative_ranks: RuntimeParameter[list[int]] = Field(
+    bm25_negative_ranks: RuntimeParameter[RankWindow] = Field(
         default=[31, 50], description="BM25 ranks (first, last) q_lexical negatives come from."
     )
-    bm25_negative_samples: RuntimeParameter[int] = Field(default=10, description="How many to draw from the BM25 ranks (0: all).")
+    bm25_negative_samples: RuntimeParameter[int] = Field(default=10, ge=0, description="How many to draw from the BM25 ranks (0: all).")
     bm25_k1: RuntimeParameter[float] = Field(default=DEFAULT_K1, gt=0, description="k1 of the BM25 miner (official: 0.9).")
     bm25_b: RuntimeParameter[float] = Field(default=DEFAULT_B, ge=0, le=1, description="b of the BM25 miner (official: 0.4).")
-    dense_negative_ranks: RuntimeParameter[list[int]] = Field(
+    dense_negative_ranks: RuntimeParameter[RankWindow] = Field(
         default=[1, 10], description="Dense ranks (first, last) q_lexical negatives come from."
     )
-    dense_negative_samples: RuntimeParameter[int] = Field(default=0, description="How many to draw from the dense ranks (0: all).")
-    seed: RuntimeParameter[int] = Field(default=0, description="Seed of the draws.")
+    dense_negative_samples: RuntimeParameter[int] = Field(default=0, ge=0, description="How many to draw from the dense ranks (0: all).")
+    seed: RuntimeParameter[int] = Field(default=0, ge=0, description="Seed of the draws.")
     embedder: RuntimeParameter[str] = Field(default=EMBEDDED, description="Embedding model of the dense miner.")
     corpus: RuntimeParameter[str] = Field(default=EMBEDDED, description="Theorem corpus.")
     corpus_config: RuntimeParameter[str] | None = Field(default=None, description="Config of a Hub corpus.")
@@ -110,8 +121,6 @@ class SelectHardNegatives(FailsTheRun, Step):
         self._miners = []
         for name in self.lexical_miners:
             build, ranks, samples = miners[name]
-            if len(ranks) != 2 or not 1 <= ranks[0] <= ranks[1]:
-                raise ConfigError(f"hard_negatives.{name}_negative_ranks: expected [first, last] with 1 <= first <= last, got {ranks}")
             self._miners.append((build(), MiningWindow(ranks[0], ranks[1], samples)))
 
     def process(self, inputs: StepInput) -> StepOutput:  # type: ignore[override]

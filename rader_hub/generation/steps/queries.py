@@ -97,14 +97,21 @@ class SynthesizeQueries(FailsTheRun, Step):
     """
 
     llm: LLM
-    query_tokens: RuntimeParameter[int] = Field(default=128, description="Token budget of a q_llmq / q_lexical query.")
-    theorem_chars: RuntimeParameter[int] = Field(default=4000, description="Theorem text shown to the LLM is cut to this length.")
+    query_tokens: RuntimeParameter[int] = Field(default=128, ge=1, description="Token budget of a q_llmq / q_lexical query.")
+    theorem_chars: RuntimeParameter[int] = Field(default=4000, ge=1, description="Theorem text shown to the LLM is cut to this length.")
     lexical_round_trip_top_n: RuntimeParameter[int] = Field(
         default=PAPER_FILTERS["lexical_round_trip_top_n"],
+        ge=1,
         description="Paper filter: keep q_lexical only if BM25 ranks its theorem this high or better.",
     )
     lexical_round_trip_fraction: RuntimeParameter[float] = Field(
-        default=0.0, description="Also a cut-off of this fraction of the corpus size (small corpora; 0: off); the stricter applies."
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Also a cut-off of this fraction of the corpus size (small corpora; 0: off); the stricter applies.",
+    )
+    min_query_words: RuntimeParameter[int] = Field(
+        default=MIN_QUERY_WORDS, ge=0, description="q_llmq / q_lexical with fewer words are dropped."
     )
     bm25_k1: RuntimeParameter[float] = Field(default=DEFAULT_K1, gt=0, description="k1 of the round trip's BM25 (official: 0.9).")
     bm25_b: RuntimeParameter[float] = Field(default=DEFAULT_B, ge=0, le=1, description="b of the round trip's BM25 (official: 0.4).")
@@ -118,7 +125,6 @@ class SynthesizeQueries(FailsTheRun, Step):
     lexical_per_sample: RuntimeParameter[int] = Field(
         default=1, ge=0, description="q_lexical drawn per sample (repeats dropped; the paper's data has about 1.4 per sample)."
     )
-    min_query_words: RuntimeParameter[int] = Field(default=MIN_QUERY_WORDS, description="q_llmq / q_lexical with fewer words are dropped.")
     drop_llmq_naming_theorem: RuntimeParameter[bool] = Field(
         default=True, description="Drop a q_llmq that contains its theorem's title verbatim."
     )

@@ -91,9 +91,9 @@ class PushToArgilla(FailsTheRun, GlobalStep):
         default=None, description="Argilla API key (default: ARGILLA_API_KEY, else the local server's)."
     )
     sample: RuntimeParameter[int] | None = Field(
-        default=None, description="Push this many pairs, stratified by verdict and query type (None: all)."
+        default=None, ge=1, description="Push this many pairs, stratified by verdict and query type (None: all)."
     )
-    seed: RuntimeParameter[int] = Field(default=0, description="Seed of the sample.")
+    seed: RuntimeParameter[int] = Field(default=0, ge=0, description="Seed of the sample.")
 
     @property
     def inputs(self) -> list[str]:

@@ -137,7 +137,7 @@ class SaveDataset(GlobalStep):
 
     output_dir: str = Field(default="outputs/math", description="Run folder; the dataset goes to its data/ folder.")
     recipe_name: str = Field(default="math", description="Recorded in every row.")
-    min_negatives: RuntimeParameter[int] = Field(default=1, description="Rows with fewer hard negatives are dropped (and counted).")
+    min_negatives: RuntimeParameter[int] = Field(default=1, ge=0, description="Rows with fewer hard negatives are dropped (and counted).")
 
     @property
     def inputs(self) -> list[str]:

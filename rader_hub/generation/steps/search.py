@@ -133,25 +133,33 @@ class RetrievalMCTSSearch(FailsTheRun, Step):
     """
 
     llm: LLM
-    rollouts: RuntimeParameter[int] = Field(default=PAPER_SEARCH.rollouts, description="MCTS rollouts per problem.")
-    max_depth: RuntimeParameter[int] = Field(default=PAPER_SEARCH.max_depth, description="Maximum number of steps in a trajectory.")
-    top_k: RuntimeParameter[int] = Field(default=PAPER_SEARCH.top_k, description="Theorems retrieved per RT.")
-    ost_children: RuntimeParameter[int] = Field(default=PAPER_SEARCH.ost_children, description="OST children per expansion.")
-    qg_children: RuntimeParameter[int] = Field(default=PAPER_SEARCH.qg_children, description="QG completions per expansion.")
-    exploration_weight: RuntimeParameter[float] = Field(default=PAPER_SEARCH.exploration_weight, description="UCT exploration weight c.")
-    step_tokens: RuntimeParameter[int] = Field(default=PAPER_SEARCH.step_tokens, description="Token budget of an OST step.")
-    solution_tokens: RuntimeParameter[int] = Field(default=PAPER_SEARCH.solution_tokens, description="Token budget of a CRS completion.")
-    query_tokens: RuntimeParameter[int] = Field(default=PAPER_SEARCH.query_tokens, description="Token budget of a QG completion.")
-    judge_tokens: RuntimeParameter[int] = Field(default=PAPER_SEARCH.judge_tokens, description="Token budget of a self-reflection verdict.")
-    summary_tokens: RuntimeParameter[int] = Field(default=PAPER_SEARCH.summary_tokens, description="Token budget of a theorem summary.")
+    rollouts: RuntimeParameter[int] = Field(default=PAPER_SEARCH.rollouts, ge=1, description="MCTS rollouts per problem.")
+    max_depth: RuntimeParameter[int] = Field(default=PAPER_SEARCH.max_depth, ge=1, description="Maximum number of steps in a trajectory.")
+    top_k: RuntimeParameter[int] = Field(default=PAPER_SEARCH.top_k, ge=1, description="Theorems retrieved per RT.")
+    ost_children: RuntimeParameter[int] = Field(default=PAPER_SEARCH.ost_children, ge=0, description="OST children per expansion.")
+    qg_children: RuntimeParameter[int] = Field(default=PAPER_SEARCH.qg_children, ge=0, description="QG completions per expansion.")
+    exploration_weight: RuntimeParameter[float] = Field(
+        default=PAPER_SEARCH.exploration_weight, ge=0, description="UCT exploration weight c."
+    )
+    step_tokens: RuntimeParameter[int] = Field(default=PAPER_SEARCH.step_tokens, ge=1, description="Token budget of an OST step.")
+    solution_tokens: RuntimeParameter[int] = Field(
+        default=PAPER_SEARCH.solution_tokens, ge=1, description="Token budget of a CRS completion."
+    )
+    query_tokens: RuntimeParameter[int] = Field(default=PAPER_SEARCH.query_tokens, ge=1, description="Token budget of a QG completion.")
+    judge_tokens: RuntimeParameter[int] = Field(
+        default=PAPER_SEARCH.judge_tokens, ge=1, description="Token budget of a self-reflection verdict."
+    )
+    summary_tokens: RuntimeParameter[int] = Field(
+        default=PAPER_SEARCH.summary_tokens, ge=1, description="Token budget of a theorem summary."
+    )
     theorem_chars: RuntimeParameter[int] = Field(
-        default=PAPER_SEARCH.theorem_chars, description="Theorem text shown to the LLM is cut to this length."
+        default=PAPER_SEARCH.theorem_chars, ge=1, description="Theorem text shown to the LLM is cut to this length."
     )
     qg_candidates: RuntimeParameter[int] = Field(
-        default=PAPER_SEARCH.qg_candidates, description="Candidate theorems kept from one QG completion, each its own query (0: all)."
+        default=PAPER_SEARCH.qg_candidates, ge=0, description="Candidate theorems kept from one QG completion, each its own query (0: all)."
     )
     max_queries_per_path: RuntimeParameter[int] = Field(
-        default=PAPER_SEARCH.max_queries_per_path, description="QG nodes allowed on one path (official: max_depth // 2)."
+        default=PAPER_SEARCH.max_queries_per_path, ge=0, description="QG nodes allowed on one path (official: max_depth // 2)."
     )
     exclude_path_theorems: RuntimeParameter[bool] = Field(
         default=PAPER_SEARCH.exclude_path_theorems, description="Theorems already on a path are not retrieved again below it."
@@ -189,7 +197,7 @@ class RetrievalMCTSSearch(FailsTheRun, Step):
         default=PAPER_SEARCH.harvest_every_solution,
         description="Samples from every solution node of the tree (official), not only those a rollout evaluated.",
     )
-    seed: RuntimeParameter[int] = Field(default=PAPER_SEARCH.seed, description="Seed of the search's random choices.")
+    seed: RuntimeParameter[int] = Field(default=PAPER_SEARCH.seed, ge=0, description="Seed of the search's random choices.")
     max_concurrent_requests: RuntimeParameter[int] = Field(
         default=MAX_CONCURRENT_REQUESTS,
         ge=1,
