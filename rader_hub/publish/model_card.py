@@ -58,8 +58,10 @@ def eval_results_yaml(folder: ModelFolder, repo_id: str, options: CardOptions) -
     return yaml.safe_dump(eval_result_entries_to_yaml(entries), sort_keys=False, allow_unicode=True) if entries else None
 
 
-def model_card(folder: ModelFolder, repo_id: str, options: CardOptions) -> ModelCard:
-    """Render the card for ``folder`` as it will be published at ``repo_id``."""
+def model_card(folder: ModelFolder, repo_id: str, options: CardOptions, local_training: dict[str, Any] | None = None) -> ModelCard:
+    """Render the card for ``folder`` as it will be published at ``repo_id``. ``local_training`` is the
+    training record as written on this machine, with its paths (``folder.training`` when not given:
+    the published copy may have lost them), read only for facts about the training data."""
     training = folder.training or {}
     config = training.get("config") or {}
     base, _, base_license = _base(config.get("base"), options.base_model)
@@ -90,7 +92,7 @@ def model_card(folder: ModelFolder, repo_id: str, options: CardOptions) -> Model
         card_data.eval_results = [*(card_data.eval_results or []), *results]
 
     usage = usage_example(folder.model, examples) if folder.kind == "retriever" else None
-    data_facts = training_data_facts(training)
+    data_facts = training_data_facts(local_training if local_training is not None else training)
     context = {
         "repo_id": repo_id,
         "base": base,

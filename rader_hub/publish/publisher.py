@@ -122,6 +122,7 @@ def _assemble(kind: ArtifactKind, source: Path, repo_id: str, staging: Path, opt
 
         model = load_model_folder(source, "retriever" if kind is ArtifactKind.model else "reranker")
         copy = PortableCopy()
+        local_training = model.training  # its paths still lead to the training data, for the card's facts
         for path in model.files_to_upload():
             if path == source / SUMMARY_FILE and model.training is not None:
                 model = replace(model, training=copy.json_file(model.training, staging / SUMMARY_FILE))
@@ -131,7 +132,7 @@ def _assemble(kind: ArtifactKind, source: Path, repo_id: str, staging: Path, opt
         if results:
             (staging / EVAL_RESULTS_FILE).parent.mkdir(parents=True, exist_ok=True)
             write_text_atomic(staging / EVAL_RESULTS_FILE, results)
-        card = model_card(model, repo_id, options)
+        card = model_card(model, repo_id, options, local_training)
         steps = (model.training or {}).get("steps")
         message = f"Publish the {model.kind}" + (f" ({steps} training steps)" if steps is not None else "")
     card.save(staging / CARD_FILE)
