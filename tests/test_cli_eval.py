@@ -16,7 +16,10 @@ def test_bm25_reproduces_the_published_dev_baseline() -> None:
     metrics = json.loads(result.stdout)
     assert metrics["ndcg@10"] == pytest.approx(0.540, abs=0.01)
     assert (metrics["queries"], metrics["docs"]) == (399, 354)
-    assert set(metrics) == {"ndcg@10", "recall@10", "p@10", "queries", "docs", "label", "settings"}
+    assert set(metrics) == {"ndcg@10", "recall@10", "p@10", "queries", "docs", "most_gold", "per_query", "label", "settings"}
+    # Every query's scores, whose mean is the reported metric (what a paired comparison of two runs reads).
+    assert len(metrics["per_query"]) == 399 and metrics["most_gold"] == 1  # one gold theorem per dev question
+    assert sum(q["ndcg@10"] for q in metrics["per_query"].values()) / 399 == pytest.approx(metrics["ndcg@10"])
     assert metrics["label"] == "bm25 [question]" and metrics["settings"]["retriever"] == "bm25"
     assert set(metrics["settings"]) == {"retriever", "model", "reranker", "query_mode", "alpha", "corpus", "queries"}
 

@@ -303,7 +303,7 @@ def test_model_published_twice_loads_by_repo_id_at_both_revisions(hub, retriever
     assert loaded["prompt_applied"] < 1e-6 < loaded["prompt_matters"]
     figures = json.loads(dev_eval.read_text())
     assert loaded["metrics"] == {"ndcg_at_10": round(figures["ndcg@10"], 4), "recall_at_10": round(figures["recall@10"], 4)}
-    assert loaded["datasets"] == [("TIGER-Lab/TheoremQA", "test")]
+    assert loaded["datasets"] == [["TIGER-Lab/TheoremQA", "test"]]
     assert loaded["eval_results"] == [{"dataset": {"id": "TIGER-Lab/TheoremQA", "task_id": "test"}, "value": round(figures["ndcg@10"], 4)}]
     assert loaded["first_metrics"] == 0 and loaded["base_model"] == "sentence-transformers/all-MiniLM-L6-v2"
 

@@ -138,7 +138,8 @@ def test_eval_appends_runs_and_charts_them(tmp_path: Path, tiny_corpus_rows: lis
         result = run_rader(*args, "--runs-file", str(runs), "--plot", str(chart), "--json")
         assert result.returncode == 0, result.stderr
         printed = json.loads(result.stdout)
-        assert set(printed) == {"ndcg@10", "recall@10", "p@10", "queries", "docs", "label", "settings"}
+        assert set(printed) == {"ndcg@10", "recall@10", "p@10", "queries", "docs", "most_gold", "per_query", "label", "settings"}
+        assert printed["most_gold"] == 1 and set(printed["per_query"]) == {"q1"}
         assert printed["settings"] == {
             "retriever": "hybrid", "model": "embedded", "reranker": None, "query_mode": "question", "alpha": float(alpha),
             "corpus": str(corpus), "queries": str(queries),

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from huggingface_hub import ModelCard, ModelCardData
-from huggingface_hub._eval_results import eval_result_entries_to_yaml
+from huggingface_hub import ModelCard, ModelCardData, eval_result_entries_to_yaml
 
 from rader_hub import __version__
 from rader_hub.assets import EMBEDDED, EMBEDDED_EMBEDDER_LICENSE, EMBEDDED_EMBEDDER_NAME, EMBEDDED_GENERATOR_NAME
