@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import fcntl
 import json
 import multiprocessing
 import os
@@ -70,6 +71,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--top-k", type=int, default=search["top_k"], help="theorems BM25 retrieves per query in the search")
     parser.add_argument("--judge-errors", type=float, nargs="+", default=[0.0, 0.2, 0.4], help="share of verdicts the judge gets wrong")
     parser.add_argument("--review-sizes", type=int, nargs="+", default=[50, 200], help="judged pairs corrected by review")
+    parser.add_argument(
+        "--reuse-data", action="store_true", help="take the run folders' datasets as they are when present (no pipeline run)"
+    )
+    parser.add_argument(
+        "--configurations", nargs="+", help="train only these, in this order (e.g. 'supervised' 'judge error 0.0'); default: all"
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: steady on shared cores)")
     parser.add_argument("--runs", type=Path, default=Path("outputs/bench/known-answer"), help="the pipeline's run folders")
     parser.add_argument("--out", type=Path, default=Path("outputs/models/known-answer"))
@@ -86,6 +93,8 @@ def generate(judge_error: float, args: argparse.Namespace) -> tuple[list[dict[st
     search = {**KNOWN_ANSWER.search, "rollouts": args.rollouts, "max_depth": args.max_depth, "top_k": args.top_k}
     settings = dataclasses.replace(KNOWN_ANSWER, search=search)
     run = RunFolder(args.runs / f"judge-error-{judge_error}")
+    if args.reuse_data and (run.data_dir / DATA_FILE).is_file() and run.summary_file.is_file():
+        return pq.read_table(run.data_dir / DATA_FILE).to_pylist(), read_json(run.summary_file, {})
     # A process of its own, as `rader generate` is: distilabel leaves its logging queue handler behind,
     # and its workers fork, which must happen before this process has run torch.
     process = multiprocessing.get_context("spawn").Process(target=run_pipeline, args=(settings, judge_error, args.seed, str(run.root)))
@@ -153,26 +162,49 @@ def matched_sample(rows: Sequence[dict[str, Any]], question_ids: Sequence[str], 
 
 class TrainingLog:
     """Trained-and-evaluated results by what went in (the triples, the held-out questions and the
-    training settings), kept in a JSON file as each is measured: a rerun trains only what is new."""
+    training settings), kept in a JSON file as each is measured: a rerun trains only what is new,
+    and several bench processes can share the file (each result is merged in under a lock)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.results: dict[str, dict[str, Any]] = read_json(path, {})
+    def __init__(self, path: Path, args: argparse.Namespace) -> None:
+        self.path, self.args = path, args
+        path.parent.mkdir(parents=True, exist_ok=True)
 
-    def result(self, triples: list[Triple], test_queries: list[EvalQuery], corpus: Corpus, args: argparse.Namespace) -> dict[str, Any]:
-        settings = {key: getattr(args, key) for key in ("negatives", "max_seq_length", "batch_size", "epochs", "lr", "temperature", "seed")}
-        inputs = {"triples": [dataclasses.astuple(triple)[:4] for triple in triples], "test": [q.id for q in test_queries]}
-        key = settings_hash({"settings": settings, **inputs})
-        if key not in self.results:
-            with tempfile.TemporaryDirectory(prefix="rader-known-answer-") as scratch_dir:
-                model_dir = Path(scratch_dir) / "model"
-                train(triples, model_dir, args)
-                # A private cache: a fold model is a fresh folder whose embeddings are of no later use.
-                retriever = DenseRetriever(corpus, model=str(model_dir), cache=EmbeddingCache(Path(scratch_dir) / "cache"))
-                metrics = evaluate_retriever(retriever, test_queries).metrics
-            self.results[key] = {**metrics, "examples": len(triples), "query_types": _count(t.query_type for t in triples)}
-            write_json_atomic(self.path, self.results)
-        return self.results[key]
+    def _key(self, triples: list[Triple], test_ids: list[str]) -> str:
+        settings = {
+            key: getattr(self.args, key) for key in ("negatives", "max_seq_length", "batch_size", "epochs", "lr", "temperature", "seed")
+        }
+        return settings_hash({"settings": settings, "triples": [dataclasses.astuple(triple)[:4] for triple in triples], "test": test_ids})
+
+    def _recorded(self, key: str) -> dict[str, Any] | None:
+        return read_json(self.path, {}).get(key)
+
+    def _record(self, key: str, result: dict[str, Any]) -> dict[str, Any]:
+        with open(self.path.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            write_json_atomic(self.path, {**read_json(self.path, {}), key: result})
+        return result
+
+    def result(self, triples: list[Triple], test_queries: list[EvalQuery], corpus: Corpus) -> dict[str, Any]:
+        key = self._key(triples, [q.id for q in test_queries])
+        recorded = self._recorded(key)
+        if recorded is not None:
+            return recorded
+        with tempfile.TemporaryDirectory(prefix="rader-known-answer-") as scratch_dir:
+            model_dir = Path(scratch_dir) / "model"
+            train(triples, model_dir, self.args)
+            # A private cache: a fold model is a fresh folder whose embeddings are of no later use.
+            retriever = DenseRetriever(corpus, model=str(model_dir), cache=EmbeddingCache(Path(scratch_dir) / "cache"))
+            metrics = evaluate_retriever(retriever, test_queries).metrics
+        return self._record(key, {**metrics, "examples": len(triples), "query_types": _count(t.query_type for t in triples)})
+
+    def saved_model(self, triples: list[Triple], out: Path) -> dict[str, Any]:
+        """The model trained on ``triples``, saved to ``out`` (kept from an earlier run when it is there)."""
+        key = self._key(triples, [])
+        recorded = self._recorded(key)
+        if recorded is None or recorded["path"] != str(out) or not out.is_dir():
+            train(triples, out, self.args)
+            recorded = self._record(key, check_saved_model(out))
+        return recorded
 
 
 def main() -> None:
@@ -203,11 +235,11 @@ def main() -> None:
     base_by_id = dict(zip([q.id for q in queries], base.rankings))
     negatives = mine_negatives(base.rankings, queries, args.negatives, 0)
     order, folds = question_folds(len(queries), args.folds, args.seed)
+    trainings = TrainingLog(args.runs / "trainings.json", args)
     final = None
     if not args.skip_final and datasets:
         first = datasets[f"judge error {args.judge_errors[0]}"]
-        train(matched_sample(first, [q.id for q in queries], len(queries), args.seed), args.out, args)
-        final = check_saved_model(args.out)
+        final = trainings.saved_model(matched_sample(first, [q.id for q in queries], len(queries), args.seed), args.out)
 
     results = []
     for number, held_out in enumerate(folds[: args.limit_folds or args.folds], start=1):
@@ -220,22 +252,25 @@ def main() -> None:
         results.append(fold)
     # Configuration by configuration (the supervised and judge-0 rows first), each over the folds;
     # every result is kept as soon as it is measured, so a rerun after an interruption goes on.
-    trainings = TrainingLog(args.runs / "trainings.json")
-    for name in ["supervised", *datasets]:
+    names = ["base", *(args.configurations or ["supervised", *datasets])]
+    unknown = [name for name in names[1:] if name != "supervised" and name not in datasets]
+    if unknown:
+        raise SystemExit(f"--configurations: no dataset {unknown[0]!r} (this run has: supervised, {', '.join(datasets)})")
+    for name in names[1:]:
         for fold in results:
             supervised = fold["supervised_triples"]
             triples = supervised if name == "supervised" else matched_sample(datasets[name], fold["train_ids"], len(supervised), args.seed)
-            fold[name] = trainings.result(triples, fold["test_queries"], corpus, args)
+            fold[name] = trainings.result(triples, fold["test_queries"], corpus)
             print(f"fold {fold['fold']} {name}: nDCG@10 {fold[name]['ndcg@10']:.4f} (base {fold['base']['ndcg@10']:.4f})", flush=True)
     for fold in results:  # what the report keeps of a fold: its sizes and results
         for key in ("supervised_triples", "train_ids", "test_queries"):
             del fold[key]
 
-    names = ["base", "supervised", *datasets]
     means = {name: {m: sum(fold[name][m] for fold in results) / len(results) for m in ("ndcg@10", "recall@10")} for name in names}
-    supervised_gain = means["supervised"]["ndcg@10"] - means["base"]["ndcg@10"]
     first_name = f"judge error {args.judge_errors[0]}"
-    share = (means[first_name]["ndcg@10"] - means["base"]["ndcg@10"]) / supervised_gain if supervised_gain else None
+    share = None
+    if {"supervised", first_name} <= set(means) and means["supervised"]["ndcg@10"] != means["base"]["ndcg@10"]:
+        share = (means[first_name]["ndcg@10"] - means["base"]["ndcg@10"]) / (means["supervised"]["ndcg@10"] - means["base"]["ndcg@10"])
     report = {
         "settings": {key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()},
         "data_quality": quality,
