@@ -83,6 +83,11 @@ class FailsTheRun(BaseModel):
 
     _failed_batches_folder: str | None = PrivateAttr(default=None)
 
+    def model_post_init(self, context: Any, /) -> None:
+        # Declared so that pydantic's set-up of the private attribute above chains to the step's own
+        # model_post_init (distilabel's: it joins the step to its pipeline) instead of replacing it.
+        super().model_post_init(context)
+
     def record_failures_in(self, run_folder: str | Path) -> None:
         self._failed_batches_folder = str(run_folder)
 
