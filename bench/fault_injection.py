@@ -94,6 +94,9 @@ from servers import add_server_arguments, check_server_arguments, server
 
 from rader_hub.testing.hub_server import HubState, LoopbackHub
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from openai_server import EMBEDDED_STAND_INS  # the tests' stand-ins for the OpenAI recipe's Hub data
+
 ROOT = Path(__file__).resolve().parent.parent
 RECIPE = ROOT / "recipes" / "math.yaml"
 STAGES = ("generate", "review", "train", "evaluate", "publish")
@@ -162,16 +165,7 @@ OPENAI_PARAMS = {
     "synthesize_queries.theorem_chars": 400,
     "mcts_search.max_concurrent_requests": 2,
     "synthesize_queries.max_concurrent_requests": 2,
-    # The paper's data is on the Hub: the embedded problems and corpus stand in (as in tests/test_openai_server.py).
-    "load_problems.source": "embedded",
-    "mcts_search.corpus": "embedded",
-    "mcts_search.retriever": "bm25",
-    "mcts_search.embedder": "embedded",
-    "synthesize_queries.corpus": "embedded",
-    "hard_negatives.corpus": "embedded",
-    "hard_negatives.embedder": "embedded",
-    "mcts_search.require_correct_answer": "false",
-    "mcts_search.keep_top_theorem_if_none_relevant": "true",
+    **EMBEDDED_STAND_INS,
 }
 FAILED_LINE = re.compile(r"^error: step '(\w+)' failed: (\w+): (.*?); no dataset was written")
 SEARCHED = re.compile(r"problem (\S+): \d+ rollouts done")

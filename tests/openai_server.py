@@ -16,6 +16,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 TRANSFORMERS = Path(sys.executable).parent / "transformers"
+# `--param`s that run recipes/math-openai.yaml here: its paper data (MATH, BRIGHT, Qwen3-Embedding)
+# is on the Hub, so the embedded problems and corpus stand in; SmolLM2 solves nothing and judges
+# nothing relevant, so the paper's filters are relaxed as in the embedded recipe.
+EMBEDDED_STAND_INS = {
+    "load_problems.source": "embedded",
+    "mcts_search.corpus": "embedded",
+    "mcts_search.retriever": "bm25",
+    "mcts_search.embedder": "embedded",
+    "synthesize_queries.corpus": "embedded",
+    "hard_negatives.corpus": "embedded",
+    "hard_negatives.embedder": "embedded",
+    "mcts_search.require_correct_answer": "false",
+    "mcts_search.keep_top_theorem_if_none_relevant": "true",
+}
 
 
 @dataclass(frozen=True)

@@ -14,32 +14,20 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.slow
-def test_two_killed_runs_resume_to_the_reference_result(tmp_path: Path) -> None:
-    # A generation kill (the costly, most telling one) and a publish kill mid-upload.
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "fault_injection.py"),
-            "--trials",
-            "2",
-            "--seed",
-            "0",
-            "--kinds",
-            "sigkill",
-            "--stages",
-            "generate,publish",
-            "--workdir",
-            str(tmp_path / "work"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=1500,
-        cwd=ROOT,
-    )
+def two_trials(work: Path, *options: str, timeout: float) -> dict:
+    """Two trials of the benchmark with ``options``; its JSON report, once every check passed."""
+    command = [sys.executable, str(ROOT / "bench" / "fault_injection.py"), "--trials", "2", "--seed", "0", "--workdir", str(work)]
+    result = subprocess.run([*command, *options], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["trials"] == 2 and report["passed"] == 2, result.stdout
+    return report
+
+
+@pytest.mark.slow
+def test_two_killed_runs_resume_to_the_reference_result(tmp_path: Path) -> None:
+    # A generation kill (the costly, most telling one) and a publish kill mid-upload.
+    report = two_trials(tmp_path / "work", "--kinds", "sigkill", "--stages", "generate,publish", timeout=1500)
     assert sorted(report["per_stage"]) == ["generate", "publish"]
     assert report["reference_rows"] > 0
 
@@ -48,27 +36,7 @@ def test_two_killed_runs_resume_to_the_reference_result(tmp_path: Path) -> None:
 def test_a_server_error_and_a_full_disk_fail_the_run_and_the_rerun_gives_the_reference(tmp_path: Path) -> None:
     # An HTTP 500 from the LLM server (through the proxy, in front of the real transformers serve)
     # and ENOSPC while a search checkpoint is written: each a clear failure, then the reference dataset.
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "fault_injection.py"),
-            "--trials",
-            "2",
-            "--seed",
-            "0",
-            "--kinds",
-            "llm-5xx,enospc",
-            "--workdir",
-            str(tmp_path / "work"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=2400,
-        cwd=ROOT,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report["trials"] == 2 and report["passed"] == 2, result.stdout
+    report = two_trials(tmp_path / "work", "--kinds", "llm-5xx,enospc", timeout=2400)
     assert sorted(report["per_stage"]) == ["enospc", "llm-5xx"]
 
 

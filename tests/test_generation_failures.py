@@ -75,7 +75,9 @@ def test_a_failed_batch_fails_generation_and_the_rerun_makes_the_dataset(tmp_pat
     failed = run_rader("generate", str(RECIPE), *SMALL, cwd=str(tmp_path), timeout=900)
     assert failed.returncode == 2, failed.stderr[-3000:]
     last = failed.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"error: step 'mcts_search' failed: FileExistsError: [Errno 17] File exists: '{checkpoints}'"), last
+    cause = "FileExistsError: [Errno 17] File exists: 'outputs/math/checkpoints/search'"  # the recipe's relative output_dir
+    advice = "no dataset was written, finished work is checkpointed: run again once the cause is fixed"
+    assert last == f"error: step 'mcts_search' failed: {cause}; {advice}"
     assert not data_file.exists()  # distilabel alone saved a dataset without the batch's rows
 
     checkpoints.unlink()  # the fault is cleared

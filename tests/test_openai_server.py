@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from helpers import run_rader
-from openai_server import free_port
+from openai_server import EMBEDDED_STAND_INS, free_port
 
 from rader_hub.errors import ServerError
 from rader_hub.generation.llm import OpenAICompatibleLLM
@@ -127,17 +127,7 @@ def test_openai_recipe_end_to_end_against_the_server(openai_server, tmp_path):
         # A CPU server answers requests sent together slower than one after another (bench/server_capacity.py).
         "mcts_search.max_concurrent_requests": 2,
         "synthesize_queries.max_concurrent_requests": 2,
-        # The recipe's paper data (MATH, BRIGHT, Qwen3-Embedding) is on the Hub: the embedded problems and corpus stand in.
-        "load_problems.source": "embedded",
-        "mcts_search.corpus": "embedded",
-        "mcts_search.retriever": "bm25",
-        "mcts_search.embedder": "embedded",
-        "synthesize_queries.corpus": "embedded",
-        "hard_negatives.corpus": "embedded",
-        "hard_negatives.embedder": "embedded",
-        # SmolLM2 solves nothing and judges nothing relevant: relax the paper's filters, as the embedded recipe does.
-        "mcts_search.require_correct_answer": "false",
-        "mcts_search.keep_top_theorem_if_none_relevant": "true",
+        **EMBEDDED_STAND_INS,
     }
     params = [arg for key, value in small.items() for arg in ("--param", f"{key}={value}")]
     env = {**os.environ, "RADER_CACHE_DIR": str(tmp_path / "cache"), "DISTILABEL_CACHE_DIR": str(tmp_path / "distilabel")}

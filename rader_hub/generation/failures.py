@@ -83,10 +83,9 @@ class FailsTheRun(BaseModel):
 
     _failed_batches_folder: str | None = PrivateAttr(default=None)
 
-    def model_post_init(self, context: Any) -> None:
-        # Declared so that pydantic's private-attribute set-up (which it would otherwise install here
-        # as this class's model_post_init) does not hide the step's own: distilabel adds a step to its
-        # pipeline in model_post_init.
+    def model_post_init(self, context: Any, /) -> None:
+        # Declared so that pydantic's set-up of the private attribute above chains to the step's own
+        # model_post_init (distilabel's: it joins the step to its pipeline) instead of replacing it.
         super().model_post_init(context)
 
     def record_failures_in(self, run_folder: str | Path) -> None:
