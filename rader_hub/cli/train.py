@@ -65,6 +65,15 @@ SaveStepsOption = Annotated[int, typer.Option("--save-steps", help="Write a chec
 ResumeOption = Annotated[bool, typer.Option("--resume", help="Resume from the latest checkpoint in OUT/checkpoints.")]
 KeepCheckpointsOption = Annotated[bool, typer.Option("--keep-checkpoints", help="Keep OUT/checkpoints after a successful run.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON summary at the end.")]
+LoraOption = Annotated[
+    bool | None, typer.Option("--lora/--no-lora", help="LoRA adapters, merged at the end (default: on for decoder LLMs).")
+]
+LoraRankOption = Annotated[int, typer.Option("--lora-rank", help="LoRA rank.")]
+LoraAlphaOption = Annotated[int, typer.Option("--lora-alpha", help="LoRA alpha (scaling).")]
+WarmupStepsOption = Annotated[int | None, typer.Option("--warmup-steps", help="Warm-up steps (default: 10% of all steps).")]
+EffectiveBatchOption = Annotated[
+    int | None, typer.Option("--effective-batch-size", help="Queries per optimizer step over all processes, by gradient accumulation.")
+]
 
 
 @train_app.command("retriever")
@@ -118,22 +127,15 @@ def train_retriever_command(
             "--max-seq-length", help="Truncate texts to N tokens in training (a speed knob); the saved model keeps the base's length."
         ),
     ] = RETRIEVER("max_seq_length"),
-    lora: Annotated[
-        bool | None, typer.Option("--lora/--no-lora", help="LoRA adapters, merged at the end (default: on for decoder LLMs).")
-    ] = RETRIEVER("lora"),
-    lora_rank: Annotated[int, typer.Option("--lora-rank", help="LoRA rank.")] = RETRIEVER("lora_rank"),
-    lora_alpha: Annotated[int, typer.Option("--lora-alpha", help="LoRA alpha (scaling).")] = RETRIEVER("lora_alpha"),
+    lora: LoraOption = RETRIEVER("lora"),
+    lora_rank: LoraRankOption = RETRIEVER("lora_rank"),
+    lora_alpha: LoraAlphaOption = RETRIEVER("lora_alpha"),
     lora_dropout: Annotated[float, typer.Option("--lora-dropout", help="LoRA dropout.")] = RETRIEVER("lora_dropout"),
     lora_target_modules: Annotated[
         list[str] | None, typer.Option("--lora-target", help="Module names LoRA adapts (repeatable; default: every linear layer).")
     ] = RETRIEVER("lora_target_modules"),
-    warmup_steps: Annotated[int | None, typer.Option("--warmup-steps", help="Warm-up steps (default: 10% of all steps).")] = RETRIEVER(
-        "warmup_steps"
-    ),
-    effective_batch_size: Annotated[
-        int | None,
-        typer.Option("--effective-batch-size", help="Queries per optimizer step over all processes, by gradient accumulation."),
-    ] = RETRIEVER("effective_batch_size"),
+    warmup_steps: WarmupStepsOption = RETRIEVER("warmup_steps"),
+    effective_batch_size: EffectiveBatchOption = RETRIEVER("effective_batch_size"),
     gather_across_devices: Annotated[
         bool,
         typer.Option("--gather-across-devices/--no-gather-across-devices", help="In-batch negatives from every process (torchrun)."),
@@ -203,18 +205,11 @@ def train_reranker_command(
     document_prefix: Annotated[
         str, typer.Option("--document-prefix", help="Text before each document (paper: 'document: '), saved with the model.")
     ] = RERANKER("document_prefix"),
-    lora: Annotated[
-        bool | None, typer.Option("--lora/--no-lora", help="LoRA adapters, merged at the end (default: on for decoder LLMs).")
-    ] = RERANKER("lora"),
-    lora_rank: Annotated[int, typer.Option("--lora-rank", help="LoRA rank.")] = RERANKER("lora_rank"),
-    lora_alpha: Annotated[int, typer.Option("--lora-alpha", help="LoRA alpha (scaling).")] = RERANKER("lora_alpha"),
-    warmup_steps: Annotated[int | None, typer.Option("--warmup-steps", help="Warm-up steps (default: 10% of all steps).")] = RERANKER(
-        "warmup_steps"
-    ),
-    effective_batch_size: Annotated[
-        int | None,
-        typer.Option("--effective-batch-size", help="Queries per optimizer step over all processes, by gradient accumulation."),
-    ] = RERANKER("effective_batch_size"),
+    lora: LoraOption = RERANKER("lora"),
+    lora_rank: LoraRankOption = RERANKER("lora_rank"),
+    lora_alpha: LoraAlphaOption = RERANKER("lora_alpha"),
+    warmup_steps: WarmupStepsOption = RERANKER("warmup_steps"),
+    effective_batch_size: EffectiveBatchOption = RERANKER("effective_batch_size"),
     eval_fraction: EvalFractionOption = RERANKER("eval_fraction"),
     seed: SeedOption = RERANKER("seed"),
     bf16: Bf16Option = RERANKER("bf16"),

@@ -102,55 +102,40 @@ class RerankerTrainingConfig(TrainingRunConfig):
     document_prefix: str = ""
 
 
-# The paper's training of decoder-LLM retrievers (its appendix, Table 10). Its train group of 12 is
-# one positive and 11 hard negatives; 64 queries per optimizer step through gradient accumulation,
-# with the in-batch negatives of every device; the headline models leave q_question out (Table 1).
+# The paper's training of decoder-LLM retrievers and rerankers (its appendix, Table 10). Its train
+# group of 12 is one positive and 11 hard negatives; 64 queries per optimizer step through gradient
+# accumulation; the headline models leave q_question out (Table 1).
 PAPER_LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+_PAPER_TRAINING: dict[str, Any] = {
+    "learning_rate": LORA_LEARNING_RATE,
+    "warmup_steps": 28,
+    "epochs": 1.0,
+    "num_negatives": 11,
+    "batch_size": 8,
+    "effective_batch_size": 64,
+    "bf16": True,
+    "lora": True,
+    "lora_rank": 16,
+    "lora_alpha": 64,
+    "lora_dropout": 0.1,
+    "lora_target_modules": PAPER_LORA_TARGETS,
+    "query_types": ["llmq", "cot", "lexical"],
+}
 RETRIEVER_PRESETS: dict[str, dict[str, Any]] = {
+    # In-batch negatives shared across devices; InfoNCE at temperature 0.01; "Query: " / "Passage: ".
     "paper": {
-        "learning_rate": LORA_LEARNING_RATE,
-        "warmup_steps": 28,
-        "epochs": 1.0,
-        "num_negatives": 11,
-        "batch_size": 8,
-        "effective_batch_size": 64,
+        **_PAPER_TRAINING,
         "gather_across_devices": True,
         "temperature": PAPER_TEMPERATURE,
-        "bf16": True,
-        "lora": True,
-        "lora_rank": 16,
-        "lora_alpha": 64,
-        "lora_dropout": 0.1,
-        "lora_target_modules": PAPER_LORA_TARGETS,
         "query_prompt": QUERY_PROMPT,
         "passage_prompt": PASSAGE_PROMPT,
-        "query_types": ["llmq", "cot", "lexical"],
     },
 }
-
-
-# The paper's reranker (its appendix): a decoder LLM scores "query: {q} document: {d}" with a linear
-# head on the EOS state, LoRA as the retriever's, trained with the retriever's contrastive loss over each
-# query's own group (1 positive + 11 negatives), without in-batch negatives. The temperature stays 1:
-# a linear head learns its own scale, unlike a cosine similarity.
+# The paper's reranker: a decoder LLM scores "query: {q} document: {d}" with a linear head on the EOS
+# state, trained with the retriever's contrastive loss over each query's own group, without in-batch
+# negatives. The temperature stays 1: a linear head learns its own scale, unlike a cosine similarity.
 RERANKER_PRESETS: dict[str, dict[str, Any]] = {
-    "paper": {
-        "learning_rate": LORA_LEARNING_RATE,
-        "warmup_steps": 28,
-        "epochs": 1.0,
-        "num_negatives": 11,
-        "batch_size": 8,
-        "effective_batch_size": 64,
-        "bf16": True,
-        "lora": True,
-        "lora_rank": 16,
-        "lora_alpha": 64,
-        "lora_dropout": 0.1,
-        "lora_target_modules": PAPER_LORA_TARGETS,
-        "query_prefix": "query: ",
-        "document_prefix": "document: ",
-        "query_types": ["llmq", "cot", "lexical"],
-    },
+    "paper": {**_PAPER_TRAINING, "query_prefix": "query: ", "document_prefix": "document: "},
 }
 
 
