@@ -96,6 +96,7 @@ def model_card(folder: ModelFolder, repo_id: str, options: CardOptions) -> Model
         "base_is_hub": bool(base and is_hub_repo_id(base)),
         "dataset_repo": dataset_repo,
         "recorded_data": _recorded_data_name(training),
+        "generated_data": bool(dataset_repo or data_facts),  # only then is the data known to come from RaDeR's search
         "status": status_line(sets, training, data_facts),
         "rader_version": __version__,
         "evaluation_sets": sets,
@@ -128,6 +129,8 @@ def status_line(sets: list[EvalSet], training: dict[str, Any], data: dict[str, A
                     f"; {data['failing_paper_filters']} of {data['rows']} rows would not pass the paper's filters "
                     "(a wrong final answer, or a positive the judge rejected) and were kept by relaxed ones"
                 )
+        if not training.get("data"):
+            made = " passed in memory (the training record names no dataset)"
         parts.append(f"Trained for {training.get('steps')} steps on {training.get('train_rows')} rows{made}.")
     compared = next((eval_set for eval_set in sets if eval_set.row(THIS) and eval_set.row(BASE)), None)
     if compared is not None:
