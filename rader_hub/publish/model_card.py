@@ -303,8 +303,11 @@ def _negatives_fact(training: dict[str, Any]) -> str:
     stats = training.get("negatives")
     if not stats:
         return f"{training.get('num_negatives')} slots (how many were distinct was not recorded)"
-    spread = f"{stats['distinct_min']} to {stats['distinct_max']} (median {stats['distinct_median']:g})"
-    text = f"{stats['per_row']} slots; distinct negatives available per row {spread}"
+    if stats["distinct_min"] == stats["distinct_max"]:
+        spread = f"{stats['distinct_min']} in every row"
+    else:
+        spread = f"{stats['distinct_min']} to {stats['distinct_max']} per row (median {stats['distinct_median']:g})"
+    text = f"{stats['per_row']} slots; distinct negatives available: {spread}"
     if stats["rows_padded"]:
         text += f"; {stats['rows_padded']} of {stats['rows']} rows had fewer than {stats['per_row']} and were padded by repeating their own"
     return text
