@@ -27,7 +27,7 @@ DEMO_DATA = {
     "demo": True,
     "failing_paper_filters": 16,
 }
-TRAINING = {"steps": 2, "train_rows": 23}
+TRAINING = {"steps": 2, "train_rows": 23, "data": {"path": "outputs/math/data", "config": None, "split": None}}
 
 
 def eval_file(tmp_path: Path, name: str, model: str, ndcg: list[float], **settings) -> Path:
@@ -89,6 +89,8 @@ def test_status_line_of_a_model_that_beats_its_base(tmp_path):
     assert "On TheoremQA dev (8 queries), nDCG@10 is 0.5625 against 0.3625 for its base model: +0.2000" in line
     assert line.endswith("better than its base.")
     assert status_line([], {}, None) == "It has not been evaluated: its quality is unmeasured."
+    in_memory = status_line([], {"steps": 25, "train_rows": 399, "data": None}, None)
+    assert in_memory.startswith("Trained for 25 steps on 399 rows passed in memory (the training record names no dataset).")
 
 
 def test_model_index_and_eval_results_name_hub_datasets_with_config_and_split(tmp_path):

@@ -244,7 +244,8 @@ def _llm(step: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     kind = (llm.get("type_info") or {}).get("name")
     sampling = ", ".join(f"{name} {value}" for name, value in (llm.get("generation_kwargs") or {}).items()) or "the defaults"
-    return {"class": kind, "model": _plain(llm.get("model")), "sampling": sampling}
+    model = f"{EMBEDDED_GENERATOR_NAME}, which ships with rader-hub" if llm.get("model") == EMBEDDED else _plain(llm.get("model"))
+    return {"class": kind, "model": model, "sampling": sampling}
 
 
 def _filters(values: list[Any], relaxed_lists: list[Any]) -> list[dict[str, Any]]:

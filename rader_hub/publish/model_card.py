@@ -98,6 +98,7 @@ def model_card(folder: ModelFolder, repo_id: str, options: CardOptions, local_tr
         "base_is_hub": bool(base and is_hub_repo_id(base)),
         "dataset_repo": dataset_repo,
         "recorded_data": _recorded_data_name(training),
+        "generated_data": bool(dataset_repo or data_facts),  # only then is the data known to come from RaDeR's search
         "status": status_line(sets, training, data_facts),
         "rader_version": __version__,
         "evaluation_sets": sets,
@@ -130,6 +131,8 @@ def status_line(sets: list[EvalSet], training: dict[str, Any], data: dict[str, A
                     f"; {data['failing_paper_filters']} of {data['rows']} rows would not pass the paper's filters "
                     "(a wrong final answer, or a positive the judge rejected) and were kept by relaxed ones"
                 )
+        if not training.get("data"):
+            made = " passed in memory (the training record names no dataset)"
         parts.append(f"Trained for {training.get('steps')} steps on {training.get('train_rows')} rows{made}.")
     compared = next((eval_set for eval_set in sets if eval_set.row(THIS) and eval_set.row(BASE)), None)
     if compared is not None:
@@ -302,8 +305,11 @@ def _negatives_fact(training: dict[str, Any]) -> str:
     stats = training.get("negatives")
     if not stats:
         return f"{training.get('num_negatives')} slots (how many were distinct was not recorded)"
-    spread = f"{stats['distinct_min']} to {stats['distinct_max']} (median {stats['distinct_median']:g})"
-    text = f"{stats['per_row']} slots; distinct negatives available per row {spread}"
+    if stats["distinct_min"] == stats["distinct_max"]:
+        spread = f"{stats['distinct_min']} in every row"
+    else:
+        spread = f"{stats['distinct_min']} to {stats['distinct_max']} per row (median {stats['distinct_median']:g})"
+    text = f"{stats['per_row']} slots; distinct negatives available: {spread}"
     if stats["rows_padded"]:
         text += f"; {stats['rows_padded']} of {stats['rows']} rows had fewer than {stats['per_row']} and were padded by repeating their own"
     return text
