@@ -152,8 +152,9 @@ def merge(rows: list[dict[str, Any]], verdicts: dict[str, HumanVerdict], rejecte
     # A row the review left without any negative is no training sample any more (the generation
     # drops such rows too, and the trainer refuses them when hard negatives are asked for).
     kept = [row for row in result.rows if id(row) not in emptied or row["negative_ids"]]
-    result.counts["rows_dropped_no_negatives_left"] += len(result.rows) - len(kept)
-    result.rows = kept
+    if len(kept) < len(result.rows):
+        result.counts["rows_dropped_no_negatives_left"] = len(result.rows) - len(kept)
+        result.rows = kept
     return result
 
 
