@@ -17,7 +17,7 @@ Training is lighter than train_supervised.py's (one hard negative, one epoch, 64
 trainings fit the time budget; the comparison stays fair because every configuration trains the
 same way. The pipeline's data (per judge setting) and the base rankings are made once per run.
 
-Run: python bench/known_answer.py   (about 40 min on 2 cores; see BENCHMARKS.md)
+Run: python bench/known_answer.py   (about 30 CPU-minutes on one torch thread; figures in BENCHMARKS.md)
 """
 
 from __future__ import annotations

@@ -125,7 +125,7 @@ def run_known_answer_pipeline(output_dir: str, num_problems: int) -> None:
     build_pipeline(settings, known_answer_llm, output_dir=output_dir).run(use_cache=False)
 
 
-@pytest.mark.slow  # about a minute on 2 idle cores (3 at load 11): process start-up and the dense miner
+@pytest.mark.slow  # 3 minutes at load 11 (40 CPU-seconds): process start-up and the dense miner
 def test_a_known_answer_run_makes_only_gold_positives_and_no_gold_negatives(tmp_path, monkeypatch):
     from datasets import load_dataset
 

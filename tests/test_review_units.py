@@ -110,6 +110,17 @@ def test_merge_rules(rows):
     assert source["negative_ids"][0] != "tqa-gamma-function"  # the input rows are not modified
 
 
+def test_a_row_whose_every_negative_humans_accept_is_dropped(rows):
+    # Found by bench/known_answer.py: such a row reached the trainer with no negative and stopped it.
+    pairs = judged_pairs(rows)
+    cot = next(r for r in rows if r["query_type"] == "cot" and r["positive_id"] == "tqa-gamma-function")
+    accepted = [find_pair(pairs, "cot", doc_id) for doc_id in cot["negative_ids"]]
+    verdicts = {pair.record_id: HumanVerdict({"relevant": 1}, ("a",)) for pair in accepted}
+    merged = merge(rows, verdicts, RejectedPositives.drop)
+    assert len(merged.rows) == len(rows) - 1 and all(row["negative_ids"] for row in merged.rows)
+    assert merged.counts["rows_dropped_no_negatives_left"] == 1 and merged.counts["negatives_removed"] == len(accepted)
+
+
 def test_agreement_figures_against_hand_computation(rows):
     pairs = judged_pairs(rows)
     judged = [p for p in pairs if p.judge_label is not None]

@@ -6,7 +6,8 @@ Merge rules, per row (one training sample):
 - a positive that humans reject drops its row, or, with ``rejected_positives="negatives"``,
   becomes a hard negative of the other rows with the same problem and query (first, within the
   cap of negatives);
-- a negative that humans accept is removed from the row's negatives.
+- a negative that humans accept is removed from the row's negatives; a row left without any
+  negative is dropped (and counted).
 
 New columns: ``human_verdict`` (on the row's positive, in the judge's vocabulary: "relevant" /
 "not relevant", or null), ``annotators`` (who answered that pair) and ``review_status``
@@ -122,11 +123,15 @@ def _without(row: dict[str, Any], theorem_ids: set[str]) -> int:
 def merge(rows: list[dict[str, Any]], verdicts: dict[str, HumanVerdict], rejected_positives: RejectedPositives) -> _Merge:
     result = _Merge()
     rejected: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+    emptied: set[int] = set()  # rows whose every negative humans accepted
     for source in rows:
         row = dict(source)
         positive, *negatives = row_pairs(row)
         accepted = {pair.theorem_id for pair in negatives if (v := verdicts.get(pair.record_id)) and v.label == LABELS[0]}
-        result.counts["negatives_removed"] += _without(row, accepted)
+        removed = _without(row, accepted)
+        result.counts["negatives_removed"] += removed
+        if removed and not row["negative_ids"]:
+            emptied.add(id(row))
         verdict = verdicts.get(positive.record_id)
         row["human_verdict"] = VERDICT_OF_LABEL.get(verdict.label or "") if verdict else None
         row["annotators"] = list(verdict.annotators) if verdict else []
@@ -145,6 +150,12 @@ def merge(rows: list[dict[str, Any]], verdicts: dict[str, HumanVerdict], rejecte
                 row["negative_ids"] = [theorem_id, *(row["negative_ids"] or [])][:MAX_NEGATIVES]
                 row["negatives"] = [text, *(row["negatives"] or [])][:MAX_NEGATIVES]
                 result.counts["rejected_positives_moved_to_negatives"] += 1
+    # A row the review left without any negative is no training sample any more (the generation
+    # drops such rows too, and the trainer refuses them when hard negatives are asked for).
+    kept = [row for row in result.rows if id(row) not in emptied or row["negative_ids"]]
+    if len(kept) < len(result.rows):
+        result.counts["rows_dropped_no_negatives_left"] = len(result.rows) - len(kept)
+        result.rows = kept
     return result
 
 
