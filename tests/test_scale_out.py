@@ -26,12 +26,19 @@ from rader_hub.generation.recipe import parse_runtime_parameters, validate_recip
 
 PAPER_RECIPE = RECIPES_DIR / "math-vllm.yaml"
 LLM_STEPS = ("mcts_search", "synthesize_queries")
-# A --param replaces the whole extra_kwargs: the recipe's own vLLM settings are repeated beside the new one.
-VLLM_SETTINGS = {"tensor_parallel_size": 2, "max_model_len": 8192, "gpu_memory_utilization": 0.6}
+# A --param replaces the whole extra_kwargs: the recipe's own vLLM settings (each step's memory share) are
+# repeated beside the new one.
+VLLM_SETTINGS = {
+    "mcts_search": {"tensor_parallel_size": 2, "max_model_len": 8192, "gpu_memory_utilization": 0.75},
+    "synthesize_queries": {"tensor_parallel_size": 2, "max_model_len": 8192, "gpu_memory_utilization": 0.9},
+}
 TENSOR_PARALLEL = [
     param
     for step in LLM_STEPS
-    for param in (f"{step}.llm.extra_kwargs={json.dumps(VLLM_SETTINGS)}", f"{step}.resources.gpus={VLLM_SETTINGS['tensor_parallel_size']}")
+    for param in (
+        f"{step}.llm.extra_kwargs={json.dumps(VLLM_SETTINGS[step])}",
+        f"{step}.resources.gpus={VLLM_SETTINGS[step]['tensor_parallel_size']}",
+    )
 ]
 
 
@@ -39,7 +46,9 @@ def test_paper_recipe_keeps_its_vllm_settings_beside_tensor_parallelism():
     steps = {entry["step"]["name"]: entry["step"] for entry in validate_recipe(PAPER_RECIPE)["pipeline"]["steps"]}
     for name in LLM_STEPS:
         recipe_settings = steps[name]["llm"]["extra_kwargs"]
-        assert recipe_settings.items() <= VLLM_SETTINGS.items(), f"{name}: update VLLM_SETTINGS and docs/generation.md to {recipe_settings}"
+        assert recipe_settings.items() <= VLLM_SETTINGS[name].items(), (
+            f"{name}: update VLLM_SETTINGS and docs/generation.md to {recipe_settings}"
+        )
 
 
 def test_tensor_parallel_params_reach_the_vllm_llm_and_its_gpu_count():
@@ -51,7 +60,7 @@ def test_tensor_parallel_params_reach_the_vllm_llm_and_its_gpu_count():
     for name in LLM_STEPS:
         step = pipeline.dag.get_step(name)["step"]
         step.set_runtime_parameters(parameters[name])
-        assert type(step.llm).__name__ == "vLLM" and step.llm.extra_kwargs == VLLM_SETTINGS  # vLLM.load passes these to vllm.LLM
+        assert type(step.llm).__name__ == "vLLM" and step.llm.extra_kwargs == VLLM_SETTINGS[name]  # vLLM.load passes these to vllm.LLM
         # What distilabel's local pipeline does before loading a step: the LLM will ask for 2 GPUs.
         _StepWrapper(step=step, replica=0, input_queue=queue.Queue(), output_queue=queue.Queue(), load_queue=queue.Queue())
         assert step.llm._desired_num_gpus == 2

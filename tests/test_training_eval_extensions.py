@@ -89,7 +89,7 @@ def test_eval_on_local_bright_in_both_modes(local_bright: Path) -> None:
     assert result["label"] == "bm25 [question]"
     assert result["settings"] == {
         "retriever": "bm25", "model": "embedded", "reranker": None, "query_mode": "question", "alpha": 0.8,
-        "bright": ["theoremqa_theorems"], "bright_source": str(local_bright), "paper_protocol": False,
+        "bright": ["theoremqa_theorems"], "bright_source": str(local_bright), "reasoner": "gpt4", "paper_protocol": False,
     }  # fmt: skip
     reasoning = run_rader(*common, "--query-mode", "reasoning")
     assert reasoning.returncode == 0, reasoning.stderr
