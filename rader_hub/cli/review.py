@@ -87,7 +87,7 @@ def push_command(
     name: NameOption = None,
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
     sample: Annotated[
-        int | None, typer.Option("--sample", min=1, help="Push N pairs, stratified by judge verdict and query type (default: all).")
+        int | None, typer.Option("--sample", help="Push N pairs, stratified by judge verdict and query type (default: all).")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the sample (the same seed gives the same records).")] = 0,
     annotators_per_record: Annotated[

@@ -329,10 +329,7 @@ def training_config(overrides: dict[str, Any]) -> RetrieverTrainingConfig:
             values[name] = TypeAdapter(types[name]).validate_python(value)
         except ValidationError as exc:
             raise ConfigError(f"--train {name}: {exc.errors()[0]['msg']} (got {value!r})") from None
-    try:
-        return retriever_config("model", preset, **values)
-    except ConfigError as exc:
-        raise ConfigError(f"--train preset={preset}: {exc}") from None
+    return retriever_config("model", preset, **values)
 
 
 def _config_settings(config: RetrieverTrainingConfig) -> dict[str, Any]:
