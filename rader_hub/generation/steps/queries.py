@@ -267,30 +267,30 @@ class SynthesizeQueries(FailsTheRun, Step):
             stats["cot_same_as_question"] = 1  # no steps before the query: q_CoT would be q_question again
         title = theorem_title(self._corpus[row["positive_id"]])
         seen: set[str] = set()
+
+        def drop_reason(query: str | None, rejected_as: str | None) -> str | None:
+            """Why a drawn query is dropped (``rejected_as``: its own filter's verdict), or None to keep it."""
+            if query is None:
+                return "unparsed"
+            if is_filler(query, self.min_query_words):
+                return "filler"
+            if rejected_as is not None:
+                return rejected_as
+            return "repeated" if query_key(query) in seen else None
+
+        def keep(query: str | None, query_type: str, rejected_as: str | None, rank: int | None = None) -> None:
+            reason = drop_reason(query, rejected_as)
+            if reason is not None:
+                stats[f"{query_type}_{reason}"] += 1
+                return
+            seen.add(query_key(query))
+            queries.append({"query": query, "query_type": query_type, "lexical_bm25_rank": rank})
+
         for llm_query in llm_queries:
-            if llm_query is None:
-                stats["llmq_unparsed"] += 1
-            elif is_filler(llm_query, self.min_query_words):
-                stats["llmq_filler"] += 1
-            elif self.drop_llmq_naming_theorem and names_theorem(llm_query, title):
-                stats["llmq_names_theorem"] += 1
-            elif query_key(llm_query) in seen:
-                stats["llmq_repeated"] += 1
-            else:
-                seen.add(query_key(llm_query))
-                queries.append({"query": llm_query, "query_type": "llmq", "lexical_bm25_rank": None})
+            names = llm_query is not None and self.drop_llmq_naming_theorem and names_theorem(llm_query, title)
+            keep(llm_query, "llmq", "names_theorem" if names else None)
         for lexical_query, rank in zip(lexical_queries, ranks):
-            if lexical_query is None:
-                stats["lexical_unparsed"] += 1
-            elif is_filler(lexical_query, self.min_query_words):
-                stats["lexical_filler"] += 1
-            elif rank is None:
-                stats["lexical_round_trip_rejected"] += 1
-            elif query_key(lexical_query) in seen:
-                stats["lexical_repeated"] += 1
-            else:
-                seen.add(query_key(lexical_query))
-                queries.append({"query": lexical_query, "query_type": "lexical", "lexical_bm25_rank": rank})
+            keep(lexical_query, "lexical", "round_trip_rejected" if rank is None else None, rank)
         return {"queries": queries, "stats": stats}
 
     def _round_trip_ranks(self, queries: list[str], positive_ids: list[str]) -> list[int | None]:
