@@ -153,3 +153,19 @@ def test_a_full_disk_without_a_file_name_is_status_2_and_points_at_the_traceback
     status, lines = run_main(["generate", "recipes/math.yaml"], monkeypatch, capsys)
     assert status == 2 and len(lines) == 1
     assert lines[0].startswith("error: No space left on device while writing an output (which one: ")
+
+
+def test_an_interrupt_ends_with_status_130_and_no_traceback(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("HF_TOKEN", CANARY)
+
+    def interrupted(*args, **kwargs):
+        token = CANARY  # noqa: F841 - a local holding the secret, as a publish's frames do
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("rader_hub.generation.recipe.validate_recipe", interrupted)
+    monkeypatch.setattr(sys, "argv", ["rader", "generate", "recipes/math.yaml"])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    err = capsys.readouterr().err
+    # typer's click turns Ctrl-C into exit status 130 itself, with no traceback (so no locals) to print.
+    assert exit_info.value.code == 130 and "Traceback" not in err and CANARY not in err
