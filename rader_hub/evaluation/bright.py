@@ -161,9 +161,31 @@ def evaluate_bright(
     on_split: Callable[[str, EvalResult], None] | None = None,
     as_paper: bool = False,
 ) -> BrightResult:
-    """Evaluate ``setup`` on each split (``all`` for the 12); ``on_split(name, result)`` is called as
-    each finishes, since a run over every split takes hours. ``as_paper``: each split with
-    :func:`paper_protocol` (task instructions, the paper's hybrid weight per split)."""
+    """Evaluate ``setup`` on each BRIGHT split in turn and macro-average the metrics, as BRIGHT reports them.
+
+    Args:
+        setup: The retrieval setup to evaluate (as `evaluate_retrieval` takes it).
+        splits: Split names (see ``BRIGHT_SPLITS``), or ``all`` for the 12; run in BRIGHT's order.
+        source: The Hub dataset id, or a folder holding a local copy in the Hub's layout.
+            Defaults to ``xlangai/BRIGHT``.
+        mode: ``question`` for the original questions, ``reasoning`` for a reasoner's
+            chain-of-thought as the query. Defaults to ``question``.
+        reasoner: Whose reasoning, in ``reasoning`` mode (see ``REASONERS``). Defaults to ``gpt4``.
+        show_progress: Show progress bars. Defaults to ``False``.
+        on_split: Called as ``on_split(name, result)`` as each split finishes (a run over every
+            split takes hours). Defaults to ``None``.
+        as_paper: Evaluate each split as the paper does (`paper_protocol`: the split's task
+            instruction before each query, its hybrid weight). Defaults to ``False``.
+
+    Returns:
+        `BrightResult`: each split's `EvalResult` and, as ``average``, their macro average.
+
+    Raises:
+        ConfigError: No split, an unknown split or an unknown reasoner is given.
+        DataError: A split's files are missing from a local copy, malformed, or hold no queries, or
+            a split's queries have no gold document in its corpus.
+        AssetError: The embedder cannot be found or loaded.
+    """
     # Imported here: the CLI reads this module's constants for its help, without the retrieval stack.
     from rader_hub.evaluation.evaluate import evaluate_retrieval
 

@@ -22,6 +22,8 @@ PAIRED_METRICS = ("ndcg@10", "recall@10")  # the per-query scores `--json` print
 
 @dataclass
 class EvalResult:
+    """One retrieval setup's scores on a set of queries, and the rankings they come from."""
+
     metrics: dict[str, float]
     queries: int
     docs: int
@@ -51,6 +53,7 @@ class RetrievalSetup:
     query_prompt: str | None = None  # replaces the model's saved query prompt (e.g. a task instruction)
 
     def build(self, corpus: Corpus, show_progress: bool = False) -> Retriever:
+        """Index ``corpus`` for this setup (an embedder is loaded here) and wrap it in the reranker, if any."""
         built = build_retriever(
             self.retriever, corpus, model=self.model, alpha=self.alpha, show_progress=show_progress, query_prompt=self.query_prompt
         )
@@ -60,6 +63,7 @@ class RetrievalSetup:
 
 
 def qrels_for(queries: Sequence[EvalQuery]) -> dict[str, dict[str, int]]:
+    """The queries' gold documents as trec_eval relevance judgements: query id -> {doc id: 1}."""
     return {query.id: {doc_id: 1 for doc_id in query.gold_ids} for query in queries}
 
 
@@ -76,7 +80,27 @@ def count_queries_without_gold(corpus: Corpus, queries: Sequence[EvalQuery]) -> 
 
 
 def evaluate_retrieval(setup: RetrievalSetup, corpus: Corpus, queries: Sequence[EvalQuery], show_progress: bool = False) -> EvalResult:
-    """Check that the queries' gold documents are in the corpus, build ``setup`` over it and score it."""
+    """Check that the queries' gold documents are in the corpus, build ``setup`` over it and score it.
+
+    The check comes first, so a corpus and queries from different datasets fail before any model loads.
+
+    Args:
+        setup: What is evaluated: the first-stage retriever (kind, embedder, hybrid weight, query
+            prompt) and an optional reranker.
+        corpus: The documents to retrieve from (`rader_hub.corpus.load_corpus`).
+        queries: The evaluation queries with their gold document ids (`rader_hub.queries.load_queries`).
+        show_progress: Show progress bars while the corpus is embedded and the queries are searched.
+            Defaults to ``False``.
+
+    Returns:
+        `EvalResult`: the mean metrics at 10 (nDCG, Recall, ...), each query's metrics, the
+        rankings, and how many queries have no gold document in the corpus (they score 0).
+
+    Raises:
+        DataError: No query has any of its gold documents in ``corpus``.
+        AssetError: The embedder named by ``setup.model`` cannot be found or loaded.
+        ConfigError: ``setup.alpha`` is outside [0, 1] or ``setup.rerank_depth`` is below 1.
+    """
     without_gold = count_queries_without_gold(corpus, queries)  # before any model is loaded
     result = evaluate_retriever(setup.build(corpus, show_progress), queries)
     result.queries_without_gold = without_gold
@@ -84,7 +108,16 @@ def evaluate_retrieval(setup: RetrievalSetup, corpus: Corpus, queries: Sequence[
 
 
 def evaluate_retriever(retriever: Retriever, queries: Sequence[EvalQuery], k: int = 10) -> EvalResult:
-    """Retrieve the top RUN_DEPTH per query (excluded ids removed, as BRIGHT does) and score at k."""
+    """Retrieve the top ``RUN_DEPTH`` per query (excluded ids removed, as BRIGHT does) and score at ``k``.
+
+    Args:
+        retriever: A built retriever over its corpus (e.g. `RetrievalSetup.build`, `DenseRetriever`).
+        queries: The evaluation queries with their gold and excluded document ids.
+        k: The cut-off of the metrics (nDCG@k, Recall@k, ...). Defaults to 10.
+
+    Returns:
+        `EvalResult`: the mean and per-query metrics, the rankings and the time the search took.
+    """
     started = time.perf_counter()
     rankings = retriever.search(
         [query.text for query in queries],

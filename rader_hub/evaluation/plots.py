@@ -9,7 +9,19 @@ from rader_hub.figures import pyplot, save_figure
 
 
 def plot_runs(runs: Sequence[tuple[str, Mapping[str, float]]], path: Path, metric: str = "ndcg@10") -> Path:
-    """Bar chart of one metric over labelled runs, value printed on each bar."""
+    """Draw a bar chart of one metric over labelled runs, the value printed on each bar.
+
+    Args:
+        runs: ``(label, metrics)`` per run, in the order of the bars.
+        path: The image file to write (its suffix picks the format, e.g. ``.png``).
+        metric: The metric to chart, a key of every run's metrics. Defaults to ``ndcg@10``.
+
+    Returns:
+        `Path`: ``path``, written.
+
+    Raises:
+        ValueError: ``runs`` is empty.
+    """
     if not runs:
         raise ValueError("no runs to plot")
     labels = [label for label, _ in runs]

@@ -32,7 +32,17 @@ class Reranker:
 
 
 def load_reranker(name: str) -> Reranker:
-    """A sentence-transformers CrossEncoder from a path or Hub id, with the pair format saved beside it."""
+    """Load a sentence-transformers CrossEncoder from a path or Hub id, with the pair format saved beside it.
+
+    Args:
+        name: A folder `rader train reranker` wrote, or a Hub model id.
+
+    Returns:
+        `Reranker`: the cross-encoder and the query and document prefixes it was trained with.
+
+    Raises:
+        AssetError: The model cannot be found or loaded.
+    """
     from sentence_transformers import CrossEncoder
 
     try:

@@ -27,6 +27,8 @@ CARD_FILE = "README.md"
 
 
 class ArtifactKind(str, Enum):
+    """What is published: a dataset (a generation run folder), a retriever or a reranker."""
+
     dataset = "dataset"
     model = "model"  # a retriever (sentence-transformers bi-encoder)
     reranker = "reranker"  # a cross-encoder
@@ -50,9 +52,35 @@ class RenderedFolder:
 def render_publish_folder(
     kind: ArtifactKind, source: Path, repo_id: str, out: Path, options: CardOptions | None = None, *, include_annotators: bool = False
 ) -> RenderedFolder:
-    """Check ``source``, render its card for ``repo_id`` and write the upload folder to ``out``
-    (which must not exist, or be empty). No network. The folder holds no path or server URL of
-    this machine, and annotators' user names only with ``include_annotators``."""
+    """Check ``source``, render its card for ``repo_id`` and write the upload folder to ``out``.
+
+    No network: this is the dry run, and what it writes is exactly what `publish_rendered` uploads.
+    The folder holds no path or server URL of this machine, and annotators' user names only with
+    ``include_annotators``. It appears whole or not at all (rendered in a staging folder first).
+
+    Args:
+        kind: What ``source`` is: a generation run folder (``dataset``), a retriever (``model``) or
+            a reranker (``reranker``) folder as `rader train` writes it.
+        source: The run folder (e.g. ``outputs/math``, or the ``reviewed/`` folder of `rader review
+            pull`) or the model folder.
+        repo_id: The Hub repo the card is written for, ``ORG/NAME``.
+        out: Where the upload folder is written; must not exist, or be an empty folder.
+        options: What the card adds beyond what the artifact records (licence, `rader eval --json`
+            files, the dataset repo, a template). Defaults to ``CardOptions()``.
+        include_annotators: Keep the reviewers' Argilla user names in the published review files;
+            by default they become pseudonyms (``annotator-1``, ...).
+
+    Returns:
+        `RenderedFolder`: the folder, its files (relative POSIX paths) and the default commit message.
+
+    Raises:
+        ConfigError: ``repo_id`` is not ``ORG/NAME``, ``out`` is not a new or empty folder, a
+            rendered file contains the value of a secret (``HF_TOKEN``, the Argilla key, ...), or
+            a card template is missing.
+        DataError: The run folder, one of its files or an eval file is malformed.
+        AssetError: The model folder is not a loadable sentence-transformers model of ``kind``.
+        CardError: The card's metadata does not validate (e.g. no licence known: pass one in ``options``).
+    """
     check_repo_id(repo_id)
     options = options or CardOptions()
     with staging_folder(out) as staging:
@@ -68,7 +96,30 @@ def render_publish_folder(
 def publish_rendered(
     folder: RenderedFolder, *, private: bool = False, revision: str | None = None, message: str | None = None, token: str | None = None
 ) -> PublishResult:
-    """Upload a rendered folder as one commit on ``revision`` (a branch, created if needed)."""
+    """Upload a rendered folder as one commit on ``revision`` (a branch, created if needed).
+
+    The commit replaces the revision's files with the folder's (stale files are deleted in it) and
+    has the head read before it as parent, so a concurrent change fails the publish instead of
+    being overwritten. The Hub is ``HF_ENDPOINT`` when set, else huggingface.co.
+
+    Args:
+        folder: What `render_publish_folder` returned.
+        private: Make the repo private; a public repo is made private before anything is uploaded.
+            Defaults to ``False`` (a new repo gets the Hub's default, an existing one is left as it is).
+        revision: The branch to commit to, created from ``main`` if missing. Defaults to ``main``.
+        message: The commit message. Defaults to the folder's (rows or training steps).
+        token: A Hub token with write access. Defaults to ``HF_TOKEN`` or the saved login.
+
+    Returns:
+        `PublishResult`: the repo and commit URLs, the new and previous commit ids, the files
+        removed, and whether the repo was made private.
+
+    Raises:
+        ConfigError: The folder's repo id is not ``ORG/NAME``.
+        HubError: No token, the Hub cannot be reached, refuses the token or the repo, or the
+            revision changed meanwhile; the message names the endpoint.
+        CardError: The Hub rejected the card's metadata.
+    """
     return upload_folder(
         folder.path,
         folder.repo_id,
@@ -94,7 +145,31 @@ def publish(
     out: Path | None = None,
     include_annotators: bool = False,
 ) -> PublishResult:
-    """Render ``source`` (into ``out`` if given, to keep a copy) and publish it to ``repo_id``."""
+    """Render ``source`` and publish it to ``repo_id``: `render_publish_folder` then `publish_rendered`.
+
+    Args:
+        kind: What ``source`` is (a dataset run folder, a retriever or a reranker folder).
+        source: The run folder or model folder to publish.
+        repo_id: The Hub repo, ``ORG/NAME``; created if it does not exist.
+        options: What the card adds beyond what the artifact records. Defaults to ``CardOptions()``.
+        private: Make the repo private (see `publish_rendered`). Defaults to ``False``.
+        revision: The branch to commit to. Defaults to ``main``.
+        message: The commit message. Defaults to one naming the rows or training steps.
+        token: A Hub token with write access. Defaults to ``HF_TOKEN`` or the saved login.
+        out: Keep the rendered folder here (must not exist, or be empty). Defaults to a temporary
+            folder, removed afterwards.
+        include_annotators: Keep the reviewers' Argilla user names. Defaults to ``False`` (pseudonyms).
+
+    Returns:
+        `PublishResult`: the repo and commit URLs and what the commit changed.
+
+    Raises:
+        ConfigError: A bad repo id or ``out``, a secret's value in a rendered file, a missing template.
+        DataError: The run folder or an eval file is malformed.
+        AssetError: The model folder is not a loadable model of ``kind``.
+        CardError: The card's metadata does not validate, here or on the Hub.
+        HubError: The Hub cannot be reached or refuses the upload.
+    """
     upload = {"private": private, "revision": revision, "message": message, "token": token}
     render = {"options": options, "include_annotators": include_annotators}
     if out is not None:
