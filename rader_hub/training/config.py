@@ -150,12 +150,36 @@ def _from_preset(config_class: type, presets: dict[str, dict[str, Any]], out_dir
 
 
 def retriever_config(out_dir: Path | str, preset: str | None = None, **fields: Any) -> RetrieverTrainingConfig:
-    """A retriever config from a named preset (see ``RETRIEVER_PRESETS``), with ``fields`` on top.
-    Raises ConfigError for an unknown preset or field."""
+    """Make a retriever config from a named preset (see ``RETRIEVER_PRESETS``), with ``fields`` on top.
+
+    Args:
+        out_dir: Where the trained model is written.
+        preset: A preset name (``paper``: the paper's LoRA training of decoder LLMs), or ``None``
+            for the library's defaults. Defaults to ``None``.
+        **fields: `RetrieverTrainingConfig` fields that replace the preset's or the default values.
+
+    Returns:
+        `RetrieverTrainingConfig`: the checked config.
+
+    Raises:
+        ConfigError: The preset or a field name is unknown, or a value is out of its field's bounds.
+    """
     return _from_preset(RetrieverTrainingConfig, RETRIEVER_PRESETS, out_dir, preset, fields)
 
 
 def reranker_config(out_dir: Path | str, preset: str | None = None, **fields: Any) -> RerankerTrainingConfig:
-    """A reranker config from a named preset (see ``RERANKER_PRESETS``), with ``fields`` on top.
-    Raises ConfigError for an unknown preset or field."""
+    """Make a reranker config from a named preset (see ``RERANKER_PRESETS``), with ``fields`` on top.
+
+    Args:
+        out_dir: Where the trained model is written.
+        preset: A preset name (``paper``: the paper's LoRA reranker on a decoder LLM), or ``None``
+            for the library's defaults. Defaults to ``None``.
+        **fields: `RerankerTrainingConfig` fields that replace the preset's or the default values.
+
+    Returns:
+        `RerankerTrainingConfig`: the checked config.
+
+    Raises:
+        ConfigError: The preset or a field name is unknown, or a value is out of its field's bounds.
+    """
     return _from_preset(RerankerTrainingConfig, RERANKER_PRESETS, out_dir, preset, fields)

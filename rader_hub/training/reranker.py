@@ -23,7 +23,23 @@ from rader_hub.training.runtime import TrainingResult, finish_training, prepare_
 
 
 def load_cross_encoder(base: str, max_seq_length: int) -> tuple[Any, bool]:
-    """A one-score CrossEncoder on ``base`` and whether it is a decoder LLM."""
+    """Load a one-score CrossEncoder on ``base`` and say whether it is a decoder LLM.
+
+    A decoder's tokenizer gets an EOS appended to every pair (the head reads its state) and a pad
+    token other than EOS.
+
+    Args:
+        base: A Hub model id, a model folder, a ``.gguf`` file, or ``embedded`` (MiniLM's weights
+            with a fresh score head).
+        max_seq_length: The longest (query, document) pair in tokens; longer pairs are truncated.
+
+    Returns:
+        `tuple`: the CrossEncoder and ``True`` when ``base`` is a decoder LLM (trained with LoRA by default).
+
+    Raises:
+        AssetError: The base cannot be found or loaded, a decoder's tokenizer has no special token
+            to pad with besides EOS, or a GGUF base keeps quantised weights.
+    """
     from sentence_transformers import CrossEncoder
 
     from rader_hub.training.base_model import append_eos
@@ -75,8 +91,26 @@ def _formatted(dataset: Any, pairs: PairFormat) -> Any:
 
 
 def train_reranker(config: RerankerTrainingConfig, data: DataInput | TrainingData) -> TrainingResult:
-    """Train a cross-encoder on ``data`` (as ``train_retriever`` takes it), save it to
-    ``config.out_dir`` and return what happened."""
+    """Train a cross-encoder reranker on ``data``, save it to ``config.out_dir`` and return what happened.
+
+    Each query's positive competes with its own hard negatives only (no in-batch negatives). The
+    pair format (``config.query_prefix``, ``config.document_prefix``) is saved with the model, so
+    reranking formats pairs the same way. Bad data or settings fail before any model is loaded.
+
+    Args:
+        config: The run's settings; see `RerankerTrainingConfig` for each field and its default.
+        data: The training data, as `train_retriever` takes it (rows need at least one negative).
+
+    Returns:
+        `TrainingResult`: the output folder, steps, rows, final losses and loss curve.
+
+    Raises:
+        DataError: The data cannot be read or selected (as for `train_retriever`), or a row has no
+            hard negative.
+        ConfigError: ``bf16`` without a GPU that supports it, ``resume`` without a complete
+            checkpoint or together with LoRA, or an ``effective_batch_size`` that does not divide.
+        AssetError: The base model cannot be found or loaded as a cross-encoder.
+    """
     from sentence_transformers import CrossEncoderTrainer, CrossEncoderTrainingArguments
 
     run = prepare_run(config, data)

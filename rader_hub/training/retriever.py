@@ -25,10 +25,31 @@ def _prompts(columns: Sequence[str], config: RetrieverTrainingConfig) -> dict[st
 def train_retriever(config: RetrieverTrainingConfig, data: DataInput | TrainingData) -> TrainingResult:
     """Train a bi-encoder on ``data``, save it to ``config.out_dir`` and return what happened.
 
-    ``data`` is a source (generation output, JSONL/JSON/Parquet file, folder, Hub dataset id or a
-    ``DataSource`` with config and split), triples already in memory, or a ``TrainingData``;
-    ``config.query_types`` and ``config.eval_fraction`` select and split it. Bad data or settings
-    raise a ``RaderError`` before any model is loaded.
+    InfoNCE over in-batch and hard negatives, with the query and passage prompts saved in the
+    model. Beside the model go ``rader_training.json`` (the config, data sizes, losses) and
+    ``loss_curve.png``; the checkpoints are removed once the model is saved, unless
+    ``config.keep_checkpoints``. Bad data or settings fail before any model is loaded.
+
+    Args:
+        config: The run's settings (output folder, base model, schedule, loss, LoRA); see
+            `RetrieverTrainingConfig` for each field and its default.
+        data: A source (a generation run folder or its ``data/``, a JSONL/JSON/Parquet file, a
+            Hub dataset id, or a ``DataSource`` with config and split), triples already in memory,
+            or a `TrainingData`; ``config.query_types`` and ``config.eval_fraction`` select and
+            split a source or triples, a `TrainingData` is used as it is.
+
+    Returns:
+        `TrainingResult`: the output folder, optimizer steps, train and held-out rows, the final
+        train and eval losses, the negatives per query, and the loss curve's path.
+
+    Raises:
+        DataError: The data cannot be read, lacks the query/positive columns, has no rows after
+            the query-type filter, has too few problems to hold out ``eval_fraction``, or has a
+            row without hard negatives while ``num_negatives`` asks for some.
+        ConfigError: ``bf16`` without a GPU that supports it, ``resume`` without a complete
+            checkpoint in ``out_dir/checkpoints`` or together with LoRA, or an
+            ``effective_batch_size`` that is not a multiple of the batch over all processes.
+        AssetError: The base model cannot be found or loaded.
     """
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.base.sampler import BatchSamplers

@@ -47,12 +47,19 @@ def check_precision(bf16: bool) -> None:
 
 
 def last_complete_checkpoint(checkpoints: Path) -> Path | None:
-    """The latest checkpoint under ``checkpoints`` that was written to the end, if any.
+    """Find the latest checkpoint under ``checkpoints`` that was written to the end, if any.
 
     transformers writes a checkpoint's files in place and its trainer_state.json last: a run killed
     while saving leaves a folder without it (or without its weights), which cannot be resumed from.
     Measured with bench/fault_injection.py: resuming from such a folder failed every re-run. So a
-    checkpoint counts only with both its trainer state and its weights."""
+    checkpoint counts only with both its trainer state and its weights.
+
+    Args:
+        checkpoints: The trainer's checkpoint folder (``out_dir/checkpoints``); it may not exist.
+
+    Returns:
+        `Path` or `None`: the ``checkpoint-<step>`` folder with the highest step, or ``None``.
+    """
     from transformers.trainer import TRAINER_STATE_NAME
     from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
