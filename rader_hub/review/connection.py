@@ -29,13 +29,29 @@ class ArgillaRequestError(RaderError):
 
 @dataclass(frozen=True)
 class Connection:
+    """An Argilla URL and API key, and where they came from."""
+
     url: str
     api_key: str
     origin: str  # where url and key came from, for error messages (never the key itself)
 
 
 def resolve_connection(state_dir: Path | None = None, url: str | None = None, api_key: str | None = None) -> Connection:
-    """Explicit ``url``/``api_key`` first, then the environment, then the local server's state."""
+    """Say which Argilla to use: explicit ``url``/``api_key``, else the environment, else the local server.
+
+    Args:
+        state_dir: The state folder of `rader review serve`. Defaults to ``$XDG_DATA_HOME/rader-hub/argilla``
+            (``~/.local/share/rader-hub/argilla``).
+        url: Argilla's URL; needs ``api_key`` too. Defaults to ``ARGILLA_API_URL``.
+        api_key: Argilla's API key; needs ``url`` too. Defaults to ``ARGILLA_API_KEY``.
+
+    Returns:
+        `Connection`: the URL, the key, and where they came from (for messages; never the key).
+
+    Raises:
+        ArgillaUnavailable: Only one of URL and key is given (as parameters or in the environment),
+            or neither is and no server started from ``state_dir`` is running.
+    """
     if url or api_key:
         if not (url and api_key):
             raise ArgillaUnavailable(f"an Argilla {'API key' if url else 'URL'} is needed too: {HOW_TO_CONNECT}")
@@ -56,7 +72,17 @@ def resolve_connection(state_dir: Path | None = None, url: str | None = None, ap
 
 
 def connect(connection: Connection) -> Any:
-    """An ``argilla.Argilla`` client, checked by one request (who am I)."""
+    """Make an ``argilla.Argilla`` client, checked by one request (who am I).
+
+    Args:
+        connection: Where to connect (`resolve_connection`).
+
+    Returns:
+        `argilla.Argilla`: the connected client.
+
+    Raises:
+        ArgillaUnavailable: Nothing answers at the URL, or Argilla rejects the API key.
+    """
     import argilla as rg
     import httpx
     from argilla._exceptions import ArgillaCredentialsError

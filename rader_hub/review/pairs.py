@@ -127,7 +127,19 @@ def _parquet_files(path: Path) -> tuple[list[Path], Path | None]:
 
 
 def load_generation_dataset(path: str | Path) -> GenerationDataset:
-    """Read a generation output folder (or one of its Parquet files) and check the columns."""
+    """Read a generation output folder (or one of its Parquet files) and check its columns.
+
+    Args:
+        path: A `rader generate` run folder (its ``data/*.parquet``), a folder of Parquet files,
+            or one Parquet file.
+
+    Returns:
+        `GenerationDataset`: the Arrow table, its source, and the run folder when there is one.
+
+    Raises:
+        DataError: ``path`` does not exist, holds no Parquet file, cannot be read, or lacks a
+            column review needs (``REQUIRED_COLUMNS``).
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 

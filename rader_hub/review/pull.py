@@ -44,6 +44,8 @@ REVIEW_FILE = "review.json"
 
 
 class RejectedPositives(str, Enum):
+    """What becomes of a row whose positive humans rejected: dropped, or a hard negative of its query's other rows."""
+
     drop = "drop"
     negatives = "negatives"
 
@@ -74,6 +76,8 @@ class HumanVerdict:
 
 @dataclass
 class PullResult:
+    """The reviewed dataset's folder, its ``review.json`` content, and the rows before and after review."""
+
     out_dir: Path
     review: dict
     rows_in: int
@@ -87,7 +91,19 @@ class _Merge:
 
 
 def fetch_verdicts(client: Any, name: str, workspace: str) -> dict[str, HumanVerdict]:
-    """Every record of the Argilla dataset, by record id, with its submitted answers."""
+    """Fetch every record of the Argilla dataset, by record id, with its submitted answers.
+
+    Args:
+        client: A connected ``argilla.Argilla`` client.
+        name: The Argilla dataset the pairs were pushed to.
+        workspace: Its workspace.
+
+    Returns:
+        `dict`: record id -> `HumanVerdict` (the votes per label and who gave them; no votes: pending).
+
+    Raises:
+        ConfigError: There is no dataset ``name`` in ``workspace``.
+    """
     dataset = find_dataset(client, name, workspace)
     if dataset is None:
         raise ConfigError(
@@ -235,7 +251,30 @@ def pull(
     rejected_positives: RejectedPositives = RejectedPositives.drop,
 ) -> PullResult:
     """Fetch the answers for ``source``'s pairs and write the reviewed dataset to ``out_dir``.
-    Raises NothingToPull (and writes nothing) when no pair has a submitted answer yet."""
+
+    Human verdicts override the judge's (majority of annotators; a tie leaves the judge's), see
+    this module's docstring for the merge rules. ``out_dir`` gets the Parquet data with the
+    columns ``human_verdict``, ``annotators`` and ``review_status`` added, ``summary.json``,
+    ``recipe.yaml`` and ``review.json`` (the agreement figures; written last).
+
+    Args:
+        client: A connected ``argilla.Argilla`` client.
+        source: The generation dataset that was pushed (`load_generation_dataset`).
+        name: The Argilla dataset it was pushed to.
+        workspace: Its workspace.
+        out_dir: Where the reviewed dataset is written; must differ from the source's folder.
+        rejected_positives: What becomes of a row whose positive humans rejected. Defaults to
+            ``drop``; ``negatives`` makes it a hard negative of the rows with the same problem and query.
+
+    Returns:
+        `PullResult`: the output folder, the ``review.json`` content, and the rows before and after.
+
+    Raises:
+        ConfigError: ``out_dir`` is the source's folder, or there is no dataset ``name`` in ``workspace``.
+        NothingToPull: No pair has a submitted answer yet; nothing is written.
+        ArgillaUnavailable: The connection to Argilla was lost.
+        ArgillaRequestError: Argilla refused a request.
+    """
     if out_dir.resolve() in {source.source.resolve(), *([source.folder.resolve()] if source.folder else [])}:
         raise ConfigError(f"--out {out_dir}: must differ from the dataset it reviews")
     rows = source.rows

@@ -35,6 +35,8 @@ Your answers override the judge's in the dataset `rader review pull` writes.
 
 @dataclass(frozen=True)
 class PushResult:
+    """Where the records went (dataset, workspace, annotation URL), how many, and whether the dataset is new."""
+
     dataset: str
     workspace: str
     url: str
@@ -174,7 +176,33 @@ def push(
     seed: int = 0,
     min_submitted: int = 1,
 ) -> PushResult:
-    """Push judged pairs (all, or a stratified sample of ``sample``) as records of dataset ``name``."""
+    """Push judged pairs (all, or a stratified sample) as records of the Argilla dataset ``name``.
+
+    The dataset is created with rader's fields and questions on the first push. Records are
+    upserted by a stable id, so pushing again updates them and keeps the answers already given;
+    the judge's verdict and reason are pre-filled as suggestions.
+
+    Args:
+        client: A connected ``argilla.Argilla`` client (`rader_hub.review.connection.connect`).
+        pairs: The judged pairs (`GenerationDataset.pairs`).
+        name: The Argilla dataset; `GenerationDataset.default_name` is the one `rader review` uses.
+        workspace: The Argilla workspace, which must exist. Defaults to ``argilla`` (the default user's).
+        sample: Push this many pairs, stratified by judge verdict and query type. Defaults to
+            ``None``: every pair.
+        seed: The sample's seed: the same pairs, size and seed give the same sample. Defaults to 0.
+        min_submitted: Answers a record needs before Argilla counts it as done (a new dataset
+            only). Defaults to 1.
+
+    Returns:
+        `PushResult`: the dataset, workspace and annotation URL, the records pushed and the candidates.
+
+    Raises:
+        DataError: ``pairs`` is empty, or ``sample`` is not a positive number.
+        ConfigError: The workspace does not exist, or a dataset ``name`` exists that
+            `rader review push` did not make.
+        ArgillaUnavailable: The connection to Argilla was lost.
+        ArgillaRequestError: Argilla refused a request.
+    """
     if not pairs:
         raise DataError("no judged pairs to push: the dataset has no rows")
     chosen = stratified_sample(pairs, sample, seed) if sample is not None else pairs

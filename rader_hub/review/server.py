@@ -273,10 +273,30 @@ def _log_tail(state: ServerState, name: str) -> str:
 
 
 def serve(state_dir: Path | None = None, port: int | None = None, say: Say = lambda message: None) -> ServerInfo:
-    """Start Redis, the search engine and Argilla on 127.0.0.1 (or find them running) and wait
-    until the API answers. Without ``port``: the port this state folder used last, else 6900 (a
-    restart keeps the URL users and clients know). Interrupted or failed, it stops whatever it
-    had started; a server found running is waited for, never stopped."""
+    """Start Redis, the search engine and Argilla on 127.0.0.1 (or find them running) and wait until the API answers.
+
+    The first call installs the Argilla server into its own virtual environment (minutes).
+    Interrupted or failed, it stops whatever it had started; a server found running is waited
+    for, never stopped.
+
+    Args:
+        state_dir: The folder of the server's database, credentials, logs and processes.
+            Defaults to ``$XDG_DATA_HOME/rader-hub/argilla``
+            (``~/.local/share/rader-hub/argilla``).
+        port: Argilla's port. Defaults to the port this state folder used last, else 6900 (a
+            restart keeps the URL users and clients know).
+        say: Called with each progress message. Defaults to saying nothing.
+
+    Returns:
+        `ServerInfo`: the URL, the credentials, the state folder, and whether the server was
+        already running, created its credentials or rebuilt its search index.
+
+    Raises:
+        ConfigError: The port is in use, or the state folder cannot be made private to the user.
+        FolderInUse: Another rader process holds the state folder.
+        ServerError: Installing or starting the server failed, it did not answer in time, or it
+            rejected the credentials; the message names the log.
+    """
     state = ServerState(state_dir)
     state.make_private()  # before the lock file: the folder holds credentials
     with hold_folder(state.root):  # two serves at once would each start a stack on one folder
@@ -351,8 +371,17 @@ def _redis_config(port: int, password: str, folder: Path) -> str:
 
 
 def stop(state_dir: Path | None = None) -> list[str]:
-    """End the processes recorded in the state folder (SIGTERM, then SIGKILL after a grace
-    period); returns the names of those that were running. Never touches other processes."""
+    """End the processes recorded in the state folder: SIGTERM, then SIGKILL after a grace period.
+
+    Never touches other processes.
+
+    Args:
+        state_dir: The state folder `serve` used. Defaults to ``$XDG_DATA_HOME/rader-hub/argilla``
+            (``~/.local/share/rader-hub/argilla``).
+
+    Returns:
+        `list[str]`: the names of the processes that were running (``redis``, ``search``, ``server``).
+    """
     state = ServerState(state_dir)
     recorded = state.recorded()
     processes = recorded.get("processes") or {}
