@@ -30,6 +30,7 @@ _SERIALISED_EXTRAS = {"type_info", "runtime_parameters_info"}
 
 
 def load_recipe(path: str | Path) -> dict[str, Any]:
+    """Read a recipe file as YAML, unchecked; ConfigError when it cannot be read or is not a mapping."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -45,7 +46,21 @@ def load_recipe(path: str | Path) -> dict[str, Any]:
 
 
 def validate_recipe(path: str | Path) -> dict[str, Any]:
-    """Check a recipe file; return its parsed content. Raises ConfigError naming the bad key."""
+    """Check a recipe file against the distilabel classes it names, before anything runs.
+
+    Every step, and every nested object with a ``type_info`` (an LLM), is checked: unknown keys
+    (with a "did you mean"), values of the wrong type and values out of the fields' bounds.
+
+    Args:
+        path: The recipe YAML file (as `rader generate` takes it, e.g. ``recipes/math_embedded.yaml``).
+
+    Returns:
+        `dict`: the parsed recipe, for `parse_runtime_parameters` and `dataset_path`.
+
+    Raises:
+        ConfigError: The file cannot be read, is not UTF-8 YAML, or has a bad key or value; the
+            message names the key's path, e.g. ``steps[1] (mcts_search).rolouts: unknown key``.
+    """
     data = load_recipe(path)
     where = str(path)
     _unknown_keys(data, _TOP_KEYS, where)
@@ -112,11 +127,24 @@ def _validate_object(obj: dict[str, Any], where: str) -> None:
 
 
 def parse_runtime_parameters(recipe: dict[str, Any], params: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """``--param STEP.FIELD=VALUE`` options as distilabel's nested runtime parameters, each checked
-    like a recipe key before anything runs: the step must exist, FIELD must be one of its runtime
-    parameters (``STEP.llm.FIELD`` for its LLM, ``STEP.llm.generation_kwargs.KEY`` for sampling)
-    and VALUE must have its type. VALUE is read as JSON when it parses (``3``, ``true``,
-    ``[31, 50]``, ``null``), else as a plain string. Raises ConfigError naming the option."""
+    """Turn ``STEP.FIELD=VALUE`` settings into distilabel's nested runtime parameters, each checked.
+
+    Each is checked like a recipe key before anything runs: the step must exist, FIELD must be one
+    of its runtime parameters (``STEP.llm.FIELD`` for its LLM, ``STEP.llm.generation_kwargs.KEY``
+    for sampling) and VALUE must have its type. VALUE is read as JSON when it parses (``3``,
+    ``true``, ``[31, 50]``, ``null``), else as a plain string.
+
+    Args:
+        recipe: The recipe as `validate_recipe` returned it.
+        params: ``STEP.FIELD=VALUE`` strings (`rader generate --param`), later ones winning.
+
+    Returns:
+        `dict`: step name -> its runtime parameters (nested as distilabel takes them), for `run_recipe`.
+
+    Raises:
+        ConfigError: A setting is not ``STEP.FIELD=VALUE``, names no step of the recipe or no
+            runtime parameter of the step, or its value does not have the parameter's type.
+    """
     steps = {entry["step"]["name"]: entry["step"] for entry in recipe["pipeline"]["steps"]}
     parameters: dict[str, dict[str, Any]] = {}
     for param in params:
@@ -216,7 +244,15 @@ def _validated(annotation: Any, value: Any, where: str) -> Any:
 
 
 def dataset_path(recipe: dict[str, Any]) -> Path | None:
-    """Where the recipe's SaveDataset step writes the dataset (None if it has none)."""
+    """Say where the recipe's SaveDataset step writes the dataset.
+
+    Args:
+        recipe: The recipe as `validate_recipe` returned it.
+
+    Returns:
+        `Path` or `None`: the absolute path of ``<output_dir>/data/train-00000-of-00001.parquet``,
+        or ``None`` when the recipe has no SaveDataset step.
+    """
     from rader_hub.generation.runfiles import RunFolder
     from rader_hub.generation.steps.save import DATA_FILE
 

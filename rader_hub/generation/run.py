@@ -26,10 +26,28 @@ from rader_hub.generation.steps.save import DATA_FILE, SaveDataset
 
 
 def run_recipe(recipe: Path, parameters: dict[str, dict[str, Any]], ray: bool = False, ray_address: str | None = None) -> None:
-    """Run ``recipe`` (already validated) with checked ``parameters``; the dataset lands where its
-    SaveDataset step says (:func:`rader_hub.generation.recipe.dataset_path`). Raises
-    :class:`GenerationFailed` when a batch failed or the dataset was not written, and
-    :class:`~rader_hub.folder_lock.FolderInUse` when another process works in the run folder."""
+    """Run ``recipe`` with distilabel; the dataset lands where its SaveDataset step says.
+
+    Before anything starts, the output folders are checked writable and every OpenAI-compatible
+    LLM server is asked whether it answers. A killed run resumes when run again from the run
+    folder's per-problem checkpoints. See `rader_hub.generation.recipe.dataset_path` for where
+    the dataset is written.
+
+    Args:
+        recipe: The recipe file, already checked with `rader_hub.generation.recipe.validate_recipe`.
+        parameters: Runtime parameters per step, checked with
+            `rader_hub.generation.recipe.parse_runtime_parameters` (``{}`` for none).
+        ray: Run the pipeline on Ray (a local instance unless ``ray_address``). Defaults to ``False``.
+        ray_address: The head node of a running Ray cluster; implies ``ray``. Defaults to ``None``.
+
+    Raises:
+        GenerationFailed: A step's batch failed, or the dataset was not written; no dataset is left.
+        FolderInUse: Another rader process works in the run folder.
+        ServerError: An LLM server of the recipe does not answer or does not serve its model.
+        ConfigError: ``ray`` is asked for and Ray is not installed.
+        OSError: An output folder cannot be written (read-only, no permission, full disk); the
+            message names the folder.
+    """
     from distilabel.pipeline import Pipeline
 
     from rader_hub.generation.llm import check_llm_servers

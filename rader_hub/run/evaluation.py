@@ -22,9 +22,28 @@ CHART_FILE = "ndcg.png"
 def evaluate_beside_baselines(
     model_dir: Path, base: str, out_dir: Path, corpus: str, queries: str, bright: Sequence[str], say: Callable[[str], None]
 ) -> tuple[dict[str, Path], Path]:
-    """Evaluate the model, its base and BM25 on ``corpus``/``queries`` (and each BRIGHT split given);
-    returns the JSON file of each run by name (``model``, ``base``, ``bm25``, ``bright-model``, ...)
-    and the chart of nDCG@10."""
+    """Evaluate the model, its base model and BM25 on the same queries, and chart their nDCG@10.
+
+    Each run is written as the JSON `rader eval --json` prints (model cards read these files).
+
+    Args:
+        model_dir: The trained retriever's folder.
+        base: The base model it was trained from (``embedded`` or a Hub id or folder).
+        out_dir: Where the JSON files and the chart (``ndcg.png``) are written.
+        corpus: The evaluation corpus: ``embedded``, a file or folder, or a Hub dataset id.
+        queries: The evaluation queries (with gold theorem ids), in the same forms.
+        bright: BRIGHT splits to evaluate each run on as well (``all`` for the 12); empty for none.
+        say: Called with one line per run (its nDCG@10 and Recall@10).
+
+    Returns:
+        `tuple`: the JSON file of each run by name (``model``, ``base``, ``bm25``, and
+        ``bright-model``, ... with ``bright``), and the chart's path.
+
+    Raises:
+        DataError: The corpus or queries cannot be read, or no query's gold document is in the corpus.
+        AssetError: A model cannot be found or loaded.
+        ConfigError: An unknown BRIGHT split.
+    """
     runs = {
         "model": (RetrieverKind.dense, str(model_dir)),
         "base": (RetrieverKind.dense, base),

@@ -48,6 +48,8 @@ DRY_RUN_REPO = "your-org/rader"
 
 
 class ReviewMode(str, Enum):
+    """The review stage: ``skip`` it, ``push`` the pairs and train on, or ``wait`` for every answer and train on the reviewed data."""
+
     skip = "skip"
     push = "push"
     wait = "wait"
@@ -74,6 +76,8 @@ class MainJobOptions:
 
 @dataclass
 class StageReport:
+    """One stage of a run: whether an earlier run's result was kept, how long it took, what it wrote."""
+
     name: str
     skipped: bool
     seconds: float
@@ -84,9 +88,20 @@ Say = Callable[[str], None]
 
 
 class MainJob:
-    """One run of the main job over the recipe's run folder."""
+    """One run of the main job over the recipe's run folder (the stages are in this module's docstring)."""
 
     def __init__(self, options: MainJobOptions, say: Say = lambda message: None) -> None:
+        """Check everything the stages will need before any of them runs.
+
+        Args:
+            options: The recipe and every stage's settings.
+            say: Called with each progress line (stage started, done, skipped). Defaults to saying nothing.
+
+        Raises:
+            ConfigError: The recipe or a ``params`` setting is invalid, a training setting is
+                unknown or out of bounds, or the recipe has no SaveDataset step.
+            OSError: The run folder cannot be written; the message names it.
+        """
         from rader_hub.generation.recipe import dataset_path, parse_runtime_parameters, validate_recipe
 
         self.options = options
@@ -106,6 +121,18 @@ class MainJob:
 
     # -- orchestration --------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
+        """Run the stages in order, skipping each one whose settings, inputs and outputs are unchanged.
+
+        Returns:
+            `dict`: the run summary (also written to ``run_summary.json``): the stages and their
+            times, rows, review, training, evaluation table and chart, and what was published.
+
+        Raises:
+            FolderInUse: Another rader process works in the run folder.
+            RaderError: A stage failed; each stage raises what the function it calls raises
+                (`run_recipe`, `push`/`pull`, `train_retriever`, `evaluate_retrieval`,
+                `publish_rendered`), e.g. GenerationFailed, DataError, HubError.
+        """
         with hold_folder(self.root):  # a second run on this folder would overwrite the ledger and the model
             remove_leftovers(self.root)  # what a killed run was writing
             return self._run_stages()
@@ -337,5 +364,6 @@ def _config_settings(config: RetrieverTrainingConfig) -> dict[str, Any]:
 
 
 def format_duration(seconds: float) -> str:
+    """Seconds as ``1m05s`` (or ``42s`` under a minute), as the progress lines show them."""
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes}m{rest:02d}s" if minutes else f"{rest}s"

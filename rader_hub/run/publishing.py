@@ -22,8 +22,32 @@ def publish_both(
     upload: bool,
     private: bool = False,
 ) -> dict[str, Any]:
-    """Render ``dataset`` and ``model`` into ``out_root/dataset`` and ``out_root/model``; with
-    ``upload``, publish each as one commit (the dataset first, so the model card's link resolves)."""
+    """Render the dataset and the model with their cards and, with ``upload``, publish each as one commit.
+
+    The dataset is published first, so the model card's link to it resolves. A folder rendered by
+    an earlier run is replaced whole.
+
+    Args:
+        dataset: The run folder to publish as the dataset (the generation's, or the reviewed one).
+        model: The trained retriever's folder.
+        eval_files: `rader eval --json` files the model card reports.
+        out_root: Where ``dataset/`` and ``model/`` are rendered.
+        dataset_repo: The dataset's Hub repo, ``ORG/NAME``.
+        model_repo: The model's Hub repo, ``ORG/NAME``.
+        upload: Publish the rendered folders; ``False`` renders only (a dry run).
+        private: Make the repos private. Defaults to ``False``.
+
+    Returns:
+        `dict`: the rendered ``folders`` and their ``repos`` by kind, ``uploaded``, and after an
+        upload the ``commits`` (URLs) and the kinds ``made_private``.
+
+    Raises:
+        ConfigError: A repo id is not ``ORG/NAME``, or a rendered file contains a secret's value.
+        DataError: The run folder or an eval file is malformed.
+        AssetError: The model folder is not a loadable retriever.
+        CardError: A card's metadata does not validate (e.g. no licence known).
+        HubError: The Hub cannot be reached or refuses the upload.
+    """
     rendered = []
     for kind, source, repo, options in (
         (ArtifactKind.dataset, dataset, dataset_repo, CardOptions()),
