@@ -16,6 +16,8 @@ TEXT_FIELDS = ("text", "content")
 
 @dataclass(frozen=True)
 class Document:
+    """One document (a theorem): its id, text and optional title."""
+
     id: str
     text: str
     title: str = ""
@@ -74,6 +76,7 @@ class Corpus:
 
 
 def document_from_row(row: Row) -> Document:
+    """A document from a row with ``id``, ``text`` (or BRIGHT's ``content``) and an optional ``title``; RowError otherwise."""
     doc_id = row_id(row)
     text = text_field(row, TEXT_FIELDS, owner=f"id '{doc_id}'")
     title = row.data.get("title") or ""
@@ -83,7 +86,20 @@ def document_from_row(row: Row) -> Document:
 
 
 def load_corpus(source: DataSource) -> Corpus:
-    """Load and validate a corpus; problems are one DataError naming the source and the first row of each kind."""
+    """Load and validate a corpus of documents.
+
+    Args:
+        source: A JSONL/JSON/Parquet file, a folder, or a Hub dataset id (with config and split)
+            whose rows have ``id``, ``text`` (or ``content``) and an optional ``title``; see
+            `rader_hub.embedded_data.resolve_source` for ``embedded``.
+
+    Returns:
+        `Corpus`: the documents in file order, unique by id.
+
+    Raises:
+        DataError: The source cannot be read, is empty, or has malformed rows or duplicate ids;
+            one error names the source and the first row of each kind of problem.
+    """
     documents = parse_unique_rows(source, document_from_row)
     if not documents:
         raise DataError(f"{source}: corpus is empty (no rows)")

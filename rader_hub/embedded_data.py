@@ -48,7 +48,20 @@ def embedded_path(kind: str) -> Path:
 
 
 def resolve_source(path: str, kind: str, config: str | None = None, split: str | None = None) -> DataSource:
-    """Turn a user-given source (or 'embedded') into a DataSource."""
+    """Turn a user-given source, or ``embedded``, into a DataSource.
+
+    Args:
+        path: ``embedded`` for the data that ships with rader-hub, else a file, folder or Hub dataset id.
+        kind: Which embedded dataset ``embedded`` means: ``theorems``, ``dev_queries`` or ``math_problems``.
+        config: The Hub dataset's config (ignored for ``embedded``). Defaults to ``None``.
+        split: The Hub dataset's split (ignored for ``embedded``). Defaults to ``None``.
+
+    Returns:
+        `DataSource`: what the loaders (`load_corpus`, `load_queries`, the trainers) read.
+
+    Raises:
+        DataError: ``embedded`` was asked for and the embedded data is missing from the installation.
+    """
     if path == EMBEDDED:
         return DataSource(str(embedded_path(kind)))
     return DataSource(path, config, split)

@@ -20,6 +20,8 @@ class QueryMode(str, Enum):
 
 @dataclass(frozen=True)
 class EvalQuery:
+    """One evaluation query: its id, text, gold document ids, and the ids excluded from its ranking."""
+
     id: str
     text: str
     gold_ids: tuple[str, ...]
@@ -27,6 +29,7 @@ class EvalQuery:
 
 
 def query_from_row(row: Row, mode: QueryMode = QueryMode.question) -> EvalQuery:
+    """A query from a row with ``id``, ``query`` (or ``reasoning``), non-empty ``gold_ids`` and optional ``excluded_ids``."""
     query_id = row_id(row)
     text = text_field(row, ("query" if mode is QueryMode.question else "reasoning",), owner=f"query '{query_id}'")
     gold_ids = string_list(row, "gold_ids", required=True)
@@ -37,7 +40,21 @@ def query_from_row(row: Row, mode: QueryMode = QueryMode.question) -> EvalQuery:
 
 
 def load_queries(source: DataSource, mode: QueryMode = QueryMode.question) -> list[EvalQuery]:
-    """Load and validate evaluation queries; duplicate ids and empty files are errors."""
+    """Load and validate evaluation queries with their relevance judgements (BRIGHT's example format).
+
+    Args:
+        source: A file, folder or Hub dataset id whose rows have ``id``, ``query`` (or
+            ``reasoning``), ``gold_ids`` and optional ``excluded_ids``.
+        mode: Which text is the query: ``question`` (the ``query`` field) or ``reasoning``.
+            Defaults to ``question``.
+
+    Returns:
+        `list[EvalQuery]`: the queries in file order.
+
+    Raises:
+        DataError: The source cannot be read or is empty, a row lacks its query text or has empty
+            ``gold_ids``, or two rows share an id.
+    """
     queries = parse_unique_rows(source, lambda row: query_from_row(row, mode), what="query id")
     if not queries:
         raise DataError(f"{source}: no queries")

@@ -49,7 +49,24 @@ DataInput = DataSource | str | os.PathLike | Sequence[Triple]
 
 
 def training_data(data: DataInput, query_types: Iterable[str] | None = None, eval_fraction: float = 0.0, seed: int = 42) -> TrainingData:
-    """Load (or take) the triples, keep ``query_types``, and hold out ``eval_fraction`` of the problems."""
+    """Load (or take) the triples, keep ``query_types``, and hold out ``eval_fraction`` of the problems.
+
+    Args:
+        data: A source (generation output, JSONL/JSON/Parquet file, folder, Hub dataset id or a
+            ``DataSource``) or triples already in memory.
+        query_types: Keep only rows of these query types (e.g. ``["llmq", "cot"]``). Defaults to
+            ``None``: every row.
+        eval_fraction: The fraction of problems held out for an eval loss; a problem's rows never
+            span both sides. Defaults to 0.
+        seed: The seed of the held-out draw. Defaults to 42.
+
+    Returns:
+        `TrainingData`: the training triples, the held-out ones, and the source.
+
+    Raises:
+        DataError: The source cannot be read or has no rows, lacks the query/positive columns,
+            the query types are unknown (or the data has none), or too few problems to hold out.
+    """
     if isinstance(data, (str, os.PathLike)):
         data = DataSource(os.fspath(data))
     if isinstance(data, DataSource):
