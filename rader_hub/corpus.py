@@ -57,10 +57,12 @@ class Corpus:
 
     @property
     def ids(self) -> list[str]:
+        """The document ids, in corpus order."""
         return [doc.id for doc in self.documents]
 
     @property
     def texts(self) -> list[str]:
+        """What retrievers index for each document (``Document.full_text``), in corpus order."""
         return [doc.full_text for doc in self.documents]
 
     @cached_property

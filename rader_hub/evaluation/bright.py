@@ -79,10 +79,12 @@ class BrightSplit:
     queries: tuple[DataSource, ...]
 
     def load_corpus(self) -> Corpus:
+        """The split's documents; DataError when they cannot be read or are malformed."""
         documents = [document for source in self.corpus for document in parse_rows(source, document_from_row)]
         return Corpus(documents, source=" + ".join(map(str, self.corpus)))
 
     def load_queries(self) -> list[EvalQuery]:
+        """The split's queries (the question, or a reasoner's reasoning); DataError when there are none."""
         # Always the `query` column: in reasoning mode the <reasoner>_reason config holds the reasoning there.
         queries = [query for source in self.queries for query in parse_rows(source, lambda row: query_from_row(row, QueryMode.question))]
         if not queries:
@@ -103,6 +105,7 @@ def resolve_splits(requested: Sequence[str]) -> list[str]:
 
 
 def queries_config(mode: QueryMode, reasoner: str = DEFAULT_REASONER) -> str:
+    """The Hub config holding the queries of ``mode``: ``examples``, or ``<reasoner>_reason``; ConfigError for an unknown reasoner."""
     if mode is QueryMode.question:
         return "examples"
     if reasoner not in REASONERS:
@@ -142,6 +145,7 @@ class BrightResult:
         return {name: sum(split.metrics[name] for split in self.splits.values()) / len(self.splits) for name in metric_names}
 
     def as_dict(self) -> dict[str, dict]:
+        """What `rader eval --bright --json` prints: each split's ``EvalResult.as_dict`` and the average."""
         return {"splits": {name: split.as_dict() for name, split in self.splits.items()}, "average": self.average}
 
 

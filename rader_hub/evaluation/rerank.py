@@ -52,6 +52,11 @@ def load_reranker(name: str) -> Reranker:
 
 
 class RerankingRetriever(Retriever):
+    """A first-stage retriever whose top ``depth`` documents per query a cross-encoder reorders.
+
+    Raises ConfigError when ``depth`` is below 1.
+    """
+
     name = "rerank"
 
     def __init__(
@@ -72,6 +77,7 @@ class RerankingRetriever(Retriever):
         self.show_progress = show_progress
 
     def search(self, queries: Sequence[str], top_k: int = 10, exclude: Sequence[frozenset[str]] | None = None) -> list[Ranking]:
+        """The first stage's rankings with their top ``depth`` reordered by the reranker's scores, cut at ``top_k``."""
         first = self.first_stage.search(queries, top_k=max(top_k, self.depth), exclude=exclude)
         # One predict call over every (query, document) pair: batches fill up across queries.
         pairs = [(query, self.corpus[doc_id].full_text) for query, ranking in zip(queries, first) for doc_id, _ in ranking[: self.depth]]

@@ -16,6 +16,8 @@ GITATTRIBUTES = ".gitattributes"  # the Hub's own file; kept when stale files ar
 
 @dataclass(frozen=True)
 class PublishResult:
+    """What a publish did: the repo, branch and commit, the head it replaced, and the files it removed."""
+
     repo_url: str
     revision: str
     commit_url: str
@@ -38,6 +40,7 @@ def endpoint() -> str:
 
 
 def check_repo_id(repo_id: str) -> None:
+    """ConfigError unless ``repo_id`` is a valid Hub repo id of the form ``ORG/NAME``."""
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
     try:

@@ -35,6 +35,7 @@ class ArtifactKind(str, Enum):
 
     @property
     def repo_type(self) -> str:
+        """The Hub's repo type: ``dataset`` or ``model`` (rerankers are models)."""
         return "dataset" if self is ArtifactKind.dataset else "model"
 
 

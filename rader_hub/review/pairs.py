@@ -56,6 +56,8 @@ POSITIVE, NEGATIVE = "positive", "negative"
 
 @dataclass(frozen=True)
 class JudgedPair:
+    """One (query, theorem) pair the judge gave a verdict on: one Argilla record."""
+
     record_id: str
     role: str  # POSITIVE or NEGATIVE in the row it came from
     problem_id: str
@@ -73,10 +75,12 @@ class JudgedPair:
 
     @property
     def theorem_title(self) -> str:
+        """The theorem's first line (its title)."""
         return self.theorem.split("\n", 1)[0].strip()
 
     @property
     def theorem_text(self) -> str:
+        """The theorem without its title line."""
         parts = self.theorem.split("\n", 1)
         return parts[1].strip() if len(parts) == 2 else self.theorem
 
@@ -91,12 +95,15 @@ class GenerationDataset:
 
     @property
     def rows(self) -> list[dict[str, Any]]:
+        """The dataset's rows as dicts, in file order."""
         return self.table.to_pylist()
 
     def pairs(self) -> list[JudgedPair]:
+        """Every distinct judged pair of the dataset (`judged_pairs`)."""
         return judged_pairs(self.rows)
 
     def default_name(self) -> str:
+        """The Argilla dataset name push and pull agree on (`default_dataset_name`)."""
         return default_dataset_name(self.rows)
 
 
@@ -108,6 +115,7 @@ def default_dataset_name(rows: list[dict[str, Any]]) -> str:
 
 
 def record_id(problem_id: str, query_type: str, query: str, theorem_id: str) -> str:
+    """The pair's stable Argilla record id: the same pair always gets the same id, so a push again updates it."""
     key = f"{problem_id}\x1f{query_type}\x1f{query}\x1f{theorem_id}"  # a separator no id or query contains
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 

@@ -56,6 +56,8 @@ class NothingToPull(RaderError):
 
 @dataclass(frozen=True)
 class HumanVerdict:
+    """The submitted answers on one record: votes per label and who answered."""
+
     votes: dict[str, int]  # label -> submitted answers
     annotators: tuple[str, ...]
 
@@ -69,6 +71,7 @@ class HumanVerdict:
 
     @property
     def status(self) -> str:
+        """``reviewed``, ``tie`` (no majority) or ``pending`` (no answer yet)."""
         if not self.votes:
             return PENDING
         return TIE if self.label is None else REVIEWED
@@ -137,6 +140,7 @@ def _without(row: dict[str, Any], theorem_ids: set[str]) -> int:
 
 
 def merge(rows: list[dict[str, Any]], verdicts: dict[str, HumanVerdict], rejected_positives: RejectedPositives) -> _Merge:
+    """Apply the human verdicts to the dataset's rows, by this module's merge rules; returns the rows kept and the counts."""
     result = _Merge()
     rejected: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
     emptied: set[int] = set()  # rows whose every negative humans accepted

@@ -46,6 +46,7 @@ class PushResult:
 
 
 def dataset_settings(min_submitted: int = 1) -> Any:
+    """The Argilla dataset's settings: guidelines, the four fields, the relevance and reason questions, the metadata."""
     import argilla as rg
 
     return rg.Settings(
@@ -85,6 +86,7 @@ def agent_name(judge: str) -> str | None:
 
 
 def to_record(pair: JudgedPair) -> Any:
+    """The Argilla record of one pair, the judge's verdict and reason as suggestions."""
     import argilla as rg
 
     suggestions = []
@@ -138,6 +140,7 @@ def get_or_create_dataset(client: Any, name: str, workspace: str, min_submitted:
 
 
 def find_dataset(client: Any, name: str, workspace: str) -> Any | None:
+    """The Argilla dataset ``name`` in ``workspace`` with its settings, or None if either is missing."""
     space = client.workspaces(workspace)
     if space is None:
         return None

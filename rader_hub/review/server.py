@@ -81,6 +81,8 @@ class Credentials:
 
 @dataclass(frozen=True)
 class ServerInfo:
+    """A running local Argilla: its URL, credentials and state folder, and what `serve` did to get it."""
+
     url: str
     credentials: Credentials
     state_dir: Path

@@ -77,6 +77,8 @@ class TrainingRunConfig:
 
 @dataclass
 class RetrieverTrainingConfig(TrainingRunConfig):
+    """A bi-encoder's training run (`train_retriever`): InfoNCE's negatives, temperature and batches, the prompts."""
+
     num_negatives: Annotated[int, Ge(0)] = PAPER_TRAIN_GROUP  # 0: in-batch negatives only
     temperature: Annotated[float, Gt(0)] = PAPER_TEMPERATURE
     batch_size: Annotated[int, Ge(2)] = 16  # InfoNCE needs in-batch negatives
@@ -91,6 +93,8 @@ class RetrieverTrainingConfig(TrainingRunConfig):
 
 @dataclass
 class RerankerTrainingConfig(TrainingRunConfig):
+    """A cross-encoder's training run (`train_reranker`): each query's group of negatives, the pair format."""
+
     num_negatives: Annotated[int, Ge(1)] = DEFAULT_RERANK_NEGATIVES  # the loss ranks the positive against them
     temperature: Annotated[float, Gt(0)] = 1.0  # cross-encoder logits are unbounded, unlike cosine similarities
     batch_size: Annotated[int, Ge(1)] = 8

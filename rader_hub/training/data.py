@@ -83,6 +83,7 @@ def negative_column(index: int) -> str:
 
 
 def triple_from_row(row: Row) -> Triple:
+    """A triple from a row with ``query`` and ``positive`` (optional: ``negatives``, ``query_type``, ``problem_id``); RowError otherwise."""
     query_type = row.data.get(QUERY_TYPE_COLUMN)
     group = row.data.get(GROUP_COLUMN)
     return Triple(

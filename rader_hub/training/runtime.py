@@ -94,14 +94,17 @@ class TrainingLog:
 
     @property
     def final_train_loss(self) -> float | None:
+        """The last logged training loss; None if none was logged."""
         return self.train[-1][1] if self.train else None
 
     @property
     def final_eval_loss(self) -> float | None:
+        """The last eval loss; None without a held-out split."""
         return self.eval[-1][1] if self.eval else None
 
 
 def training_log(history: Sequence[dict]) -> TrainingLog:
+    """The training and eval loss points of a trainer's ``state.log_history``."""
     train = [(int(entry["step"]), float(entry["loss"])) for entry in history if "loss" in entry]
     evaluation = [(int(entry["step"]), float(entry["eval_loss"])) for entry in history if "eval_loss" in entry]
     return TrainingLog(train=train, eval=evaluation)
