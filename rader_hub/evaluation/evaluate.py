@@ -99,7 +99,8 @@ def evaluate_retrieval(setup: RetrievalSetup, corpus: Corpus, queries: Sequence[
     Raises:
         DataError: No query has any of its gold documents in ``corpus``.
         AssetError: The embedder named by ``setup.model`` cannot be found or loaded.
-        ConfigError: ``setup.alpha`` is outside [0, 1] or ``setup.rerank_depth`` is below 1.
+        ConfigError: A hybrid setup's ``alpha`` is outside [0, 1], or ``rerank_depth`` is below 1.
+        ValueError: ``setup.retriever`` is not a retriever kind (``bm25``, ``dense``, ``hybrid``).
     """
     without_gold = count_queries_without_gold(corpus, queries)  # before any model is loaded
     result = evaluate_retriever(setup.build(corpus, show_progress), queries)

@@ -63,6 +63,7 @@ def pull_when_answered(run_folder: Path, out_dir: Path, name: str, poll_seconds:
         ArgillaUnavailable: No Argilla is configured or running, or the connection was lost.
         ArgillaRequestError: Argilla refused a request.
         ConfigError: There is no Argilla dataset ``name``, or ``out_dir`` is the run folder.
+        NothingToPull: The Argilla dataset holds none of the run's pairs.
     """
     source = load_generation_dataset(run_folder)
     client = connect(resolve_connection())
