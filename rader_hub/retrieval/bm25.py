@@ -27,6 +27,8 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 class BM25Retriever(Retriever):
+    """BM25 over the corpus (bm25s); the defaults reproduce the published TheoremQA baseline (Lucene, k1 1.5, b 0.75)."""
+
     name = "bm25"
 
     def __init__(
@@ -48,6 +50,7 @@ class BM25Retriever(Retriever):
         return bm25s.tokenize(list(texts), stopwords=self.stopwords, return_ids=False, show_progress=False)
 
     def score(self, queries: Sequence[str]) -> np.ndarray:
+        """BM25 scores, shape (len(queries), len(corpus)); a query with no indexed term scores 0 everywhere."""
         vocabulary = self._index.vocab_dict
         scores = np.zeros((len(queries), len(self.corpus)), dtype=np.float32)
         for row, tokens in enumerate(self.tokenize(queries)):

@@ -78,5 +78,6 @@ class DenseRetriever(Retriever):
         return embeddings.astype(np.float32)
 
     def score(self, queries: Sequence[str]) -> np.ndarray:
+        """Cosine similarities of the queries' embeddings (with the query prompt) to the corpus's, shape (queries, corpus)."""
         prompt = {"prompt": self.query_prompt} if self.query_prompt is not None else {}
         return self._encode(self.encoder.encode_query, queries, **prompt) @ self.doc_embeddings.T

@@ -26,14 +26,18 @@ def model_fingerprint(model_location: str) -> str:
 
 
 class EmbeddingCache:
+    """Corpus embeddings as ``.npy`` files in ``directory`` (default: the user's cache), one per key."""
+
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory or cache_dir("embeddings")
 
     def path_for(self, *key_parts: str) -> Path:
+        """The file for a key (e.g. the model fingerprint and the corpus fingerprint)."""
         key = hashlib.sha256("\0".join(key_parts).encode()).hexdigest()[:24]
         return self.directory / f"{key}.npy"
 
     def load(self, path: Path, expected_rows: int) -> np.ndarray | None:
+        """The cached embeddings; None when the file is missing, unreadable or has another row count."""
         if not path.is_file():
             return None
         try:
@@ -43,4 +47,5 @@ class EmbeddingCache:
         return embeddings if embeddings.shape[0] == expected_rows else None
 
     def store(self, path: Path, embeddings: np.ndarray) -> None:
+        """Write the embeddings atomically."""
         write_atomic(path, lambda stream: np.save(stream, embeddings))  # readers never see half a file

@@ -24,6 +24,8 @@ def check_alpha(alpha: float) -> None:
 
 
 class HybridRetriever(Retriever):
+    """``alpha`` x dense + (1 - ``alpha``) x lexical scores, each z-normalised per query; ConfigError for an ``alpha`` outside [0, 1]."""
+
     name = "hybrid"
 
     def __init__(self, dense: Retriever, lexical: Retriever, alpha: float) -> None:
@@ -36,6 +38,7 @@ class HybridRetriever(Retriever):
         self.alpha = alpha
 
     def score(self, queries: Sequence[str]) -> np.ndarray:
+        """The weighted sum of both retrievers' per-query z-scores, shape (len(queries), len(corpus))."""
         dense = zscore_rows(self.dense.score(queries).astype(np.float64))
         lexical = zscore_rows(self.lexical.score(queries).astype(np.float64))
         return self.alpha * dense + (1.0 - self.alpha) * lexical
