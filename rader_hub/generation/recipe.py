@@ -112,30 +112,38 @@ def _validate_object(obj: dict[str, Any], where: str) -> None:
 
 
 def parse_runtime_parameters(recipe: dict[str, Any], params: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """``--param STEP.FIELD=VALUE`` options as distilabel's nested runtime parameters, each checked
+    """``STEP.FIELD=VALUE`` strings (``--param`` options) as distilabel's nested runtime parameters, each checked
     like a recipe key before anything runs: the step must exist, FIELD must be one of its runtime
     parameters (``STEP.llm.FIELD`` for its LLM, ``STEP.llm.generation_kwargs.KEY`` for sampling)
     and VALUE must have its type. VALUE is read as JSON when it parses (``3``, ``true``,
-    ``[31, 50]``, ``null``), else as a plain string. Raises ConfigError naming the option."""
+    ``[31, 50]``, ``null``), else as a plain string. Raises ConfigError (field ``params``) naming the key."""
     steps = {entry["step"]["name"]: entry["step"] for entry in recipe["pipeline"]["steps"]}
     parameters: dict[str, dict[str, Any]] = {}
     for param in params:
-        key, sep, raw = param.partition("=")
-        parts = key.split(".")
-        if not sep or len(parts) < 2 or not all(parts):
-            raise ConfigError(f"--param {param!r}: expected STEP.FIELD=VALUE, e.g. mcts_search.rollouts=2")
-        if parts[0] not in steps:
-            raise ConfigError(f"--param {key}: no step named '{parts[0]}'{_did_you_mean(parts[0], set(steps))}")
         try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw  # plain strings need no quotes
-        value = _checked_value(steps[parts[0]], parts[1:], value, f"--param {key}")
+            parts, value = _parsed_param(steps, param)
+        except ConfigError as exc:
+            raise ConfigError(str(exc), field="params") from None
         target = parameters.setdefault(parts[0], {})
         for part in parts[1:-1]:
             target = target.setdefault(part, {})
         target[parts[-1]] = value
     return parameters
+
+
+def _parsed_param(steps: dict[str, dict[str, Any]], param: str) -> tuple[list[str], Any]:
+    """One ``STEP.FIELD=VALUE`` string as its key's parts and its checked value."""
+    key, sep, raw = param.partition("=")
+    parts = key.split(".")
+    if not sep or len(parts) < 2 or not all(parts):
+        raise ConfigError(f"{param!r}: expected STEP.FIELD=VALUE, e.g. mcts_search.rollouts=2")
+    if parts[0] not in steps:
+        raise ConfigError(f"{key}: no step named '{parts[0]}'{_did_you_mean(parts[0], set(steps))}")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw  # plain strings need no quotes
+    return parts, _checked_value(steps[parts[0]], parts[1:], value, key)
 
 
 def _checked_value(step: dict[str, Any], path: list[str], value: Any, where: str) -> Any:
@@ -160,7 +168,7 @@ def _checked_value(step: dict[str, Any], path: list[str], value: Any, where: str
                 if not isinstance(value, dict):
                     raise ConfigError(
                         f"{where}: expected a JSON object of generation keywords, or name one: "
-                        f"{where.split()[-1]}.KEY=VALUE (keywords: {', '.join(sorted(keys))})"
+                        f"{where}.KEY=VALUE (keywords: {', '.join(sorted(keys))})"
                     )
                 return {key: _generation_keyword(owner, keys, key, item, f"{where}.{key}") for key, item in value.items()}
             if depth + 2 != len(path):
