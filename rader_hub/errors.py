@@ -2,7 +2,17 @@
 
 
 class RaderError(Exception):
-    """Base class for errors that are the user's to fix (bad input, missing package)."""
+    """Base class for errors that are the user's to fix (bad input, missing package).
+
+    ``field``, when one input is at fault, names it as a Python caller passes it (a parameter or a
+    config field: ``bf16``, ``out``, ``repo_id``). The message then starts with ``field=VALUE``,
+    ``field:`` or ``field `` (one value), or with the key at fault (an input of several settings:
+    ``params``, ``train``), never with a command-line flag: the CLI puts its flag there instead.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class DataError(RaderError):

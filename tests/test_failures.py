@@ -53,6 +53,13 @@ def run_main(argv: list[str], monkeypatch, capsys) -> tuple[int, list[str]]:
     return exit_info.value.code, capsys.readouterr().err.strip().splitlines()
 
 
+def test_a_library_error_shows_the_flag_of_the_field_it_names(tmp_path, monkeypatch, capsys) -> None:
+    # publish's check_repo_id names repo_id; the one line a user reads names --repo.
+    argv = ["publish", "dataset", str(tmp_path), "--repo", "rader", "--dry-run", "--out", str(tmp_path / "out")]
+    status, lines = run_main(argv, monkeypatch, capsys)
+    assert status == 2 and lines == ["error: --repo 'rader': expected ORG/NAME, e.g. my-org/rader"]
+
+
 def test_an_unexpected_error_is_one_redacted_line_and_a_log_without_locals(monkeypatch, capsys) -> None:
     monkeypatch.setenv("HF_TOKEN", CANARY)
 

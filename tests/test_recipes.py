@@ -72,20 +72,20 @@ def test_rader_generate_check_reports_the_key(tmp_path):
 @pytest.mark.parametrize(
     ("param", "message"),
     [
-        ("mcts_search.rolouts=1", "--param mcts_search.rolouts: 'rolouts' is not a runtime parameter (did you mean 'rollouts'?)"),
+        ("mcts_search.rolouts=1", "mcts_search.rolouts: 'rolouts' is not a runtime parameter (did you mean 'rollouts'?)"),
         (
             "mcts_search.rollouts=abc",
-            "--param mcts_search.rollouts: Input should be a valid integer, unable to parse string as an integer (got 'abc')",
+            "mcts_search.rollouts: Input should be a valid integer, unable to parse string as an integer (got 'abc')",
         ),
-        ("mcts_serch.rollouts=1", "--param mcts_serch.rollouts: no step named 'mcts_serch' (did you mean 'mcts_search'?)"),
-        ("mcts_search.output_dir=x", "--param mcts_search.output_dir: 'output_dir' is not a runtime parameter: set it in the recipe file"),
-        ("mcts_search.judge_input=summaries", "--param mcts_search.judge_input: Input should be 'summary' or 'theorem' (got 'summaries')"),
+        ("mcts_serch.rollouts=1", "mcts_serch.rollouts: no step named 'mcts_serch' (did you mean 'mcts_search'?)"),
+        ("mcts_search.output_dir=x", "mcts_search.output_dir: 'output_dir' is not a runtime parameter: set it in the recipe file"),
+        ("mcts_search.judge_input=summaries", "mcts_search.judge_input: Input should be 'summary' or 'theorem' (got 'summaries')"),
         ("mcts_search.llm.temprature=1", "(did you mean 'llm.generation_kwargs.temperature'?)"),
         ("mcts_search.llm.generation_kwargs.temperature=hot", "Input should be a valid number"),
         ('mcts_search.llm.generation_kwargs={"temprature": 0.5}', "'temprature' is not a generation keyword of this LLM (did you mean"),
         ("mcts_search.llm.generation_kwargs=0.5", "expected a JSON object of generation keywords"),
-        ("rollouts=2", "--param 'rollouts=2': expected STEP.FIELD=VALUE"),
-        ("mcts_search.resources.gpus=two", "--param mcts_search.resources.gpus: Input should be a valid integer"),
+        ("rollouts=2", "'rollouts=2': expected STEP.FIELD=VALUE"),
+        ("mcts_search.resources.gpus=two", "mcts_search.resources.gpus: Input should be a valid integer"),
     ],
 )
 def test_params_are_checked_against_the_runtime_parameters_and_their_types(param, message):
@@ -97,15 +97,15 @@ def test_params_are_checked_against_the_runtime_parameters_and_their_types(param
 @pytest.mark.parametrize(
     ("param", "message"),
     [
-        ("mcts_search.rollouts=0", "--param mcts_search.rollouts: Input should be greater than or equal to 1 (got 0)"),
-        ("mcts_search.rollouts=-1", "--param mcts_search.rollouts: Input should be greater than or equal to 1 (got -1)"),
-        ("load_problems.num_problems=-5", "--param load_problems.num_problems: Input should be greater than or equal to 0 (got -5)"),
+        ("mcts_search.rollouts=0", "mcts_search.rollouts: Input should be greater than or equal to 1 (got 0)"),
+        ("mcts_search.rollouts=-1", "mcts_search.rollouts: Input should be greater than or equal to 1 (got -1)"),
+        ("load_problems.num_problems=-5", "load_problems.num_problems: Input should be greater than or equal to 0 (got -5)"),
         ("hard_negatives.bm25_negative_ranks=[50, 31]", "expected [first, last] with first <= last (got [50, 31])"),
         (
             "hard_negatives.dense_negative_ranks=[0, 10]",
-            "--param hard_negatives.dense_negative_ranks: Input should be greater than or equal to 1",
+            "hard_negatives.dense_negative_ranks: Input should be greater than or equal to 1",
         ),
-        ("mcts_search.llm.batch_size=0", "--param mcts_search.llm.batch_size: Input should be greater than or equal to 1 (got 0)"),
+        ("mcts_search.llm.batch_size=0", "mcts_search.llm.batch_size: Input should be greater than or equal to 1 (got 0)"),
         ("mcts_search.llm.generation_kwargs.temperature=-1", "temperature: Input should be greater than or equal to 0 (got -1)"),
         ("synthesize_queries.lexical_round_trip_fraction=2", "Input should be less than or equal to 1 (got 2)"),
     ],

@@ -68,7 +68,7 @@ def test_stratified_sample_covers_every_stratum_and_is_reproducible(rows):
     assert [p.record_id for p in stratified_sample(pairs, 12, seed=3)] == [p.record_id for p in sample]
     assert {p.record_id for p in stratified_sample(pairs, 12, seed=4)} != {p.record_id for p in sample}
     assert stratified_sample(pairs, 100, seed=0) == pairs
-    with pytest.raises(DataError, match="--sample 0"):
+    with pytest.raises(DataError, match="^sample=0: must be a positive number"):
         stratified_sample(pairs, 0, seed=0)
 
 

@@ -67,7 +67,7 @@ def test_tensor_parallel_params_reach_the_vllm_llm_and_its_gpu_count():
 
 
 def test_a_bad_vllm_setting_is_named():
-    with pytest.raises(ConfigError, match=r"--param mcts_search.llm.extra_kwargs: Input should be a valid dictionary"):
+    with pytest.raises(ConfigError, match=r"^mcts_search.llm.extra_kwargs: Input should be a valid dictionary"):
         parse_runtime_parameters(validate_recipe(PAPER_RECIPE), ["mcts_search.llm.extra_kwargs=2"])
 
 

@@ -15,6 +15,7 @@ from helpers import FAST_TRAINING, run_rader
 
 from rader_hub.assets import resolve_embedder
 from rader_hub.cli import app
+from rader_hub.cli.failures import flag_message
 from rader_hub.corpus import Corpus
 from rader_hub.errors import ConfigError, RaderError
 from rader_hub.retrieval import DenseRetriever
@@ -178,7 +179,7 @@ def test_bad_input_fails_before_training(tmp_path: Path, rows: list[dict], extra
     data = write_jsonl(tmp_path / "bad.jsonl", rows)
     with pytest.raises(RaderError) as raised:
         app(["train", "retriever", "--data", str(data), "--out", str(tmp_path / "m"), *extra], standalone_mode=False)
-    assert expected in str(raised.value)
+    assert expected in flag_message(raised.value)  # as main() reports it
     assert not (tmp_path / "m" / "model.safetensors").exists()
 
 
@@ -186,7 +187,7 @@ def test_bad_input_fails_before_training(tmp_path: Path, rows: list[dict], extra
 def test_bf16_on_a_cpu_only_machine_is_refused_with_exit_2(tmp_path: Path, tiny_data: Path) -> None:
     result = run_rader("train", "retriever", "--data", str(tiny_data), "--out", str(tmp_path / "m"), "--bf16")
     assert result.returncode == 2
-    assert result.stderr.strip() == "error: --bf16 needs a CUDA GPU, and none is available on this machine (train in fp32 without --bf16)"
+    assert result.stderr.strip() == "error: --bf16 needs a CUDA GPU, and none is available on this machine (train in fp32 instead)"
 
 
 def test_the_paper_preset_holds_the_papers_training_settings(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,7 +3,7 @@ with local variables (importing distilabel installs rich's traceback hook with `
 and a publish's locals hold the Hub token).
 
 - the user's to fix (:class:`RaderError`, a file or folder that cannot be read or written): the
-  message, exit status 2;
+  message, with the flag in place of the library field it names (:data:`FLAGS`), exit status 2;
 - anything else (a bug, a server answering what no one expected): its type and message, exit
   status 1, and the path of a log file (0600) that holds the full traceback, redacted and without
   locals.
@@ -37,12 +37,33 @@ FILE_ERRNOS = {
     errno.EEXIST,
     errno.ENAMETOOLONG,
 }
+# The flag that sets each input a library error may name (RaderError.field): a command-line user
+# reads the flag they passed, a Python caller the field.
+FLAGS = {
+    "bf16": "--bf16",
+    "eval_files": "--eval",
+    "gpus": "--gpus",
+    "license": "--license",
+    "name": "--name",
+    "out": "--out",
+    "out_dir": "--out",
+    "params": "--param",
+    "port": "--port",
+    "ray": "--ray",
+    "repo_id": "--repo",
+    "resume": "--resume",
+    "sample": "--sample",
+    "state_dir": "--state-dir",
+    "template": "--template",
+    "train": "--train",
+    "workspace": "--workspace",
+}
 
 
 def report(exc: BaseException) -> int:
     """Print ``exc`` as one line (plus a log path for unexpected errors) and return the exit status."""
     if isinstance(exc, RaderError):
-        return _say(USER_ERROR_STATUS, str(exc))
+        return _say(USER_ERROR_STATUS, flag_message(exc))
     if isinstance(exc, OSError) and exc.errno in FILE_ERRNOS:
         if exc.filename is not None:
             return _say(USER_ERROR_STATUS, file_error_message(exc))
@@ -52,6 +73,22 @@ def report(exc: BaseException) -> int:
     log = _save_traceback(exc)
     where = f"full traceback (secrets redacted): {log}" if log else "the traceback could not be saved (see the line above)"
     return _say(UNEXPECTED_ERROR_STATUS, f"unexpected {type(exc).__name__}: {_first_line(exc)}\n{where}")
+
+
+def flag_message(exc: RaderError) -> str:
+    """``exc``'s message as the command line says it: ``bf16=True needs ...`` -> ``--bf16 needs ...``,
+    ``out=DIR: ...`` -> ``--out DIR: ...``, ``license: ...`` -> ``--license: ...``, and a message that
+    starts with the key at fault (``epochs: ...``) after its flag (``--train epochs: ...``)."""
+    message, field = str(exc), exc.field or ""
+    flag = FLAGS.get(field)
+    if flag is None:
+        return message
+    rest = message.removeprefix(field)
+    if rest == message or rest[:1] not in ("=", ":", " "):  # it starts with the key at fault
+        return f"{flag} {message}"
+    if rest.startswith("=True"):  # a switch: the flag alone says it is on
+        return flag + rest.removeprefix("=True")
+    return f"{flag} {rest[1:]}" if rest.startswith("=") else flag + rest
 
 
 def file_error_message(exc: OSError) -> str:

@@ -89,7 +89,7 @@ def plan_gpus(recipe: str | Path, parameters: dict[str, dict[str, Any]], gpus: i
     returns them) on ``gpus`` devices as distilabel would. Raises ConfigError naming the steps
     when the plan cannot fit."""
     if gpus < 1:
-        raise ConfigError(f"--gpus {gpus}: at least 1")
+        raise ConfigError(f"gpus={gpus}: at least 1", field="gpus")
     from distilabel.pipeline import Pipeline
 
     pipeline = Pipeline.from_yaml(str(recipe))

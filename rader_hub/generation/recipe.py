@@ -143,27 +143,36 @@ def parse_runtime_parameters(recipe: dict[str, Any], params: Sequence[str]) -> d
 
     Raises:
         ConfigError: A setting is not ``STEP.FIELD=VALUE``, names no step of the recipe or no
-            runtime parameter of the step, or its value does not have the parameter's type.
+            runtime parameter of the step, or its value does not have the parameter's type
+            (its ``field`` is ``params``).
     """
     steps = {entry["step"]["name"]: entry["step"] for entry in recipe["pipeline"]["steps"]}
     parameters: dict[str, dict[str, Any]] = {}
     for param in params:
-        key, sep, raw = param.partition("=")
-        parts = key.split(".")
-        if not sep or len(parts) < 2 or not all(parts):
-            raise ConfigError(f"--param {param!r}: expected STEP.FIELD=VALUE, e.g. mcts_search.rollouts=2")
-        if parts[0] not in steps:
-            raise ConfigError(f"--param {key}: no step named '{parts[0]}'{_did_you_mean(parts[0], set(steps))}")
         try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw  # plain strings need no quotes
-        value = _checked_value(steps[parts[0]], parts[1:], value, f"--param {key}")
+            parts, value = _parsed_param(steps, param)
+        except ConfigError as exc:
+            raise ConfigError(str(exc), field="params") from None
         target = parameters.setdefault(parts[0], {})
         for part in parts[1:-1]:
             target = target.setdefault(part, {})
         target[parts[-1]] = value
     return parameters
+
+
+def _parsed_param(steps: dict[str, dict[str, Any]], param: str) -> tuple[list[str], Any]:
+    """One ``STEP.FIELD=VALUE`` string as its key's parts and its checked value."""
+    key, sep, raw = param.partition("=")
+    parts = key.split(".")
+    if not sep or len(parts) < 2 or not all(parts):
+        raise ConfigError(f"{param!r}: expected STEP.FIELD=VALUE, e.g. mcts_search.rollouts=2")
+    if parts[0] not in steps:
+        raise ConfigError(f"{key}: no step named '{parts[0]}'{_did_you_mean(parts[0], set(steps))}")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw  # plain strings need no quotes
+    return parts, _checked_value(steps[parts[0]], parts[1:], value, key)
 
 
 def _checked_value(step: dict[str, Any], path: list[str], value: Any, where: str) -> Any:
@@ -188,7 +197,7 @@ def _checked_value(step: dict[str, Any], path: list[str], value: Any, where: str
                 if not isinstance(value, dict):
                     raise ConfigError(
                         f"{where}: expected a JSON object of generation keywords, or name one: "
-                        f"{where.split()[-1]}.KEY=VALUE (keywords: {', '.join(sorted(keys))})"
+                        f"{where}.KEY=VALUE (keywords: {', '.join(sorted(keys))})"
                     )
                 return {key: _generation_keyword(owner, keys, key, item, f"{where}.{key}") for key, item in value.items()}
             if depth + 2 != len(path):

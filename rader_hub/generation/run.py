@@ -110,4 +110,4 @@ def _require_ray() -> None:
     try:
         import ray  # noqa: F401
     except ImportError as exc:
-        raise ConfigError('--ray needs Ray: pip install "rader-hub[ray]"') from exc
+        raise ConfigError('ray=True needs Ray: pip install "rader-hub[ray]"', field="ray") from exc

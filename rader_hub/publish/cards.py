@@ -40,7 +40,7 @@ def template_path(name: str, override: Path | None = None) -> Path:
     """``cards/<name>``, or the user's own template."""
     if override is not None:
         if not override.is_file():
-            raise ConfigError(f"--template {override}: no such file")
+            raise ConfigError(f"template={override}: no such file", field="template")
         return override
     return cards_dir() / name
 

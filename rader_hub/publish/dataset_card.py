@@ -297,7 +297,7 @@ def _sources_license(sources: list[dict[str, Any]]) -> str:
     licenses = {source["license"] for source in sources}
     if None in licenses or len(licenses) != 1:
         named = ", ".join(f"{source['role']}: {source['source'] or 'not recorded'}" for source in sources)
-        raise CardError(f"no licence known for this dataset's sources ({named}): pass --license (a Hub licence id)")
+        raise CardError(f"license: none given, and none known for this dataset's sources ({named}); give a Hub licence id", field="license")
     return licenses.pop()
 
 

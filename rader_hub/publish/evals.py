@@ -124,9 +124,9 @@ def load_eval_runs(paths: Sequence[Path]) -> list[EvalRun]:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:  # missing, unreadable, not JSON
-            raise DataError(f"--eval {path}: cannot read it as JSON ({exc})") from None
+            raise DataError(f"{path}: cannot read it as JSON ({exc})", field="eval_files") from None
         if not isinstance(data, dict):
-            raise DataError(f"--eval {path}: expected the JSON object `rader eval --json` prints")
+            raise DataError(f"{path}: expected a JSON object, one evaluation as `rader eval` writes it in JSON", field="eval_files")
         _require(path, data, ("label", "settings"))
         if "splits" in data:
             runs += _bright_runs(path, data)
@@ -138,17 +138,17 @@ def load_eval_runs(paths: Sequence[Path]) -> list[EvalRun]:
 def _require(path: Path, data: dict[str, Any], keys: Sequence[str], where: str = "") -> None:
     missing = [key for key in keys if key not in data]
     if missing:
-        raise DataError(f"--eval {path}: {where}missing {', '.join(missing)} (write it with `rader eval --json > FILE`)")
+        raise DataError(f"{path}: {where}missing {', '.join(missing)} (is it `rader eval`'s JSON output?)", field="eval_files")
 
 
 def _run(path: Path, top: dict[str, Any], data: dict[str, Any], evaluated: EvalData, where: str = "") -> EvalRun:
     """One result object (``data``) of the file whose label and settings are in ``top``."""
     _require(path, data, (*METRICS, "queries", "docs"), where)
     if not all(isinstance(data[key], (int, float)) for key in METRICS):
-        raise DataError(f"--eval {path}: {where}metric values must be numbers")
+        raise DataError(f"{path}: {where}metric values must be numbers", field="eval_files")
     per_query = data.get("per_query") or {}
     if not isinstance(per_query, dict) or not all(isinstance(scores, dict) and PRIMARY in scores for scores in per_query.values()):
-        raise DataError(f"--eval {path}: {where}per_query must map query ids to their metrics")
+        raise DataError(f"{path}: {where}per_query must map query ids to their metrics", field="eval_files")
     return EvalRun(
         path,
         str(top["label"]),
@@ -174,7 +174,7 @@ def _bright_runs(path: Path, data: dict[str, Any]) -> list[EvalRun]:
         for name, split in (data["splits"] or {}).items()
     ]
     if not runs:
-        raise DataError(f"--eval {path}: no BRIGHT split in it")
+        raise DataError(f"{path}: no BRIGHT split in it", field="eval_files")
     average = data.get("average") or {}
     if len(runs) > 1 and all(key in average for key in METRICS):
         names = ", ".join(run.data.split or "" for run in runs)

@@ -31,9 +31,9 @@ def staging_folder(out: Path) -> Iterator[Path]:
     """A folder to render into that becomes ``out`` when the block succeeds (never half written)."""
     if out.exists():
         if not out.is_dir() or any(out.iterdir()):
-            raise ConfigError(f"--out {out}: already exists and is not an empty folder (choose a new folder)")
+            raise ConfigError(f"out={out}: already exists and is not an empty folder (choose a new folder)", field="out")
         out.rmdir()
     with atomic_directory(out) as staging:
         if staging is None:  # another process created it meanwhile
-            raise ConfigError(f"--out {out}: already exists (choose a new folder)")
+            raise ConfigError(f"out={out}: already exists (choose a new folder)", field="out")
         yield staging

@@ -46,9 +46,10 @@ def check_repo_id(repo_id: str) -> None:
     try:
         validate_repo_id(repo_id)
     except HFValidationError as exc:
-        raise ConfigError(f"--repo '{repo_id}': not a valid repo id ({str(exc).splitlines()[0]}); expected ORG/NAME") from None
+        problem = str(exc).splitlines()[0]
+        raise ConfigError(f"repo_id='{repo_id}': not a valid repo id ({problem}); expected ORG/NAME", field="repo_id") from None
     if repo_id.count("/") != 1:
-        raise ConfigError(f"--repo '{repo_id}': expected ORG/NAME, e.g. my-org/rader")
+        raise ConfigError(f"repo_id='{repo_id}': expected ORG/NAME, e.g. my-org/rader", field="repo_id")
 
 
 def upload_folder(
@@ -107,7 +108,7 @@ def hub_error(exc: Exception, repo_id: str, revision: str) -> Exception:
 
     where = endpoint()
     if isinstance(exc, OfflineModeIsEnabled):
-        return HubError(f"HF_HUB_OFFLINE is set: publishing needs the Hub at {where} (unset it, or render with --dry-run --out DIR)")
+        return HubError(f"HF_HUB_OFFLINE is set: publishing needs the Hub at {where} (unset it, or do a dry run: render the folder only)")
     if isinstance(exc, HfHubHTTPError):
         status = exc.response.status_code if exc.response is not None else None
         server = redact(exc.server_message or "").strip().splitlines()

@@ -61,7 +61,7 @@ def check_card(card: RepoCard, folder: Path) -> None:
         raise CardError(f"README.md metadata does not parse: {str(exc).splitlines()[0]}") from None
     data = parsed.data.to_dict()
     if not data.get("license"):
-        raise CardError("README.md metadata: no 'license' (pass --license)")
+        raise CardError("license: the README.md metadata has none; give a Hub licence id", field="license")
     for license_id in _as_list(data.get("license")):
         check_license(str(license_id))
     for key in ("base_model", "datasets"):

@@ -68,7 +68,8 @@ def model_card(folder: ModelFolder, repo_id: str, options: CardOptions, local_tr
     dataset_repo = options.dataset_repo or _recorded_dataset(training)
     license_id = options.license or base_license
     if license_id is None:
-        raise CardError(f"no licence known for base model '{base or 'not recorded'}': pass --license (a Hub licence id)")
+        known = f"none known for base model '{base or 'not recorded'}'"
+        raise CardError(f"license: none given, and {known}; give a Hub licence id", field="license")
     check_license(license_id)
     saved_metadata, sections = saved_card_parts(folder.saved_card, folder.model, repo_id)
     examples = training.get("examples") or []

@@ -254,7 +254,7 @@ def stratified_sample(pairs: list[JudgedPair], size: int, seed: int) -> list[Jud
     The same pairs, size and seed always give the same sample, so an interrupted push re-runs.
     """
     if size <= 0:
-        raise DataError(f"--sample {size}: must be a positive number of records")
+        raise DataError(f"sample={size}: must be a positive number of records", field="sample")
     if size >= len(pairs):
         return list(pairs)
     strata: dict[tuple[str, str], list[JudgedPair]] = defaultdict(list)

@@ -110,8 +110,9 @@ def fetch_verdicts(client: Any, name: str, workspace: str) -> dict[str, HumanVer
     dataset = find_dataset(client, name, workspace)
     if dataset is None:
         raise ConfigError(
-            f"no Argilla dataset {name!r} in workspace {workspace!r}: push it first with `rader review push DATASET` "
-            "(or pass the --name it was pushed under)"
+            f"name={name!r}: no Argilla dataset of that name in workspace {workspace!r}: push it first with `rader review push DATASET` "
+            "(or give the name it was pushed under)",
+            field="name",
         )
     usernames: dict[Any, str] = {}
     verdicts = {}
@@ -280,7 +281,7 @@ def pull(
         ArgillaRequestError: Argilla refused a request.
     """
     if out_dir.resolve() in {source.source.resolve(), *([source.folder.resolve()] if source.folder else [])}:
-        raise ConfigError(f"--out {out_dir}: must differ from the dataset it reviews")
+        raise ConfigError(f"out_dir={out_dir}: must differ from the dataset it reviews", field="out_dir")
     rows = source.rows
     pairs = judged_pairs(rows)
     with argilla_errors(client.api_url):

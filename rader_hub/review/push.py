@@ -125,14 +125,15 @@ def get_or_create_dataset(client: Any, name: str, workspace: str, min_submitted:
     space = client.workspaces(workspace)
     if space is None:
         known = ", ".join(w.name for w in client.workspaces) or "none"
-        raise ConfigError(f"--workspace {workspace!r}: no such Argilla workspace (existing: {known})")
+        raise ConfigError(f"workspace={workspace!r}: no such Argilla workspace (existing: {known})", field="workspace")
     dataset = find_dataset(client, name, workspace)
     if dataset is not None:
         questions = {question.name for question in dataset.settings.questions}
         if QUESTION not in questions:
             raise ConfigError(
-                f"Argilla dataset {name!r} in {workspace!r} exists without a {QUESTION!r} question: "
-                "it was not made by `rader review push`; pass another --name"
+                f"name={name!r}: the Argilla dataset of that name in {workspace!r} exists without a {QUESTION!r} question: "
+                "it was not made by `rader review push`; choose another name",
+                field="name",
             )
         return dataset, False
     dataset = rg.Dataset(name=name, workspace=space, settings=dataset_settings(min_submitted), client=client)

@@ -111,7 +111,7 @@ class ServerState:
             for log in self.logs.iterdir():
                 log.chmod(SECRET_MODE)
         except OSError as exc:
-            raise ConfigError(f"--state-dir {self.root}: cannot make it private to you ({exc.strerror})") from None
+            raise ConfigError(f"state_dir={self.root}: cannot make it private to you ({exc.strerror})", field="state_dir") from None
 
     def credentials(self) -> Credentials:
         """The stored credentials, created on first use (the database's default user has them)."""
@@ -186,7 +186,7 @@ def _check_port_free(port: int) -> None:
         try:
             sock.bind((HOST, port))
         except OSError:
-            raise ConfigError(f"--port {port}: the port is in use on {HOST}; pass another --port") from None
+            raise ConfigError(f"port={port}: the port is in use on {HOST}; pass another port", field="port") from None
 
 
 def ensure_server_venv(say: Say) -> Path:
@@ -264,8 +264,9 @@ def _check_credentials(state: ServerState, url: str, credentials: Credentials) -
         urllib.request.urlopen(request, timeout=10).close()
     except urllib.error.HTTPError as exc:
         raise ServerError(
-            f"{state.credentials_file} does not match the user in {state.root / 'argilla.db'} (HTTP {exc.code}); "
-            "restore the file, or use a new --state-dir"
+            f"state_dir={state.root}: {state.credentials_file.name} does not match the user in argilla.db (HTTP {exc.code}); "
+            "restore the file, or use a new state folder",
+            field="state_dir",
         ) from None
 
 

@@ -351,11 +351,11 @@ def training_config(overrides: dict[str, Any]) -> RetrieverTrainingConfig:
     values = {}
     for name, value in overrides.items():
         if name not in settable:
-            raise ConfigError(f"--train {name}: not a training setting (settable: {', '.join(sorted(settable))})")
+            raise ConfigError(f"{name}: not a training setting (settable: {', '.join(sorted(settable))})", field="train")
         try:
             values[name] = TypeAdapter(types[name]).validate_python(value)
         except ValidationError as exc:
-            raise ConfigError(f"--train {name}: {exc.errors()[0]['msg']} (got {value!r})") from None
+            raise ConfigError(f"{name}: {exc.errors()[0]['msg']} (got {value!r})", field="train") from None
     return retriever_config("model", preset, **values)
 
 

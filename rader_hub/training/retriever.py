@@ -64,7 +64,9 @@ def train_retriever(config: RetrieverTrainingConfig, data: DataInput | TrainingD
     use_lora = decoder if config.lora is None else config.lora
     if use_lora:
         if config.resume:
-            raise ConfigError("--resume is not supported with LoRA : LoRA checkpoints cannot be restored yet; rerun without --resume")
+            raise ConfigError(
+                "resume=True is not supported with LoRA: LoRA checkpoints cannot be restored yet; train from the start", field="resume"
+            )
         apply_lora(model.transformers_model, config.lora_rank, config.lora_alpha, config.lora_dropout, config.lora_target_modules)
     learning_rate = config.learning_rate or (LORA_LEARNING_RATE if use_lora else FULL_FINE_TUNING_LEARNING_RATE)
 

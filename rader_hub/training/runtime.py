@@ -41,9 +41,9 @@ def check_precision(bf16: bool) -> None:
     import torch
 
     if not torch.cuda.is_available():
-        raise ConfigError("--bf16 needs a CUDA GPU, and none is available on this machine (train in fp32 without --bf16)")
+        raise ConfigError("bf16=True needs a CUDA GPU, and none is available on this machine (train in fp32 instead)", field="bf16")
     if not torch.cuda.is_bf16_supported():
-        raise ConfigError("--bf16: this GPU does not support bfloat16 (train without --bf16)")
+        raise ConfigError("bf16=True: this GPU does not support bfloat16 (train in fp32 instead)", field="bf16")
 
 
 def last_complete_checkpoint(checkpoints: Path) -> Path | None:
@@ -81,7 +81,7 @@ def checkpoint_to_resume(checkpoints: Path) -> Path:
     """The latest complete checkpoint under ``checkpoints``; an error if there is none to resume from."""
     last = last_complete_checkpoint(checkpoints)
     if last is None:
-        raise ConfigError(f"--resume: no complete checkpoint found in {checkpoints}")
+        raise ConfigError(f"resume=True: no complete checkpoint found in {checkpoints}", field="resume")
     return last
 
 
