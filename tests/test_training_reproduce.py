@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from rader_hub import __version__
-from rader_hub.publish.model_card import _revision_fact, reproduce_block
+from rader_hub.publish.model_card import reproduce_block, revision_fact
 from rader_hub.records import DataSource
 from rader_hub.run.ledger import fingerprint
 from rader_hub.training.reproduce import data_argument, dataset_revision, reproduce_commands
@@ -28,7 +28,7 @@ def test_a_hub_dataset_is_recorded_with_the_commit_it_was_loaded_at(tmp_path: Pa
     (refs / "main").write_text("0123abcd" * 5)
     assert dataset_revision(source) == {"hub_id": "org/rader-math", "commit": "0123abcd" * 5}
     assert data_argument(source) == "org/rader-math"
-    assert _revision_fact(dataset_revision(source)) == f"`org/rader-math` at commit `{'0123abcd' * 5}`"
+    assert revision_fact(dataset_revision(source)) == f"`org/rader-math` at commit `{'0123abcd' * 5}`"
 
 
 def test_a_local_dataset_is_recorded_by_content_and_recipe_hash_without_its_path(tmp_path: Path) -> None:
@@ -42,7 +42,7 @@ def test_a_local_dataset_is_recorded_by_content_and_recipe_hash_without_its_path
     jsonl.write_text('{"query": "q", "positive": "p"}\n')
     assert dataset_revision(DataSource(str(jsonl)))["recipe_hashes"] == []  # not a generation output
     assert dataset_revision(None) is None and data_argument(None) == "DATA"
-    assert _revision_fact(revision) == f"local `math/data`, content fingerprint `{fingerprint(data)}`, recipe hash `h1`, `h2`"
+    assert revision_fact(revision) == f"local `math/data`, content fingerprint `{fingerprint(data)}`, recipe hash `h1`, `h2`"
 
 
 def test_the_commands_name_the_settings_that_differ_from_the_defaults() -> None:

@@ -268,7 +268,7 @@ def _training_facts(training: dict[str, Any], kind: str) -> list[tuple[str, str]
     facts = [
         ("loss", loss),
         ("training rows", rows),
-        *([("training data revision", _revision_fact(training["dataset_revision"]))] if training.get("dataset_revision") else []),
+        *([("training data revision", revision_fact(training["dataset_revision"]))] if training.get("dataset_revision") else []),
         ("steps", f"{training.get('steps')} ({_schedule(config)})"),
         ("batch size", str(config.get("batch_size"))),
         ("learning rate", f"{learning_rate} (linear, warmup ratio {config.get('warmup_ratio')})"),
@@ -285,7 +285,7 @@ def _training_facts(training: dict[str, Any], kind: str) -> list[tuple[str, str]
     return facts
 
 
-def _revision_fact(revision: dict[str, Any]) -> str:
+def revision_fact(revision: dict[str, Any]) -> str:
     """The dataset revision rader_training.json records: a Hub commit, or a local dataset's content."""
     if "hub_id" in revision:
         commit = f"commit `{revision['commit']}`" if revision["commit"] else "commit not known (not in the Hub cache)"
