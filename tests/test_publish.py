@@ -229,6 +229,9 @@ def test_dry_run_renders_the_model_folder_and_card_without_network(hub, retrieve
     assert f": {difference.mean:+.4f} (95% interval {difference.low:+.4f} to {difference.high:+.4f})" in status
     assert "Unnamed Dataset" not in body and "#### [`org/rader-math`](https://huggingface.co/datasets/org/rader-math)" in body
     assert "## Training Details" in body and "### Training Hyperparameters" in body  # what sentence-transformers wrote
+    # The data revision it was trained on, and the commands that train it again on it.
+    fingerprint_row = f"| training data revision | local `run/data`, content fingerprint `{training['dataset_revision']['fingerprint']}`"
+    assert fingerprint_row in body and "To train it again (with the same versions, on the training data revision above)" in body
     assert "das2025rader" in body and "reimers-2019-sentence-bert" in body
 
 
