@@ -5,6 +5,7 @@ makes the full dataset."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -86,4 +87,5 @@ def test_a_failed_batch_fails_generation_and_the_rerun_makes_the_dataset(tmp_pat
     rows = pq.read_table(data_file).to_pylist()
     summary = json.loads((run_dir / "summary.json").read_text())
     assert rows and summary["rows"] == len(rows) and summary["problems"] == 1
+    assert summary["provenance"]["wall_seconds"] > 0 and summary["provenance"]["hardware"]["cpu_count"] == os.cpu_count()
     assert FailedBatches(run_dir).first() is None

@@ -12,6 +12,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from typer.testing import CliRunner
 from rader_hub.cli import app
 from rader_hub.errors import AssetError, CardError, ConfigError, DataError
 from rader_hub.evaluation.bootstrap import paired_bootstrap
+from rader_hub.generation.hardware import record_run
 from rader_hub.generation.steps.save import recipe_hash
 from rader_hub.portable import SERVER_URL
 from rader_hub.publish import ArtifactKind, CardOptions, render_publish_folder
@@ -227,6 +229,9 @@ def test_dry_run_renders_the_model_folder_and_card_without_network(hub, retrieve
     assert f": {difference.mean:+.4f} (95% interval {difference.low:+.4f} to {difference.high:+.4f})" in status
     assert "Unnamed Dataset" not in body and "#### [`org/rader-math`](https://huggingface.co/datasets/org/rader-math)" in body
     assert "## Training Details" in body and "### Training Hyperparameters" in body  # what sentence-transformers wrote
+    # The data revision it was trained on, and the commands that train it again on it.
+    fingerprint_row = f"| training data revision | local `run/data`, content fingerprint `{training['dataset_revision']['fingerprint']}`"
+    assert fingerprint_row in body and "To train it again (with the same versions, on the training data revision above)" in body
     assert "das2025rader" in body and "reimers-2019-sentence-bert" in body
 
 
@@ -396,6 +401,17 @@ def test_the_licence_defaults_to_the_embedded_sources_and_an_edited_recipe_is_fl
     assert front_matter(tmp_path / "out" / "README.md")["license"] == "mit"  # TheoremQA and MATH are MIT
     assert "1,000 MATH training problems (Hendrycks et al., 2021)" in text
     assert "it is not exactly the recipe these rows were made with" in text
+
+
+def test_the_dataset_card_says_the_hardware_and_time_of_the_run(dataset_dir, tmp_path) -> None:
+    run = tmp_path / "timed"
+    shutil.copytree(dataset_dir, run)
+    record_run(run / "summary.json", time.time() - 65, earlier_checkpoints=False)  # as `rader generate` ends
+    render_publish_folder(ArtifactKind.dataset, run, "org/x", tmp_path / "out", CardOptions(license="mit"))
+    text = (tmp_path / "out" / "README.md").read_text()
+    assert f"The generation ran on {os.cpu_count()} logical CPU cores" in text
+    assert " of wall time. Its LLMs ran behind a server, on hardware not recorded here." in text  # the scripted LLM is served
+    assert "The hardware and time of the run are not recorded" not in text
 
 
 # -- secrets ----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from rader_hub.assets import EMBEDDED
 from rader_hub.cli.options import CorpusConfigOption, CorpusOption, CorpusSplitOption, JsonOption, ModelOption
 from rader_hub.errors import ConfigError
 from rader_hub.evaluation.bright import BRIGHT_HUB_ID, DEFAULT_REASONER
+from rader_hub.evaluation.paper_reference import beside_average, beside_split, paper_references
 from rader_hub.evaluation.rerank import DEFAULT_RERANK_DEPTH
 from rader_hub.queries import QueryMode
 from rader_hub.retrieval import DEFAULT_HYBRID_ALPHA, RetrieverKind
@@ -100,11 +101,12 @@ def eval_command(
             reasoner=reasoner,
             paper_protocol=as_paper,
         )
-        result = evaluate_bright(
-            setup, bright, bright_source, query_mode, reasoner, not as_json, on_split=partial(_split_done, as_json), as_paper=as_paper
-        )
+        references = paper_references(retriever.value, model, query_mode.value)
+        on_split = partial(_split_done, as_json, references)
+        result = evaluate_bright(setup, bright, bright_source, query_mode, reasoner, not as_json, on_split=on_split, as_paper=as_paper)
         summary, metrics = result.as_dict(), result.average
         text = f"average over {len(result.splits)} split(s): " + "  ".join(f"{key} {value:.4f}" for key, value in metrics.items())
+        text += beside_average(references, list(result.splits))
     else:
         settings = run_settings(retriever.value, model, reranker, query_mode.value, alpha, corpus=corpus, queries=queries)
         documents = load_corpus(resolve_source(corpus, "theorems", corpus_config, corpus_split))
@@ -119,9 +121,10 @@ def eval_command(
     typer.echo(json.dumps(run_record(label, summary, settings)) if as_json else text)
 
 
-def _split_done(as_json: bool, name: str, result: EvalResult) -> None:
+def _split_done(as_json: bool, references: dict[str, dict[str, float]], name: str, result: EvalResult) -> None:
     if not as_json:
-        typer.echo(f"{name}: {result.queries} queries, {result.docs} documents, nDCG@10 {result.metrics['ndcg@10']:.4f}")
+        ours = f"{name}: {result.queries} queries, {result.docs} documents, nDCG@10 {result.metrics['ndcg@10']:.4f}"
+        typer.echo(ours + beside_split(references, name))
     _warn_about_missing_gold(result, f"{name}: ")
 
 

@@ -100,7 +100,7 @@ def model_revision(model: str, base_url: str | None = None) -> str:
     path = Path(resolved.location)
     if path.exists():
         return f"local folder {path.resolve()}"
-    commit = _hub_commit(resolved.location)
+    commit = hub_commit(resolved.location)
     return f"{resolved.location}@{commit}" if commit else f"{resolved.location}@unresolved"
 
 
@@ -117,12 +117,13 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _hub_commit(repo_id: str, revision: str = "main") -> str | None:
-    """The commit a Hub model's ``revision`` resolved to when it was downloaded, read from the
-    local cache (no network call)."""
+def hub_commit(repo_id: str, repo_type: str = "model", revision: str = "main") -> str | None:
+    """The commit a Hub model's (or dataset's) ``revision`` resolved to when it was downloaded, read
+    from the local cache (no network call). `datasets` downloads a Hub dataset's card through this
+    cache, so a dataset loaded from the Hub has its commit there too."""
     from huggingface_hub import constants
 
-    ref = Path(constants.HF_HUB_CACHE) / f"models--{repo_id.replace('/', '--')}" / "refs" / revision
+    ref = Path(constants.HF_HUB_CACHE) / f"{repo_type}s--{repo_id.replace('/', '--')}" / "refs" / revision
     try:
         return ref.read_text(encoding="utf-8").strip() or None
     except OSError:

@@ -21,7 +21,8 @@ from rader_hub.errors import ConfigError
 from rader_hub.files import check_writable_folder, remove_leftovers
 from rader_hub.folder_lock import hold_folder
 from rader_hub.generation.failures import FailedBatches, FailsTheRun, GenerationFailed
-from rader_hub.generation.runfiles import RunFolder
+from rader_hub.generation.hardware import record_run
+from rader_hub.generation.runfiles import CHECKPOINTS, RunFolder
 from rader_hub.generation.steps.save import DATA_FILE, SaveDataset
 
 
@@ -71,6 +72,7 @@ def run_recipe(recipe: Path, parameters: dict[str, dict[str, Any]], ray: bool = 
         for step in _steps(pipeline):
             if isinstance(step, FailsTheRun):
                 step.record_failures_in(run.root)
+        earlier_checkpoints = any(path.is_file() for path in (run.root / CHECKPOINTS).rglob("*"))  # work that may be read back
         started = time.time()
         _run(pipeline, parameters)
         failures.raise_if_any()
@@ -78,6 +80,7 @@ def run_recipe(recipe: Path, parameters: dict[str, dict[str, Any]], ray: bool = 
         if not data_file.is_file() or data_file.stat().st_mtime < started:
             # distilabel logs a failed save step (or a stopped pipeline) and returns as if all went well.
             raise GenerationFailed(f"the dataset was not written to {data_file}: the pipeline stopped early (see the log above)")
+        record_run(run.summary_file, started, earlier_checkpoints)
 
 
 def _run(pipeline: Any, parameters: dict[str, dict[str, Any]]) -> None:

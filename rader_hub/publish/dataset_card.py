@@ -121,6 +121,7 @@ def dataset_card_context(folder: DatasetFolder, repo_id: str) -> dict[str, Any]:
         "kept_by_relaxation": sum(1 for kept in column["kept_by_relaxation"] if kept),
         "judge_verdicts": _counts(column["judge_verdict"]),
         "summary": folder.summary or {},
+        "run_facts": run_facts((folder.summary or {}).get("provenance") or {}, _served(steps)),
         "review": folder.review,
         "sources": _sources(steps),
         "demo_generator": EMBEDDED_GENERATOR_NAME if EMBEDDED_GENERATOR_NAME in column["generator"] else None,
@@ -220,6 +221,32 @@ def _plain(value: str) -> str:
     """Internal shorthands in words: 'embedded' is the data and models that ship with rader-hub."""
     value = str(value).replace(" over embedded", " over the embedded TheoremQA theorems")
     return {EMBEDDED: "embedded (ships with rader-hub)", "null": "not set", "None": "not recorded"}.get(value, value)
+
+
+def run_facts(provenance: dict[str, Any], served: bool) -> str | None:
+    """The hardware and wall time of the generation as summary.json records them, as a sentence
+    (None for runs made before they were recorded); ``served``: an LLM ran behind a server."""
+    hardware = provenance.get("hardware")
+    if not hardware or provenance.get("wall_seconds") is None:
+        return None
+    cpu = f"{hardware['cpu_count']} logical CPU cores" + (f" ({hardware['cpu']})" if hardware.get("cpu") else "")
+    gpus = ", ".join(f"{count} x {name}" for name, count in _counts(hardware["gpus"])) or "no GPU"
+    text = f"The generation ran on {cpu} and {gpus} in {_duration(provenance['wall_seconds'])} of wall time"
+    if provenance.get("earlier_checkpoints"):
+        text += " (with an earlier run's checkpoints in its folder: work finished then was read back, so the whole took longer)"
+    return text + (". Its LLMs ran behind a server, on hardware not recorded here." if served else ".")
+
+
+def _served(steps: dict[str, dict[str, Any]]) -> bool:
+    return any(isinstance(step.get("llm"), dict) and step["llm"].get("base_url") for step in steps.values())
+
+
+def _duration(seconds: float) -> str:
+    minutes, second = divmod(round(seconds), 60)
+    hours, minute = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minute:02d} min"
+    return f"{minute} min {second:02d} s" if minute else f"{second} s"
 
 
 def _provenance(table) -> list[tuple[str, str]]:

@@ -34,6 +34,7 @@ from rader_hub.publish.evals import (
 from rader_hub.publish.metadata import check_license, is_hub_repo_id
 from rader_hub.publish.model import ModelFolder
 from rader_hub.publish.saved_card import saved_card_parts, shrink_training_details, trimmed_widget, widget_from_examples
+from rader_hub.training.reproduce import local_data_name, reproduce_commands
 
 TEMPLATES = {"retriever": "model.md.j2", "reranker": "reranker.md.j2"}
 TAGS = {"retriever": ["rader", "retrieval", "reasoning", "math"], "reranker": ["rader", "reranking", "reasoning", "math"]}
@@ -113,7 +114,8 @@ def model_card(folder: ModelFolder, repo_id: str, options: CardOptions, local_tr
         "saved_sections": [text for title, text in sections.items() if title not in _DROPPED | {_USAGE}],
         "limitations": _limitations(sets, training),
         "license_id": license_id,
-        "reproduce": reproduce_commands(training, dataset_repo, folder.kind, sets),
+        "reproduce": reproduce_block(training, dataset_repo, folder.kind, sets),
+        "dataset_revision_recorded": bool(training.get("dataset_revision")),
     }
     return render_card(ModelCard, card_data, template_path(TEMPLATES[folder.kind], options.template), context)
 
@@ -187,35 +189,17 @@ def training_data_facts(training: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-# Training settings that `rader train` takes under another flag name, and those it does not take.
-_FLAG_NAMES = {"learning_rate": "--lr", "query_types": "--query-type"}
-_NOT_FLAGS = {"out_dir", "base", "show_progress", "logging_steps", "resume", "keep_checkpoints", "save_steps"}
-
-
-def reproduce_commands(training: dict[str, Any], dataset_repo: str | None, kind: str, sets: list[EvalSet]) -> str | None:
-    """`rader train` with every recorded setting that differs from its default, then `rader eval`
-    on each attached set of the embedded or a Hub dataset. None without a training record."""
-    from rader_hub.training.config import RerankerTrainingConfig, RetrieverTrainingConfig
-
+def reproduce_block(training: dict[str, Any], dataset_repo: str | None, kind: str, sets: list[EvalSet]) -> str | None:
+    """The commands of :func:`~rader_hub.training.reproduce.reproduce_commands` (those recorded in
+    rader_training.json, with the published dataset's id when there is one), the `rader eval` only
+    when the card shows a TheoremQA dev-set evaluation of this model. None without a training record."""
     config = training.get("config")
     if not config:
         return None
-    defaults = (RetrieverTrainingConfig if kind == "retriever" else RerankerTrainingConfig)(out_dir="model")
-    data = dataset_repo or _recorded_data_name(training) or "DATA"
-    parts = [f"rader train {kind} --data {data} --out model --base {config.get('base')}"]
-    for name, value in config.items():
-        if name in _NOT_FLAGS or getattr(defaults, name, value) == value:
-            continue
-        flag = _FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
-        if isinstance(value, bool):
-            parts.append(flag if value else "--no-" + flag[2:])
-        elif isinstance(value, list):
-            parts += [f"{flag} {item}" for item in value]
-        else:
-            parts.append(f"{flag} {json.dumps(value) if isinstance(value, str) else value}")
-    lines = [f"pip install rader-hub=={__version__}", " ".join(parts)]
-    if kind == "retriever" and any(eval_set.row(THIS) and eval_set.data.hub_id == THEOREMQA_HUB_ID for eval_set in sets):
-        lines.append("rader eval --retriever dense --model model --json > eval-model.json   # the TheoremQA dev set above")
+    commands = reproduce_commands(kind, config, dataset_repo or _recorded_data_name(training) or "DATA")
+    lines = [commands["install"], commands["train"]]
+    if "eval" in commands and any(eval_set.row(THIS) and eval_set.data.hub_id == THEOREMQA_HUB_ID for eval_set in sets):
+        lines.append(commands["eval"] + "   # the TheoremQA dev set above")
     return "\n".join(lines)
 
 
@@ -255,7 +239,7 @@ def _recorded_data_name(training: dict[str, Any]) -> str | None:
     data = (training.get("data") or {}).get("path")
     if not isinstance(data, str):
         return None
-    return data if is_hub_repo_id(data) else "/".join(Path(data).parts[-2:])
+    return data if is_hub_repo_id(data) else local_data_name(data)
 
 
 def _recorded_dataset(training: dict[str, Any]) -> str | None:
@@ -285,6 +269,7 @@ def _training_facts(training: dict[str, Any], kind: str) -> list[tuple[str, str]
     facts = [
         ("loss", loss),
         ("training rows", rows),
+        *([("training data revision", revision_fact(training["dataset_revision"]))] if training.get("dataset_revision") else []),
         ("steps", f"{training.get('steps')} ({_schedule(config)})"),
         ("batch size", str(config.get("batch_size"))),
         ("learning rate", f"{learning_rate} (linear, warmup ratio {config.get('warmup_ratio')})"),
@@ -299,6 +284,15 @@ def _training_facts(training: dict[str, Any], kind: str) -> list[tuple[str, str]
         if training.get(key) is not None:
             facts.append((name, f"{training[key]:.4f}"))
     return facts
+
+
+def revision_fact(revision: dict[str, Any]) -> str:
+    """The dataset revision rader_training.json records: a Hub commit, or a local dataset's content."""
+    if "hub_id" in revision:
+        commit = f"commit `{revision['commit']}`" if revision["commit"] else "commit not known (not in the Hub cache)"
+        return f"`{revision['hub_id']}` at {commit}"
+    hashes = ", ".join(f"`{value}`" for value in revision["recipe_hashes"]) or "none recorded"
+    return f"local `{revision['name']}`, content fingerprint `{revision['fingerprint']}`, recipe hash {hashes}"
 
 
 def _negatives_fact(training: dict[str, Any]) -> str:

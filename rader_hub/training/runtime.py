@@ -11,9 +11,10 @@ from typing import Any
 
 from rader_hub.errors import ConfigError
 from rader_hub.files import remove_tree, write_text_atomic
-from rader_hub.training.config import TrainingRunConfig
+from rader_hub.training.config import RerankerTrainingConfig, TrainingRunConfig
 from rader_hub.training.data import DataInput, TrainingData, effective_negatives, to_dataset, training_data
 from rader_hub.training.plots import plot_loss_curve
+from rader_hub.training.reproduce import data_argument, dataset_revision, reproduce_commands
 
 SUMMARY_FILE = "rader_training.json"
 LOSS_CURVE_FILE = "loss_curve.png"
@@ -110,10 +111,15 @@ def training_log(history: Sequence[dict]) -> TrainingLog:
     return TrainingLog(train=train, eval=evaluation)
 
 
+def config_record(config: Any) -> dict[str, Any]:
+    """A training config as rader_training.json records it (paths as strings)."""
+    return {key: str(value) if isinstance(value, Path) else value for key, value in asdict(config).items()}
+
+
 def write_summary(path: Path, config: Any, history: Sequence[dict], **facts: Any) -> None:
     """Record how a model was trained (config, data sizes, losses) next to it, as JSON."""
     summary = {
-        "config": {key: str(value) if isinstance(value, Path) else value for key, value in asdict(config).items()},
+        "config": config_record(config),
         **facts,
         "log_history": list(history),
     }
@@ -221,6 +227,7 @@ def finish_training(trainer: Any, config: TrainingRunConfig, run: PreparedRun, t
     """After the final model is saved to ``config.out_dir``: loss curve, summary JSON, and the
     checkpoints removed (only now, so a crash before saving can still resume)."""
     out_dir = Path(config.out_dir)
+    kind = "reranker" if isinstance(config, RerankerTrainingConfig) else "retriever"
     log = training_log(trainer.state.log_history)
     main_process = trainer.is_world_process_zero()  # under torchrun or accelerate launch, one process writes
     result = TrainingResult(
@@ -240,6 +247,8 @@ def finish_training(trainer: Any, config: TrainingRunConfig, run: PreparedRun, t
         config,
         trainer.state.log_history,
         data=asdict(run.data.source) if run.data.source else None,  # {"path", "config", "split"}; None: in memory
+        dataset_revision=dataset_revision(run.data.source),
+        reproduce=reproduce_commands(kind, config_record(config), data_argument(run.data.source)),
         train_rows=result.train_rows,
         eval_rows=result.eval_rows,
         num_negatives=run.num_negatives,
