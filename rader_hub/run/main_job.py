@@ -39,6 +39,7 @@ from rader_hub.errors import ConfigError
 from rader_hub.files import check_writable_folder, read_json, remove_leftovers, remove_tree, write_json_atomic, write_text_atomic
 from rader_hub.fingerprints import files_fingerprint, settings_hash
 from rader_hub.folder_lock import hold_folder
+from rader_hub.overrides import validated
 from rader_hub.run.ledger import StageLedger, local_inputs, unchanged
 from rader_hub.training.config import RetrieverTrainingConfig, retriever_config
 
@@ -316,8 +317,6 @@ class _Stage:
 def training_config(overrides: dict[str, Any]) -> RetrieverTrainingConfig:
     """The retriever's training config: the library's defaults, or a preset's (``--train preset=paper``),
     with the user's other ``--train`` values on top."""
-    from pydantic import TypeAdapter, ValidationError
-
     types = typing.get_type_hints(RetrieverTrainingConfig)
     settable = set(types) - {"out_dir", "resume", "show_progress", "keep_checkpoints"}
     overrides = dict(overrides)
@@ -326,10 +325,7 @@ def training_config(overrides: dict[str, Any]) -> RetrieverTrainingConfig:
     for name, value in overrides.items():
         if name not in settable:
             raise ConfigError(f"--train {name}: not a training setting (settable: {', '.join(sorted(settable))})")
-        try:
-            values[name] = TypeAdapter(types[name]).validate_python(value)
-        except ValidationError as exc:
-            raise ConfigError(f"--train {name}: {exc.errors()[0]['msg']} (got {value!r})") from None
+        values[name] = validated(types[name], value, f"--train {name}")
     return retriever_config("model", preset, **values)
 
 
