@@ -47,7 +47,7 @@ from rader_hub.embedded_data import resolve_source
 from rader_hub.evaluation.evaluate import evaluate_retriever
 from rader_hub.evaluation.label_quality import label_quality
 from rader_hub.files import read_json, write_json_atomic
-from rader_hub.generation.checkpoint import settings_hash
+from rader_hub.fingerprints import settings_hash
 from rader_hub.generation.runfiles import RunFolder
 from rader_hub.queries import EvalQuery, load_queries
 from rader_hub.records import Row

@@ -5,7 +5,6 @@ llama.cpp's `llama-server` on the GGUF file itself (bench/search_scheduling.py, 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from rader_hub.review.server import free_port
 
 TRANSFORMERS = Path(sys.executable).parent / "transformers"
 # `--param`s that run recipes/math-openai.yaml here: its paper data (MATH, BRIGHT, Qwen3-Embedding)
@@ -37,12 +38,6 @@ class OpenAIServer:
     base_url: str  # ends in /v1
     model: str  # the name the server answers to: the model folder it was started with
     log: Path
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager

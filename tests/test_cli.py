@@ -39,11 +39,13 @@ def test_help_and_usage_errors_do_not_import_heavy_libraries() -> None:
         ["evl"],  # a typo
         ["eval", "--alpha", "2"],  # a bad value, rejected before any data is read
         ["train", "retriever", "--data", "missing.jsonl", "--out", "unused"],  # data is checked before torch is imported
+        ["run", "recipes/math.yaml", "--train", "epochs"],  # a malformed FIELD=VALUE, named before the recipe is read
     ]
     done = subprocess.run([sys.executable, "-c", _PROBE, json.dumps(argvs), json.dumps(HEAVY)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "error: alpha must be between 0 and 1" in done.stderr
     assert "error: missing.jsonl: no such file" in done.stderr
+    assert "error: --train 'epochs': expected FIELD=VALUE, e.g. epochs=2" in done.stderr
     assert json.loads(done.stdout.splitlines()[-1]) == []
 
 

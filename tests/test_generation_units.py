@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 from generation_scripted_llm import AsyncScriptedLLM, DrawingScriptedLLM, ScriptedLLM
+from pydantic import ValidationError
 
 from rader_hub.corpus import Document
 from rader_hub.generation import prompts as P
 from rader_hub.generation.answers import answers_match, extract_answer, extract_boxed
 from rader_hub.generation.checkpoint import CheckpointStore
+from rader_hub.generation.mcts import JudgeInput, SearchConfig
 from rader_hub.generation.negatives import MiningWindow, mined_negatives, select_negatives
 from rader_hub.generation.parsing import (
     NOT_RELEVANT,
@@ -24,7 +27,7 @@ from rader_hub.generation.parsing import (
 )
 from rader_hub.generation.provenance import relaxed_filters
 from rader_hub.generation.query_filters import is_filler, names_theorem, round_trip_cutoff, theorem_title
-from rader_hub.generation.steps import DeduplicateQueries, SelectHardNegatives, SynthesizeQueries
+from rader_hub.generation.steps import DeduplicateQueries, RetrievalMCTSSearch, SelectHardNegatives, SynthesizeQueries
 from rader_hub.generation.steps.load_problems import gold_answer
 from rader_hub.retrieval import BM25Retriever
 
@@ -356,3 +359,29 @@ def test_paper_prompts_carry_the_papers_content_and_small_ones_the_tiny_models_l
         assert P.read_request(P.reasoning_query("What is 2 + 3?", [], "Addition - sums.", style)).style is style
     reply = "Preconditions: two numbers.\nWhy they hold: 2 and 3 are numbers.\nQuery: What is the total of two counts?"
     assert parse_labelled_query(reply) == "What is the total of two counts?" and parse_labelled_query("What is a sum?") is None
+
+
+def test_the_search_step_builds_the_papers_search_config_by_default():
+    assert RetrievalMCTSSearch(llm=ScriptedLLM(rules=[])).search_config == SearchConfig()
+
+
+def test_search_settings_set_on_the_step_reach_the_search_as_its_types():
+    step = RetrievalMCTSSearch(llm=ScriptedLLM(rules=[]), rollouts=3, exploration_weight=0.5, complete_at_max_depth=True)
+    step.set_runtime_parameters({"judge_input": "theorem", "prompt_style": "small", "crs_samples": 2})
+    config = step.search_config
+    assert (config.rollouts, config.exploration_weight, config.complete_at_max_depth, config.crs_samples) == (3, 0.5, True, 2)
+    assert config.judge_input is JudgeInput.theorem and config.prompt_style is P.PromptStyle.small
+
+
+def test_every_search_setting_is_a_runtime_parameter_described_and_bounded_as_search_config_declares():
+    """What `distilabel pipeline info` and --param show and check is what SearchConfig says."""
+    step = RetrievalMCTSSearch(llm=ScriptedLLM(rules=[]))
+    infos = {info["name"]: info for info in step.get_runtime_parameters_info()}
+    for item in dataclasses.fields(SearchConfig):
+        assert infos[item.name]["description"] == item.metadata["description"], item.name
+        for bound, limit in item.metadata.items():
+            if bound == "description":
+                continue
+            below = limit - 1 if isinstance(item.default, int) else limit - 0.5
+            with pytest.raises(ValidationError, match="greater than or equal"):
+                RetrievalMCTSSearch(llm=ScriptedLLM(rules=[]), **{item.name: below})

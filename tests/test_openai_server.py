@@ -15,11 +15,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from helpers import run_rader
-from openai_server import EMBEDDED_STAND_INS, free_port
+from openai_server import EMBEDDED_STAND_INS
 
 from rader_hub.errors import ServerError
 from rader_hub.generation.llm import OpenAICompatibleLLM
 from rader_hub.generation.requests import ConcurrentCompletions
+from rader_hub.review.server import free_port
 
 RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "math-openai.yaml"
 LLM_STEPS = ("mcts_search", "synthesize_queries")

@@ -6,6 +6,7 @@ The fixture tests/data/review-math is a real embedded-recipe run (see its NOTE.m
 from __future__ import annotations
 
 import copy
+import socket
 import textwrap
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from rader_hub.review.agreement import agreement_report
 from rader_hub.review.estimates import review_estimates, wilson_interval
 from rader_hub.review.pairs import LABELS, JudgedPair, judged_pairs, load_generation_dataset, negative_judgements, stratified_sample
 from rader_hub.review.pull import HumanVerdict, RejectedPositives, merge
+from rader_hub.review.server import free_port
 
 DATASET = Path(__file__).parent / "data" / "review-math"
 REPO = Path(__file__).resolve().parent.parent
@@ -220,3 +222,12 @@ def test_wilson_interval_matches_the_textbook_values():
     assert wilson_interval(0.8, 10) == pytest.approx((0.4902, 0.9433), abs=1e-4)
     assert wilson_interval(0.0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
     assert review_estimates([_pair(1, "positive", "relevant", "cot")], [], [])["positives_relevant"] is None
+
+
+def test_a_free_port_can_be_listened_on_at_once():
+    """The one free_port: the local Argilla's Redis and search engine, and the tests' servers, start on it."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", free_port()))
+        server.listen()
+        with socket.create_connection(server.getsockname(), timeout=5):
+            pass

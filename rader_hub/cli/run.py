@@ -10,7 +10,7 @@ import typer
 
 from rader_hub.assets import EMBEDDED
 from rader_hub.cli.options import ParamOption, RecipeArgument
-from rader_hub.errors import ConfigError
+from rader_hub.overrides import parse_override
 from rader_hub.run.main_job import DRY_RUN_REPO, MainJob, MainJobOptions, ReviewMode, format_duration
 
 
@@ -55,7 +55,7 @@ def run_command(
         params=tuple(param or ()),
         review=review,
         review_sample=review_sample,
-        train=_key_values(train or []),
+        train=dict(parse_override(item, "FIELD=VALUE", "epochs=2", field="train") for item in train or []),
         eval_corpus=eval_corpus,
         eval_queries=eval_queries,
         bright=tuple(bright or ()),
@@ -66,19 +66,6 @@ def run_command(
     )
     summary = MainJob(options, say=lambda message: typer.echo(message, err=True)).run()
     typer.echo(json.dumps(summary, indent=1) if as_json else format_summary(summary))
-
-
-def _key_values(items: list[str]) -> dict[str, Any]:
-    values = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--train {item!r}: expected FIELD=VALUE, e.g. epochs=2")
-        try:
-            values[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            values[key] = raw
-    return values
 
 
 def format_summary(summary: dict[str, Any]) -> str:

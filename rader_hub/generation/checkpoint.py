@@ -15,10 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rader_hub.files import write_json_atomic
-
-
-def settings_hash(settings: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
+from rader_hub.fingerprints import settings_hash
 
 
 class CheckpointStore:

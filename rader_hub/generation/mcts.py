@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 from tqdm.auto import tqdm
 
@@ -57,57 +58,66 @@ class JudgeInput(str, Enum):
     theorem = "theorem"  # its text, cut to ``theorem_chars``
 
 
+def _parameter(default: Any, description: str, **bounds: float) -> Any:
+    """A field of :class:`SearchConfig`: its default, what it does and its bounds (``ge``, ``le``).
+    The distilabel step declares its runtime parameters from these, so a recipe, ``--param`` and
+    ``distilabel pipeline info`` show and check them as they are written here."""
+    return field(default=default, metadata={"description": description, **bounds})
+
+
 @dataclass(frozen=True)
 class SearchConfig:
     """Every parameter of the search. Defaults are the paper's (docs/method.md, section 1) and, where
     the paper leaves room, the official implementation's (Debrup-61/RaDeR, run_src/): this is
-    the one place that holds them."""
+    the one place that holds them, with their descriptions and bounds."""
 
-    rollouts: int = 16
-    max_depth: int = 6
-    top_k: int = 5
-    ost_children: int = 2
-    qg_children: int = 1
-    exploration_weight: float = 2.0
-    step_tokens: int = 256
-    solution_tokens: int = 1024
-    query_tokens: int = 1024
-    judge_tokens: int = 200
-    summary_tokens: int = 512
-    theorem_chars: int = 4000
-    # Candidate theorems kept from one QG completion, each its own QG child and query
-    # (official: every theorem the LLM lists; 0 = no cap).
-    qg_candidates: int = 0
-    # QG nodes allowed on one path (official: max_depth // 2).
-    max_queries_per_path: int = 3
-    # Theorems already retrieved onto a path are not retrieved again below it (official).
-    exclude_path_theorems: bool = True
-    judge_input: JudgeInput = JudgeInput.summary
-    # An OST node's children are OST and QG steps; the official search adds a CRS child only
-    # when those fail. True adds one at every OST node.
-    crs_after_ost: bool = False
-    # A node whose expansion yields no child (a QG whose theorems were all rejected, or output
-    # that could not be parsed) is expanded once more with fall-back actions: OST and CRS after
-    # a QG, CRS otherwise (official). False makes it a dead end (reward 0).
-    fallback_children: bool = True
-    # At the depth limit only a CRS child is made, so every trajectory ends with a solution
-    # (official: any action, and a step at the limit without an answer gets reward 0).
-    complete_at_max_depth: bool = False
-    # Relaxation (off in the paper): when self-reflection rejects every retrieved theorem, keep
-    # the top-ranked rejected one as a child anyway (marked kept_by_relaxation; never a negative).
-    keep_top_theorem_if_none_relevant: bool = False
-    # A CRS node draws this many solutions and keeps the first that reaches the gold answer, else
-    # the first (official: 4).
-    crs_samples: int = 4
-    # Samples come from every solution node of the tree that reached an answer, whether a rollout
-    # evaluated it or not (official); False: only the terminals rollouts evaluated.
-    harvest_every_solution: bool = True
-    # The instructions' wording (prompts.PromptStyle): the paper's, or the embedded 135M model's.
-    prompt_style: prompts.PromptStyle = prompts.PromptStyle.paper
-    seed: int = 0
-
-
-PAPER_SEARCH = SearchConfig()
+    rollouts: int = _parameter(16, "MCTS rollouts per problem.", ge=1)
+    max_depth: int = _parameter(6, "Maximum number of steps in a trajectory.", ge=1)
+    top_k: int = _parameter(5, "Theorems retrieved per RT.", ge=1)
+    ost_children: int = _parameter(2, "OST children per expansion.", ge=0)
+    qg_children: int = _parameter(1, "QG completions per expansion.", ge=0)
+    exploration_weight: float = _parameter(2.0, "UCT exploration weight c.", ge=0)
+    step_tokens: int = _parameter(256, "Token budget of an OST step.", ge=1)
+    solution_tokens: int = _parameter(1024, "Token budget of a CRS completion.", ge=1)
+    query_tokens: int = _parameter(1024, "Token budget of a QG completion.", ge=1)
+    judge_tokens: int = _parameter(200, "Token budget of a self-reflection verdict.", ge=1)
+    summary_tokens: int = _parameter(512, "Token budget of a theorem summary.", ge=1)
+    theorem_chars: int = _parameter(4000, "Theorem text shown to the LLM is cut to this length.", ge=1)
+    qg_candidates: int = _parameter(
+        0, "Candidate theorems kept from one QG completion, each its own QG child and query (0: all, as the official code).", ge=0
+    )
+    max_queries_per_path: int = _parameter(3, "QG nodes allowed on one path (official: max_depth // 2).", ge=0)
+    exclude_path_theorems: bool = _parameter(True, "Theorems already on a path are not retrieved again below it (official).")
+    judge_input: JudgeInput = _parameter(JudgeInput.summary, "What self-reflection reads: the theorem's summary (official) or its text.")
+    crs_after_ost: bool = _parameter(
+        False, "Give every OST node a CRS child (official: OST and QG children, and a CRS child only when those fail)."
+    )
+    fallback_children: bool = _parameter(
+        True,
+        "A node whose expansion yields no child (a QG whose theorems were all rejected, unparsable output) is expanded "
+        "once more: OST and CRS children after a QG, CRS otherwise (official). False makes it a dead end (reward 0).",
+    )
+    complete_at_max_depth: bool = _parameter(
+        False,
+        "Only a CRS child at the depth limit, so every trajectory ends with a solution "
+        "(official: any action, and a step at the limit without an answer gets reward 0).",
+    )
+    keep_top_theorem_if_none_relevant: bool = _parameter(
+        False,
+        "Relaxation (off in the paper): keep the top retrieved theorem when self-reflection rejects all "
+        "(marked kept_by_relaxation; never a negative).",
+    )
+    crs_samples: int = _parameter(
+        4, "Solutions a CRS node draws; it keeps the first that reaches the gold answer, else the first (official: 4).", ge=1
+    )
+    harvest_every_solution: bool = _parameter(
+        True, "Samples from every solution node of the tree that reached an answer (official), not only those a rollout evaluated."
+    )
+    prompt_style: prompts.PromptStyle = _parameter(
+        prompts.PromptStyle.paper,
+        "Instructions as the paper's prompts ('paper') or tuned for a tiny model ('small': the embedded recipe).",
+    )
+    seed: int = _parameter(0, "Seed of the search's random choices (per problem).", ge=0)
 
 
 @dataclass(frozen=True)

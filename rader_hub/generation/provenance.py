@@ -8,7 +8,6 @@ exact weights (a file hash or a Hub revision), the search seed and the creation 
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rader_hub.assets import resolve_generator
+from rader_hub.fingerprints import file_sha256
 
 PAPER_FILTERS: dict[str, Any] = {
     # Only trajectories whose final answer equals the gold answer give samples.
@@ -96,7 +96,7 @@ def model_revision(model: str, base_url: str | None = None) -> str:
         return f"{model} served by {base_url}"
     resolved = resolve_generator(model)
     if resolved.gguf_file:
-        return f"sha256:{_file_sha256(Path(resolved.location) / resolved.gguf_file)}"
+        return f"sha256:{file_sha256(Path(resolved.location) / resolved.gguf_file)}"
     path = Path(resolved.location)
     if path.exists():
         return f"local folder {path.resolve()}"
@@ -107,14 +107,6 @@ def model_revision(model: str, base_url: str | None = None) -> str:
 def llm_revision(llm: Any) -> str:
     """:func:`model_revision` of a distilabel LLM (its ``model``, and ``base_url`` for API models)."""
     return model_revision(str(getattr(llm, "model", llm.model_name)), getattr(llm, "base_url", None))
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def hub_commit(repo_id: str, repo_type: str = "model", revision: str = "main") -> str | None:

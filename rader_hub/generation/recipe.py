@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import json
 import typing
 import warnings
 from collections.abc import Sequence
@@ -19,10 +18,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from rader_hub.errors import ConfigError, not_utf8
+from rader_hub.overrides import parse_override, validated
 
 _TOP_KEYS = {"distilabel", "pipeline", "requirements"}
 _PIPELINE_KEYS = {"name", "description", "steps", "connections", "routing_batch_functions", "type_info"}
@@ -118,10 +118,9 @@ def _validate_object(obj: dict[str, Any], where: str) -> None:
             _validate_object(value, f"{where}.{key}")
             continue
         try:
-            TypeAdapter(declared_type(fields[key])).validate_python(value)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            raise ConfigError(f"{where}.{key}: {first['msg']} (got {value!r})") from None
+            validated(declared_type(fields[key]), value, f"{where}.{key}")
+        except ConfigError:
+            raise
         except Exception:  # annotations pydantic cannot build an adapter for are left to distilabel
             continue
 
@@ -162,16 +161,10 @@ def parse_runtime_parameters(recipe: dict[str, Any], params: Sequence[str]) -> d
 
 def _parsed_param(steps: dict[str, dict[str, Any]], param: str) -> tuple[list[str], Any]:
     """One ``STEP.FIELD=VALUE`` string as its key's parts and its checked value."""
-    key, sep, raw = param.partition("=")
+    key, value = parse_override(param, "STEP.FIELD=VALUE", "mcts_search.rollouts=2")
     parts = key.split(".")
-    if not sep or len(parts) < 2 or not all(parts):
-        raise ConfigError(f"{param!r}: expected STEP.FIELD=VALUE, e.g. mcts_search.rollouts=2")
     if parts[0] not in steps:
         raise ConfigError(f"{key}: no step named '{parts[0]}'{_did_you_mean(parts[0], set(steps))}")
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        value = raw  # plain strings need no quotes
     return parts, _checked_value(steps[parts[0]], parts[1:], value, key)
 
 
@@ -212,7 +205,7 @@ def _checked_value(step: dict[str, Any], path: list[str], value: Any, where: str
         if not last:
             raise ConfigError(f"{where}: '{name}' is a value, not an object")
         field_info = owner_class.model_fields.get(name) if owner_class is not None else None
-        return _validated(declared_type(field_info) if field_info is not None else Any, value, where)
+        return validated(declared_type(field_info) if field_info is not None else Any, value, where)
     raise AssertionError("unreachable: path is never empty")
 
 
@@ -234,7 +227,7 @@ def declared_type(field_info: FieldInfo) -> Any:
 def _generation_keyword(llm: dict[str, Any], keys: set[str], keyword: str, value: Any, where: str) -> Any:
     if keyword not in keys:
         raise ConfigError(f"{where}: '{keyword}' is not a generation keyword of this LLM{_did_you_mean(keyword, keys)}")
-    return _validated(_generate_annotation(llm, keyword, where), value, where)
+    return validated(_generate_annotation(llm, keyword, where), value, where)
 
 
 def _generate_annotation(llm: dict[str, Any], keyword: str, where: str) -> Any:
@@ -243,13 +236,6 @@ def _generate_annotation(llm: dict[str, Any], keyword: str, where: str) -> Any:
         return typing.get_type_hints(cls.generate, include_extras=True).get(keyword, Any)
     except Exception:  # an annotation that cannot be resolved is left to the LLM
         return Any
-
-
-def _validated(annotation: Any, value: Any, where: str) -> Any:
-    try:
-        return TypeAdapter(annotation).validate_python(value)
-    except ValidationError as exc:
-        raise ConfigError(f"{where}: {exc.errors()[0]['msg']} (got {value!r})") from None
 
 
 def dataset_path(recipe: dict[str, Any]) -> Path | None:

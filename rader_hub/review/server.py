@@ -174,6 +174,7 @@ def child_environment(**variables: str) -> dict[str, str]:
 
 
 def free_port() -> int:
+    """A port on the loopback interface that nothing listens on now (the tests' servers use it too)."""
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         return sock.getsockname()[1]

@@ -10,8 +10,6 @@ and through its new outputs the keys of the stages after it change.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -19,24 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rader_hub.files import read_json, write_json_atomic
-
-
-def settings_key(*parts: Any) -> str:
-    """A short, stable hash of JSON-able settings (mapping order does not matter)."""
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def fingerprint(*paths: Path) -> str:
-    """Content hash of files; a folder counts every file below it, by relative path."""
-    digest = hashlib.sha256()
-    for path in paths:
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for file in files:
-            digest.update(str(file.relative_to(path) if path.is_dir() else file.name).encode() + b"\0")
-            with file.open("rb") as stream:
-                for block in iter(lambda: stream.read(1 << 20), b""):
-                    digest.update(block)
-    return digest.hexdigest()[:16]
+from rader_hub.fingerprints import files_fingerprint
 
 
 def local_inputs(values: Iterable[Any], outside: Path) -> dict[str, str]:
@@ -54,7 +35,7 @@ def local_inputs(values: Iterable[Any], outside: Path) -> dict[str, str]:
         elif isinstance(value, str) and value and "\n" not in value and _is_file(value):
             path = Path(value).expanduser()
             if not path.resolve().is_relative_to(outside.resolve()):
-                found[value] = fingerprint(path)
+                found[value] = files_fingerprint(path)
     return found
 
 
@@ -67,7 +48,7 @@ def _is_file(value: str) -> bool:
 
 def unchanged(record: StageRecord, paths: list[Path]) -> bool:
     """Whether ``paths`` still hold what ``record`` says the stage wrote."""
-    return all(path.exists() for path in paths) and record.outputs.get("fingerprint") == fingerprint(*paths)
+    return all(path.exists() for path in paths) and record.outputs.get("fingerprint") == files_fingerprint(*paths)
 
 
 @dataclass

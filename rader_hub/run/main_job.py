@@ -37,8 +37,10 @@ from typing import Any
 from rader_hub.assets import EMBEDDED
 from rader_hub.errors import ConfigError
 from rader_hub.files import check_writable_folder, read_json, remove_leftovers, remove_tree, write_json_atomic, write_text_atomic
+from rader_hub.fingerprints import files_fingerprint, settings_hash
 from rader_hub.folder_lock import hold_folder
-from rader_hub.run.ledger import StageLedger, fingerprint, local_inputs, settings_key, unchanged
+from rader_hub.overrides import validated
+from rader_hub.run.ledger import StageLedger, local_inputs, unchanged
 from rader_hub.training.config import RetrieverTrainingConfig, retriever_config
 
 SUMMARY_FILE = "run_summary.json"
@@ -141,7 +143,7 @@ class MainJob:
         upstream = ""
         for number, name in enumerate(STAGES, start=1):
             stage = getattr(self, f"_{name}")
-            key = settings_key(name, stage.settings(), upstream)
+            key = settings_hash([name, stage.settings(), upstream])
             record = self.ledger.finished(name, key)
             if record is not None and unchanged(record, stage.produced(record.outputs)):
                 self.say(f"[{number}/{len(STAGES)}] {name}: done earlier ({record.finished_at}), skipped")
@@ -151,12 +153,12 @@ class MainJob:
                 started = time.perf_counter()
                 with contextlib.redirect_stdout(sys.stderr):  # libraries print progress; stdout is for the summary
                     outputs = stage.run(key)
-                outputs["fingerprint"] = fingerprint(*stage.produced(outputs))
+                outputs["fingerprint"] = files_fingerprint(*stage.produced(outputs))
                 record = self.ledger.record(name, key, time.perf_counter() - started, outputs)
                 self.say(f"[{number}/{len(STAGES)}] {name}: done in {format_duration(record.seconds)}")
                 self.reports.append(StageReport(name, False, record.seconds, outputs))
             # Everything a stage reads comes from the stages before it: its key covers all their outputs.
-            upstream = settings_key(upstream, record.outputs.get("fingerprint"))
+            upstream = settings_hash([upstream, record.outputs.get("fingerprint")])
         summary = self.summary()
         write_json_atomic(self.root / SUMMARY_FILE, summary)
         return summary
@@ -342,8 +344,6 @@ class _Stage:
 def training_config(overrides: dict[str, Any]) -> RetrieverTrainingConfig:
     """The retriever's training config: the library's defaults, or a preset's (``--train preset=paper``),
     with the user's other ``--train`` values on top."""
-    from pydantic import TypeAdapter, ValidationError
-
     types = typing.get_type_hints(RetrieverTrainingConfig)
     settable = set(types) - {"out_dir", "resume", "show_progress", "keep_checkpoints"}
     overrides = dict(overrides)
@@ -352,10 +352,7 @@ def training_config(overrides: dict[str, Any]) -> RetrieverTrainingConfig:
     for name, value in overrides.items():
         if name not in settable:
             raise ConfigError(f"{name}: not a training setting (settable: {', '.join(sorted(settable))})", field="train")
-        try:
-            values[name] = TypeAdapter(types[name]).validate_python(value)
-        except ValidationError as exc:
-            raise ConfigError(f"{name}: {exc.errors()[0]['msg']} (got {value!r})", field="train") from None
+        values[name] = validated(types[name], value, name, field="train")
     return retriever_config("model", preset, **values)
 
 

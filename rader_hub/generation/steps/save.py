@@ -10,7 +10,7 @@ from distilabel.typing import StepOutput
 from pydantic import Field, PrivateAttr
 
 from rader_hub.files import atomic_path, read_json, write_json_atomic, write_text_atomic
-from rader_hub.generation.checkpoint import settings_hash
+from rader_hub.fingerprints import settings_hash
 from rader_hub.generation.failures import FAILED_BATCH, split_failed
 from rader_hub.generation.provenance import FILTER_TYPES, created_at, software_versions
 from rader_hub.generation.runfiles import RunFolder

@@ -1,21 +1,22 @@
 """The retrieval-augmented MCTS step: problems in, training samples (positive + negatives) out."""
 
 import logging
+import typing
 from dataclasses import asdict, fields
+from enum import Enum
 from typing import Any, Literal
 
 from distilabel.mixins.runtime_parameters import RuntimeParameter
 from distilabel.models.llms.base import LLM
 from distilabel.steps import Step, StepInput
 from distilabel.typing import StepOutput
-from pydantic import Field, PrivateAttr
+from pydantic import Field, PrivateAttr, create_model
 
 from rader_hub.assets import EMBEDDED
 from rader_hub.files import write_json_atomic
-from rader_hub.generation import prompts
 from rader_hub.generation.checkpoint import CheckpointStore
 from rader_hub.generation.failures import FailsTheRun
-from rader_hub.generation.mcts import PAPER_SEARCH, JudgeInput, Problem, RetrievalMCTS, SearchConfig, SearchResult
+from rader_hub.generation.mcts import Problem, RetrievalMCTS, SearchConfig, SearchResult
 from rader_hub.generation.provenance import PAPER_FILTERS, filter_struct, llm_revision, relaxed_filters
 from rader_hub.generation.requests import MAX_CONCURRENT_REQUESTS, completions_for
 from rader_hub.generation.runfiles import RunFolder
@@ -51,7 +52,30 @@ SAMPLE_COLUMNS = [
 PROVENANCE_COLUMNS = ["generator", "generator_revision", "seed", "judge", "search_retriever", "filters", "relaxed_filters"]
 
 
-class RetrievalMCTSSearch(FailsTheRun, Step):
+def _runtime_parameters(config: type) -> dict[str, Any]:
+    """The fields of the dataclass ``config`` as distilabel runtime parameters, with the default,
+    description and bounds each declares; an enum becomes the ``Literal`` of its values, which is
+    what a recipe holds."""
+    hints = typing.get_type_hints(config)
+    declared = {}
+    for item in fields(config):
+        kind, default = hints[item.name], item.default
+        if _is_enum(kind):
+            kind, default = Literal[tuple(member.value for member in kind)], default.value
+        declared[item.name] = (RuntimeParameter[kind], Field(default=default, **item.metadata))
+    return declared
+
+
+def _is_enum(kind: Any) -> bool:
+    return isinstance(kind, type) and issubclass(kind, Enum)
+
+
+# SearchConfig's fields, declared once there: a base of the step, so the step and the search cannot
+# disagree on a name, default, bound or description.
+_SearchParameters = create_model("_SearchParameters", __module__=__name__, **_runtime_parameters(SearchConfig))
+
+
+class RetrievalMCTSSearch(FailsTheRun, _SearchParameters, Step):
     """Search every problem of an input batch with retrieval-augmented MCTS; one row per sample.
 
     The LLM solves each problem by MCTS over the actions OST (one step), CRS (the rest of the
@@ -74,23 +98,10 @@ class RetrievalMCTSSearch(FailsTheRun, Step):
         show_progress: show a progress bar per rollout.
 
     Runtime parameters:
-        - `rollouts`, `max_depth`, `top_k`, `ost_children`, `qg_children`, `exploration_weight`:
-            the paper's search parameters (16, 6, 5, 2, 1, 2.0).
-        - `step_tokens`, `solution_tokens`, `query_tokens`, `judge_tokens`, `summary_tokens`:
-            token budgets of an OST step, a CRS solution, a QG completion, a verdict, a summary.
-        - `theorem_chars`: theorem text shown to the LLM is cut to this length.
-        - `qg_candidates`: candidate theorems kept from one QG completion (0: all).
-        - `max_queries_per_path`, `exclude_path_theorems`, `judge_input`, `crs_after_ost`,
-            `fallback_children`, `complete_at_max_depth`: the tree's shape (see ``SearchConfig``).
+        - every field of ``SearchConfig`` (`rollouts`, `max_depth`, `top_k`, ..., `seed`): the
+            search's parameters, each with its default, bounds and description declared there
+            (`distilabel pipeline info` lists them).
         - `require_correct_answer`: paper filter, only reward-1 trajectories give samples.
-        - `keep_top_theorem_if_none_relevant`: relaxation, see ``SearchConfig``.
-        - `crs_samples`: solutions a CRS node draws, keeping the first that reaches the gold answer
-            (official: 4).
-        - `prompt_style`: the instructions' wording: `paper` (the paper's prompts) or `small` (the
-            constraints the embedded 135M model needs, e.g. a three-sentence solution).
-        - `harvest_every_solution`: samples from every solution node of the tree, evaluated by a
-            rollout or not (official), or only from those rollouts evaluated.
-        - `seed`: seed of the search's random choices (per problem).
         - `max_concurrent_requests`: requests in flight at once to an OpenAI-compatible server
             (other LLMs get one call with every pending prompt).
         - `corpus`, `corpus_config`, `corpus_split`: the theorem corpus (file, folder, Hub id or
@@ -133,71 +144,9 @@ class RetrievalMCTSSearch(FailsTheRun, Step):
     """
 
     llm: LLM
-    rollouts: RuntimeParameter[int] = Field(default=PAPER_SEARCH.rollouts, ge=1, description="MCTS rollouts per problem.")
-    max_depth: RuntimeParameter[int] = Field(default=PAPER_SEARCH.max_depth, ge=1, description="Maximum number of steps in a trajectory.")
-    top_k: RuntimeParameter[int] = Field(default=PAPER_SEARCH.top_k, ge=1, description="Theorems retrieved per RT.")
-    ost_children: RuntimeParameter[int] = Field(default=PAPER_SEARCH.ost_children, ge=0, description="OST children per expansion.")
-    qg_children: RuntimeParameter[int] = Field(default=PAPER_SEARCH.qg_children, ge=0, description="QG completions per expansion.")
-    exploration_weight: RuntimeParameter[float] = Field(
-        default=PAPER_SEARCH.exploration_weight, ge=0, description="UCT exploration weight c."
-    )
-    step_tokens: RuntimeParameter[int] = Field(default=PAPER_SEARCH.step_tokens, ge=1, description="Token budget of an OST step.")
-    solution_tokens: RuntimeParameter[int] = Field(
-        default=PAPER_SEARCH.solution_tokens, ge=1, description="Token budget of a CRS completion."
-    )
-    query_tokens: RuntimeParameter[int] = Field(default=PAPER_SEARCH.query_tokens, ge=1, description="Token budget of a QG completion.")
-    judge_tokens: RuntimeParameter[int] = Field(
-        default=PAPER_SEARCH.judge_tokens, ge=1, description="Token budget of a self-reflection verdict."
-    )
-    summary_tokens: RuntimeParameter[int] = Field(
-        default=PAPER_SEARCH.summary_tokens, ge=1, description="Token budget of a theorem summary."
-    )
-    theorem_chars: RuntimeParameter[int] = Field(
-        default=PAPER_SEARCH.theorem_chars, ge=1, description="Theorem text shown to the LLM is cut to this length."
-    )
-    qg_candidates: RuntimeParameter[int] = Field(
-        default=PAPER_SEARCH.qg_candidates, ge=0, description="Candidate theorems kept from one QG completion, each its own query (0: all)."
-    )
-    max_queries_per_path: RuntimeParameter[int] = Field(
-        default=PAPER_SEARCH.max_queries_per_path, ge=0, description="QG nodes allowed on one path (official: max_depth // 2)."
-    )
-    exclude_path_theorems: RuntimeParameter[bool] = Field(
-        default=PAPER_SEARCH.exclude_path_theorems, description="Theorems already on a path are not retrieved again below it."
-    )
-    judge_input: RuntimeParameter[Literal["summary", "theorem"]] = Field(
-        default=PAPER_SEARCH.judge_input.value, description="What self-reflection reads: the theorem's summary (official) or its text."
-    )
-    crs_after_ost: RuntimeParameter[bool] = Field(
-        default=PAPER_SEARCH.crs_after_ost, description="Give every OST node a CRS child (official: only when its OST/QG children fail)."
-    )
-    fallback_children: RuntimeParameter[bool] = Field(
-        default=PAPER_SEARCH.fallback_children,
-        description="A node left without children (e.g. a QG whose theorems were all rejected) gets OST/CRS children.",
-    )
-    complete_at_max_depth: RuntimeParameter[bool] = Field(
-        default=PAPER_SEARCH.complete_at_max_depth, description="Only a CRS child at the depth limit, so trajectories end with a solution."
-    )
     require_correct_answer: RuntimeParameter[bool] = Field(
         default=PAPER_FILTERS["require_correct_answer"], description="Paper filter: only trajectories with reward 1 give samples."
     )
-    keep_top_theorem_if_none_relevant: RuntimeParameter[bool] = Field(
-        default=PAPER_SEARCH.keep_top_theorem_if_none_relevant,
-        description="Relaxation: keep the top retrieved theorem when self-reflection rejects all.",
-    )
-    crs_samples: RuntimeParameter[int] = Field(
-        default=PAPER_SEARCH.crs_samples,
-        ge=1,
-        description="Solutions a CRS node draws; it keeps the first that reaches the gold answer (official: 4).",
-    )
-    prompt_style: RuntimeParameter[Literal["paper", "small"]] = Field(
-        default=PAPER_SEARCH.prompt_style.value,
-        description="Instructions as the paper's prompts ('paper') or tuned for a tiny model ('small': the embedded recipe).",
-    )
-    harvest_every_solution: RuntimeParameter[bool] = Field(
-        default=PAPER_SEARCH.harvest_every_solution,
-        description="Samples from every solution node of the tree (official), not only those a rollout evaluated.",
-    )
-    seed: RuntimeParameter[int] = Field(default=PAPER_SEARCH.seed, ge=0, description="Seed of the search's random choices.")
     max_concurrent_requests: RuntimeParameter[int] = Field(
         default=MAX_CONCURRENT_REQUESTS,
         ge=1,
@@ -227,10 +176,9 @@ class RetrievalMCTSSearch(FailsTheRun, Step):
 
     @property
     def search_config(self) -> SearchConfig:
-        values = {field.name: getattr(self, field.name) for field in fields(SearchConfig)}
-        return SearchConfig(
-            **{**values, "judge_input": JudgeInput(values["judge_input"]), "prompt_style": prompts.PromptStyle(values["prompt_style"])}
-        )
+        hints = typing.get_type_hints(SearchConfig)
+        values = {item.name: getattr(self, item.name) for item in fields(SearchConfig)}
+        return SearchConfig(**{name: hints[name](value) if _is_enum(hints[name]) else value for name, value in values.items()})
 
     @property
     def filters(self) -> dict[str, Any]:
