@@ -48,13 +48,13 @@ from rader_hub.evaluation.evaluate import evaluate_retriever
 from rader_hub.evaluation.label_quality import label_quality
 from rader_hub.files import read_json, write_json_atomic
 from rader_hub.generation.checkpoint import settings_hash
-from rader_hub.generation.runfiles import RunFolder
 from rader_hub.queries import EvalQuery, load_queries
 from rader_hub.records import Row
 from rader_hub.retrieval import DenseRetriever
 from rader_hub.retrieval.embedding_cache import EmbeddingCache
 from rader_hub.review.pairs import LABELS, JudgedPair, judged_pairs, stratified_sample
 from rader_hub.review.pull import HumanVerdict, RejectedPositives, merge
+from rader_hub.schema import RunFolder
 from rader_hub.training import Triple
 from rader_hub.training.data import triple_from_row
 

@@ -217,8 +217,8 @@ def _validated(annotation: Any, value: Any, where: str) -> Any:
 
 def dataset_path(recipe: dict[str, Any]) -> Path | None:
     """Where the recipe's SaveDataset step writes the dataset (None if it has none)."""
-    from rader_hub.generation.runfiles import RunFolder
     from rader_hub.generation.steps.save import DATA_FILE
+    from rader_hub.schema import RunFolder
 
     for entry in recipe["pipeline"]["steps"]:
         step = entry["step"]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from rader_hub.errors import DataError
-from rader_hub.generation.runfiles import DATA, RunFolder
+from rader_hub.schema import DATA, RunFolder
 
 if TYPE_CHECKING:
     import pyarrow as pa

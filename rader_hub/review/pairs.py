@@ -22,7 +22,7 @@ from typing import Any
 
 from rader_hub.errors import DataError
 from rader_hub.generation.parsing import NOT_RELEVANT, RELEVANT
-from rader_hub.generation.runfiles import DATA, RunFolder
+from rader_hub.schema import DATA, RunFolder
 
 REQUIRED_COLUMNS = (
     "problem_id",

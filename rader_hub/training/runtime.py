@@ -13,7 +13,7 @@ from rader_hub.errors import ConfigError
 from rader_hub.files import remove_tree, write_text_atomic
 from rader_hub.training.config import TrainingRunConfig
 from rader_hub.training.data import DataInput, TrainingData, effective_negatives, to_dataset, training_data
-from rader_hub.training.plots import plot_loss_curve
+from rader_hub.training.loss_curve import plot_loss_curve
 
 SUMMARY_FILE = "rader_training.json"
 LOSS_CURVE_FILE = "loss_curve.png"

@@ -13,9 +13,9 @@ from rader_hub.files import atomic_path, read_json, write_json_atomic, write_tex
 from rader_hub.generation.checkpoint import settings_hash
 from rader_hub.generation.failures import FAILED_BATCH, split_failed
 from rader_hub.generation.provenance import FILTER_TYPES, created_at, software_versions
-from rader_hub.generation.runfiles import RunFolder
 from rader_hub.generation.summary import build_summary, format_summary
 from rader_hub.portable import portable
+from rader_hub.schema import RunFolder
 
 logger = logging.getLogger(__name__)
 
