@@ -54,7 +54,7 @@ from rader_hub.retrieval import DenseRetriever
 from rader_hub.retrieval.embedding_cache import EmbeddingCache
 from rader_hub.review.pairs import LABELS, JudgedPair, judged_pairs, stratified_sample
 from rader_hub.review.pull import HumanVerdict, RejectedPositives, merge
-from rader_hub.schema import RunFolder
+from rader_hub.schema import DATA_FILE, RunFolder
 from rader_hub.training import Triple
 from rader_hub.training.data import triple_from_row
 
@@ -87,8 +87,6 @@ def parse_args() -> argparse.Namespace:
 def generate(judge_error: float, args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The recipe's dataset with the known-answer LLM, and its summary.json (resumes a run folder)."""
     import pyarrow.parquet as pq
-
-    from rader_hub.generation.steps.save import DATA_FILE
 
     search = {**KNOWN_ANSWER.search, "rollouts": args.rollouts, "max_depth": args.max_depth, "top_k": args.top_k}
     settings = dataclasses.replace(KNOWN_ANSWER, search=search)

@@ -23,6 +23,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
 from rader_hub.errors import ConfigError, not_utf8
+from rader_hub.schema import DATA_FILE, RunFolder
 
 _TOP_KEYS = {"distilabel", "pipeline", "requirements"}
 _PIPELINE_KEYS = {"name", "description", "steps", "connections", "routing_batch_functions", "type_info"}
@@ -217,9 +218,6 @@ def _validated(annotation: Any, value: Any, where: str) -> Any:
 
 def dataset_path(recipe: dict[str, Any]) -> Path | None:
     """Where the recipe's SaveDataset step writes the dataset (None if it has none)."""
-    from rader_hub.generation.steps.save import DATA_FILE
-    from rader_hub.schema import RunFolder
-
     for entry in recipe["pipeline"]["steps"]:
         step = entry["step"]
         if (step.get("type_info") or {}).get("name") == "SaveDataset":
