@@ -92,10 +92,8 @@ from llm_proxy import FailingProxy, Fault
 from machine import machine_fields
 from servers import add_server_arguments, check_server_arguments, server
 
-from rader_hub.testing.hub_server import HubState, LoopbackHub
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from openai_server import EMBEDDED_STAND_INS  # the tests' stand-ins for the OpenAI recipe's Hub data
+from devtools.hub_server import HubState, LoopbackHub
+from devtools.openai_server import EMBEDDED_STAND_INS  # the tests' stand-ins for the OpenAI recipe's Hub data
 
 ROOT = Path(__file__).resolve().parent.parent
 RECIPE = ROOT / "recipes" / "math.yaml"

@@ -48,13 +48,13 @@ from rader_hub.evaluation.evaluate import evaluate_retriever
 from rader_hub.evaluation.label_quality import label_quality
 from rader_hub.files import read_json, write_json_atomic
 from rader_hub.fingerprints import settings_hash
-from rader_hub.generation.runfiles import RunFolder
 from rader_hub.queries import EvalQuery, load_queries
 from rader_hub.records import Row
 from rader_hub.retrieval import DenseRetriever
 from rader_hub.retrieval.embedding_cache import EmbeddingCache
 from rader_hub.review.pairs import LABELS, JudgedPair, judged_pairs, stratified_sample
 from rader_hub.review.pull import HumanVerdict, RejectedPositives, merge
+from rader_hub.schema import DATA_FILE, RunFolder
 from rader_hub.training import Triple
 from rader_hub.training.data import triple_from_row
 
@@ -87,8 +87,6 @@ def parse_args() -> argparse.Namespace:
 def generate(judge_error: float, args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The recipe's dataset with the known-answer LLM, and its summary.json (resumes a run folder)."""
     import pyarrow.parquet as pq
-
-    from rader_hub.generation.steps.save import DATA_FILE
 
     search = {**KNOWN_ANSWER.search, "rollouts": args.rollouts, "max_depth": args.max_depth, "top_k": args.top_k}
     settings = dataclasses.replace(KNOWN_ANSWER, search=search)

@@ -1,7 +1,7 @@
 """Benchmark: the generation recipe's wall time vs the same prompts sent straight to the engine.
 
 1. The recipe (recipes/math.yaml by default) runs as `rader generate` runs it (validated, then
-   ``rader_hub.generation.run.run_recipe``: the real distilabel pipeline, one process per step), with
+   ``rader_hub.generation.run_recipe.run_recipe``: the real distilabel pipeline, one process per step), with
    small ``--param`` settings. Its LLMs are swapped, in a copy of the recipe, for ``RecordingLLM``: the
    same ``LocalTransformersLLM`` that also writes every ``generate`` call (prompts, token budgets,
    sampling keywords), the seconds it took and its completions to a JSON-lines file per step.
@@ -41,7 +41,7 @@ from rader_hub.embedded_data import resolve_source
 from rader_hub.errors import RaderError
 from rader_hub.generation.llm import LocalTransformersLLM, generator_folder
 from rader_hub.generation.recipe import parse_runtime_parameters, validate_recipe
-from rader_hub.generation.run import run_recipe
+from rader_hub.generation.run_recipe import run_recipe
 from rader_hub.retrieval import DenseRetriever
 
 REPO = Path(__file__).resolve().parent.parent

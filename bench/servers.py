@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -15,11 +14,9 @@ from typing import Any
 
 from pydantic import PrivateAttr
 
+from devtools.openai_server import llama_server, transformers_serve  # the server starters the tests use too
 from rader_hub.assets import resolve_generator
 from rader_hub.generation.llm import OpenAICompatibleLLM, generator_folder
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from openai_server import llama_server, transformers_serve  # the tests' server starters
 
 
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:

@@ -80,3 +80,16 @@ def load_sentence_transformer(name: str = EMBEDDED, device: str | None = None, *
         return SentenceTransformer(resolved.location, device=device, **kwargs)
     except (OSError, ValueError) as exc:
         raise AssetError(f"cannot load embedding model '{name}': {str(exc).splitlines()[0]}") from exc
+
+
+def hub_commit(repo_id: str, repo_type: str = "model", revision: str = "main") -> str | None:
+    """The commit a Hub model's (or dataset's) ``revision`` resolved to when it was downloaded, read
+    from the local cache (no network call). `datasets` downloads a Hub dataset's card through this
+    cache, so a dataset loaded from the Hub has its commit there too."""
+    from huggingface_hub import constants
+
+    ref = Path(constants.HF_HUB_CACHE) / f"{repo_type}s--{repo_id.replace('/', '--')}" / "refs" / revision
+    try:
+        return ref.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None

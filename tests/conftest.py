@@ -58,8 +58,7 @@ def tiny_data(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def openai_server(tmp_path_factory: pytest.TempPathFactory):
     """`transformers serve --continuous-batching` with the embedded SmolLM2, once per test session."""
-    from openai_server import transformers_serve
-
+    from devtools.openai_server import transformers_serve
     from rader_hub.generation.llm import generator_folder
 
     folder = tmp_path_factory.mktemp("openai-server")

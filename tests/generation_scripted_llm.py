@@ -197,7 +197,7 @@ def run_scripted_pipeline(
     from distilabel.constants import STEP_ATTR_NAME
 
     from pipelines.math_recipes import build_pipeline
-    from rader_hub.generation.steps import PushToArgilla
+    from rader_hub.review.push_step import PushToArgilla
 
     make_llm = llm_class or ScriptedLLM
     settings = dataclasses.replace(PIPELINE_SETTINGS, llm_stages_apart=llm_stages_apart)

@@ -48,7 +48,7 @@ def test_a_held_commit_is_in_flight_until_released_and_never_lands() -> None:
     import urllib.error
     import urllib.request
 
-    from rader_hub.testing.hub_server import LoopbackHub
+    from devtools.hub_server import LoopbackHub
 
     with LoopbackHub() as hub:
         hub.state.create_repo("model", "org/held", private=False)

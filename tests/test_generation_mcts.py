@@ -12,7 +12,7 @@ from rader_hub.generation import prompts as P
 from rader_hub.generation.mcts import Problem, RetrievalMCTS, SearchConfig
 from rader_hub.generation.requests import ConcurrentCompletions, completions_for, llm_generator
 from rader_hub.generation.samples import extract_samples
-from rader_hub.generation.steps.queries import cot_query
+from rader_hub.generation.steps.synthesize_queries import cot_query
 from rader_hub.generation.tree import Action, Judgement, Node, backpropagate, iter_nodes, select_child, uct
 from rader_hub.retrieval import BM25Retriever
 

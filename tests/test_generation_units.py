@@ -18,7 +18,6 @@ from rader_hub.generation.negatives import MiningWindow, mined_negatives, select
 from rader_hub.generation.parsing import (
     NOT_RELEVANT,
     RELEVANT,
-    UNPARSED,
     parse_candidate_theorems,
     parse_labelled_query,
     parse_sentence,
@@ -30,6 +29,7 @@ from rader_hub.generation.query_filters import is_filler, names_theorem, round_t
 from rader_hub.generation.steps import DeduplicateQueries, RetrievalMCTSSearch, SelectHardNegatives, SynthesizeQueries
 from rader_hub.generation.steps.load_problems import gold_answer
 from rader_hub.retrieval import BM25Retriever
+from rader_hub.schema import UNPARSED
 
 
 @pytest.mark.parametrize(

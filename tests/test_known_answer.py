@@ -16,8 +16,6 @@ from rader_hub.generation import prompts as P
 from rader_hub.generation.answers import answers_match, extract_answer
 from rader_hub.generation.known_answer import KnownAnswerLLM
 from rader_hub.generation.parsing import (
-    NOT_RELEVANT,
-    RELEVANT,
     parse_candidate_theorems,
     parse_labelled_query,
     parse_sentence,
@@ -28,6 +26,7 @@ from rader_hub.generation.parsing import (
 from rader_hub.generation.query_filters import names_theorem
 from rader_hub.queries import load_queries
 from rader_hub.retrieval import BM25Retriever
+from rader_hub.schema import NOT_RELEVANT, RELEVANT
 
 # A dev question (its gold theorem is tqa-profit-maximization, its answer 35).
 QUESTION = load_queries(resolve_source("embedded", "dev_queries"))[0]

@@ -15,8 +15,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from helpers import run_rader
-from openai_server import EMBEDDED_STAND_INS
 
+from devtools.openai_server import EMBEDDED_STAND_INS
 from rader_hub.errors import ServerError
 from rader_hub.generation.llm import OpenAICompatibleLLM
 from rader_hub.generation.requests import ConcurrentCompletions

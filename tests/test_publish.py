@@ -25,6 +25,7 @@ from generation_scripted_llm import ServedScriptedLLM, run_scripted_pipeline
 from helpers import FAST_TRAINING, run_in_fresh_process, run_rader
 from typer.testing import CliRunner
 
+from devtools.hub_server import LoopbackHub
 from rader_hub.cli import app
 from rader_hub.errors import AssetError, CardError, ConfigError, DataError
 from rader_hub.evaluation.bootstrap import paired_bootstrap
@@ -34,7 +35,6 @@ from rader_hub.portable import SERVER_URL
 from rader_hub.publish import ArtifactKind, CardOptions, render_publish_folder
 from rader_hub.review.pairs import load_generation_dataset
 from rader_hub.review.pull import write_reviewed_dataset
-from rader_hub.testing.hub_server import LoopbackHub
 
 pytestmark = pytest.mark.hub
 
@@ -601,7 +601,7 @@ def test_rader_run_publish_stage_meets_an_unexpected_answer_without_leaking_the_
     ledger, the heavy work replaced by copies of this module's artefacts), then `rader run --repo`."""
     from types import SimpleNamespace
 
-    import rader_hub.generation.run
+    import rader_hub.generation.run_recipe
     import rader_hub.run.evaluation
     import rader_hub.training
     from rader_hub.run.main_job import MainJob, MainJobOptions
@@ -630,7 +630,7 @@ def test_rader_run_publish_stage_meets_an_unexpected_answer_without_leaking_the_
         return files, chart
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(rader_hub.generation.run, "run_recipe", generated)
+    monkeypatch.setattr(rader_hub.generation.run_recipe, "run_recipe", generated)
     monkeypatch.setattr(rader_hub.training, "train_retriever", trained, raising=False)
     monkeypatch.setattr(rader_hub.run.evaluation, "evaluate_beside_baselines", evaluated)
     MainJob(MainJobOptions(recipe=recipe)).run()

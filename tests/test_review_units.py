@@ -155,7 +155,7 @@ def test_documented_recipe_yaml_for_the_review_step_loads(tmp_path):
     from distilabel.pipeline import Pipeline
 
     from rader_hub.generation.recipe import validate_recipe
-    from rader_hub.generation.steps import PushToArgilla
+    from rader_hub.review.push_step import PushToArgilla
 
     docstring = PushToArgilla.__doc__ or ""
     blocks = [block.split("```", 1)[0] for block in docstring.split("```yaml")[1:]]

@@ -10,9 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from rader_hub import __version__
+from rader_hub.fingerprints import files_fingerprint
 from rader_hub.publish.model_card import reproduce_block, revision_fact
 from rader_hub.records import DataSource
-from rader_hub.run.ledger import fingerprint
 from rader_hub.training.reproduce import data_argument, dataset_revision, reproduce_commands
 
 
@@ -36,13 +36,13 @@ def test_a_local_dataset_is_recorded_by_content_and_recipe_hash_without_its_path
     data.mkdir(parents=True)
     pq.write_table(pa.table({"query": ["q1", "q2"], "recipe_hash": ["h2", "h1"]}), data / "train-00000-of-00001.parquet")
     revision = dataset_revision(DataSource(str(data)))
-    assert revision == {"name": "math/data", "fingerprint": fingerprint(data), "recipe_hashes": ["h1", "h2"]}
+    assert revision == {"name": "math/data", "fingerprint": files_fingerprint(data), "recipe_hashes": ["h1", "h2"]}
     assert str(tmp_path) not in str(revision) and data_argument(DataSource(str(data))) == "math/data"
     jsonl = tmp_path / "triples.jsonl"
     jsonl.write_text('{"query": "q", "positive": "p"}\n')
     assert dataset_revision(DataSource(str(jsonl)))["recipe_hashes"] == []  # not a generation output
     assert dataset_revision(None) is None and data_argument(None) == "DATA"
-    assert revision_fact(revision) == f"local `math/data`, content fingerprint `{fingerprint(data)}`, recipe hash `h1`, `h2`"
+    assert revision_fact(revision) == f"local `math/data`, content fingerprint `{files_fingerprint(data)}`, recipe hash `h1`, `h2`"
 
 
 def test_the_commands_name_the_settings_that_differ_from_the_defaults() -> None:

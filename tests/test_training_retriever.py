@@ -18,8 +18,8 @@ from rader_hub.cli import app
 from rader_hub.cli.failures import flag_message
 from rader_hub.corpus import Corpus
 from rader_hub.errors import ConfigError, RaderError
+from rader_hub.fingerprints import files_fingerprint
 from rader_hub.retrieval import DenseRetriever
-from rader_hub.run.ledger import fingerprint
 from rader_hub.training import RetrieverTrainingConfig, train_retriever
 from rader_hub.training.reproduce import local_data_name
 
@@ -166,7 +166,7 @@ def test_the_python_api_trains_with_cached_infonce_when_asked(
     assert recorded["data"] == {"path": str(tiny_data), "config": None, "split": None}
     # What reproduces it, with no path of this machine: the data's content and the command with its settings.
     name = local_data_name(str(tiny_data))
-    assert recorded["dataset_revision"] == {"name": name, "fingerprint": fingerprint(tiny_data), "recipe_hashes": []}
+    assert recorded["dataset_revision"] == {"name": name, "fingerprint": files_fingerprint(tiny_data), "recipe_hashes": []}
     assert recorded["reproduce"]["train"] == (
         f"rader train retriever --data {name} --out model --base embedded --max-steps 1 --num-negatives 1 "
         "--temperature 0.05 --batch-size 2 --mini-batch-size 1 --max-seq-length 32"

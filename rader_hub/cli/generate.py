@@ -30,7 +30,7 @@ def generate_command(
     from the run folder's checkpoints (distilabel's own cache is not used: its resume hangs).
     """
     from rader_hub.generation.recipe import dataset_path, parse_runtime_parameters, validate_recipe
-    from rader_hub.generation.run import run_recipe
+    from rader_hub.generation.run_recipe import run_recipe
 
     data = validate_recipe(recipe)
     parameters = parse_runtime_parameters(data, param or [])

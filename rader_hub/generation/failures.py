@@ -5,7 +5,7 @@ distilabel 1.5.3 calls the step's ``impute_step_outputs`` inside its ``except`` 
 batch's outputs with None and goes on: the dataset silently loses those rows. The steps that do the
 work inherit :class:`FailsTheRun`, which records the failure in the run folder instead and passes
 one marker row on. The save step writes no dataset when a marker reaches it, and
-:func:`rader_hub.generation.run.run_recipe` raises the recorded failure as one line. What finished before the failure
+:func:`rader_hub.generation.run_recipe.run_recipe` raises the recorded failure as one line. What finished before the failure
 stays checkpointed, so the re-run after the fault is cleared redoes only the rest.
 """
 
@@ -22,7 +22,7 @@ from pydantic import BaseModel, PrivateAttr
 
 from rader_hub.errors import RaderError
 from rader_hub.files import read_json, write_json_atomic
-from rader_hub.generation.runfiles import RUN
+from rader_hub.schema import RUN
 
 # The column of the one row a failed batch becomes; its value names the step and the cause.
 FAILED_BATCH = "rader_failed_batch"

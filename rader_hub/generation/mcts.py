@@ -36,8 +36,6 @@ from tqdm.auto import tqdm
 from rader_hub.generation import prompts
 from rader_hub.generation.answers import answers_match, extract_answer
 from rader_hub.generation.parsing import (
-    NOT_RELEVANT,
-    RELEVANT,
     parse_candidate_theorems,
     parse_solution,
     parse_step,
@@ -47,6 +45,7 @@ from rader_hub.generation.parsing import (
 from rader_hub.generation.requests import Completions
 from rader_hub.generation.tree import Action, Judgement, Node, backpropagate, select_child
 from rader_hub.retrieval.base import Retriever
+from rader_hub.schema import NOT_RELEVANT, RELEVANT
 
 logger = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rader_hub.schema import MAX_NEGATIVES
+
 if TYPE_CHECKING:
     from rader_hub.retrieval.base import Retriever
-
-MAX_NEGATIVES = 12
 
 
 def select_negatives(

@@ -10,9 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-RELEVANT = "relevant"
-NOT_RELEVANT = "not relevant"
-UNPARSED = "unparsed"
+from rader_hub.schema import NOT_RELEVANT, RELEVANT, UNPARSED
 
 _PREFIX = re.compile(r"^\s*(?:\*\*)?(?:step\s*\d*|query|search query|answer|summary|theorem)\s*[:.\-]\s*(?:\*\*)?\s*", re.I)
 _PLACEHOLDER = re.compile(r"\\boxed\{\s*(?:answer|final answer|your answer|\.\.\.)\s*\}", re.I)
@@ -90,7 +88,6 @@ class Verdict:
     reason: str
 
 
-VERDICT_LABELS = (RELEVANT, NOT_RELEVANT, UNPARSED)
 _REASON = re.compile(r"\breason\s*[:\-]", re.I)
 # The requested format: 'Relevant: yes' / 'Relevant: no' (true/false as the official prompts use).
 _LABELLED = re.compile(r"\brelevan(?:t|ce)\s*[:=\-]?\s*\**\s*(yes|no|true|false)\b", re.I)

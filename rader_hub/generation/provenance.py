@@ -14,8 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from rader_hub.assets import resolve_generator
+from rader_hub.assets import hub_commit, resolve_generator
 from rader_hub.fingerprints import file_sha256
+from rader_hub.schema import FILTER_TYPES
 
 PAPER_FILTERS: dict[str, Any] = {
     # Only trajectories whose final answer equals the gold answer give samples.
@@ -24,25 +25,6 @@ PAPER_FILTERS: dict[str, Any] = {
     "keep_top_theorem_if_none_relevant": False,
     # q_lexical is kept only if BM25 ranks its theorem in the top 20.
     "lexical_round_trip_top_n": 20,
-}
-
-# The ``filters`` struct: every filter a row may have passed, with its type (pyarrow needs a
-# fixed set of fields). Filters the paper does not have are stricter, never looser.
-FILTER_TYPES: dict[str, type] = {
-    "require_correct_answer": bool,
-    "keep_top_theorem_if_none_relevant": bool,
-    "lexical_round_trip_top_n": int,
-    # A cut-off relative to the corpus size for small corpora (0: off); the stricter one applies.
-    "lexical_round_trip_fraction": float,
-    # The cut-off that applied: the smaller of top_n and fraction x corpus size.
-    "lexical_round_trip_cutoff": int,
-    # The BM25 that ranked the theorem (the official code's: pyserini's k1 0.9, b 0.4).
-    "lexical_round_trip_bm25_k1": float,
-    "lexical_round_trip_bm25_b": float,
-    # q_llmq / q_lexical with fewer words, or boilerplate and refusals, were dropped.
-    "min_query_words": int,
-    # q_llmq naming its positive theorem (its title verbatim) was dropped.
-    "drop_llmq_naming_theorem": bool,
 }
 
 SOFTWARE = ("rader-hub", "distilabel", "transformers")
@@ -107,16 +89,3 @@ def model_revision(model: str, base_url: str | None = None) -> str:
 def llm_revision(llm: Any) -> str:
     """:func:`model_revision` of a distilabel LLM (its ``model``, and ``base_url`` for API models)."""
     return model_revision(str(getattr(llm, "model", llm.model_name)), getattr(llm, "base_url", None))
-
-
-def hub_commit(repo_id: str, repo_type: str = "model", revision: str = "main") -> str | None:
-    """The commit a Hub model's (or dataset's) ``revision`` resolved to when it was downloaded, read
-    from the local cache (no network call). `datasets` downloads a Hub dataset's card through this
-    cache, so a dataset loaded from the Hub has its commit there too."""
-    from huggingface_hub import constants
-
-    ref = Path(constants.HF_HUB_CACHE) / f"{repo_type}s--{repo_id.replace('/', '--')}" / "refs" / revision
-    try:
-        return ref.read_text(encoding="utf-8").strip() or None
-    except OSError:
-        return None

@@ -23,6 +23,7 @@ from pydantic.fields import FieldInfo
 
 from rader_hub.errors import ConfigError, not_utf8
 from rader_hub.overrides import parse_override, validated
+from rader_hub.schema import DATA_FILE, RunFolder
 
 _TOP_KEYS = {"distilabel", "pipeline", "requirements"}
 _PIPELINE_KEYS = {"name", "description", "steps", "connections", "routing_batch_functions", "type_info"}
@@ -248,9 +249,6 @@ def dataset_path(recipe: dict[str, Any]) -> Path | None:
         `Path` or `None`: the absolute path of ``<output_dir>/data/train-00000-of-00001.parquet``,
         or ``None`` when the recipe has no SaveDataset step.
     """
-    from rader_hub.generation.runfiles import RunFolder
-    from rader_hub.generation.steps.save import DATA_FILE
-
     for entry in recipe["pipeline"]["steps"]:
         step = entry["step"]
         if (step.get("type_info") or {}).get("name") == "SaveDataset":

@@ -17,9 +17,9 @@ from typing import Any
 
 from rader_hub.generation.answers import answers_match
 from rader_hub.generation.mcts import SearchResult
-from rader_hub.generation.parsing import NOT_RELEVANT, UNPARSED
 from rader_hub.generation.prompts import format_steps
 from rader_hub.generation.tree import Action, Node, iter_nodes
+from rader_hub.schema import NOT_RELEVANT, UNPARSED
 
 
 def trajectories(root: Node, every_solution: bool = True) -> list[Node]:

@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Any
 
 from rader_hub.files import read_json
-from rader_hub.generation.runfiles import RunFolder
+from rader_hub.schema import RunFolder
 
 _QUERY_DROPS = (
     "cot_same_as_question",

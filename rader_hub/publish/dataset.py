@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from rader_hub.errors import DataError
-from rader_hub.generation.runfiles import DATA, RunFolder
+from rader_hub.schema import DATA, RunFolder, arrow_schema
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -73,10 +73,8 @@ def load_dataset_folder(path: Path) -> DatasetFolder:
 
 
 def check_output_schema(shard: Path) -> None:
-    """Every column of the output schema (rader_hub.generation.steps.save) with its type."""
+    """Every column of the output schema (rader_hub.schema) with its type."""
     import pyarrow.parquet as pq
-
-    from rader_hub.generation.steps.save import arrow_schema
 
     try:
         found = pq.read_schema(shard)

@@ -221,8 +221,8 @@ def _copy_dataset(dataset: DatasetFolder, staging: Path, copy: PortableCopy) -> 
     """The published copy of a run folder in ``staging``, as a DatasetFolder for the card."""
     import pyarrow as pa
 
-    from rader_hub.generation.runfiles import RunFolder
     from rader_hub.publish.dataset import REVIEW_FILE, DatasetFolder
+    from rader_hub.schema import RunFolder
 
     shards = [staging / "data" / shard.name for shard in dataset.shards]
     tables = [copy.shard(shard, target) for shard, target in zip(dataset.shards, shards)]

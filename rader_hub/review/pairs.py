@@ -1,6 +1,6 @@
 """The judged (query, theorem) pairs of a generation dataset: what humans review.
 
-A row of the dataset (see ``rader_hub.generation.steps.save``) is one training sample. The judge
+A row of the dataset (its columns: ``rader_hub.schema``) is one training sample. The judge
 (self-reflection) gave a verdict on its positive, and, for rows whose negatives come from
 self-reflection, on each of those negatives; BM25/dense-mined negatives (q_lexical rows) were
 never judged and are not reviewed. One record per distinct pair: rows that share the problem, the
@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from rader_hub.errors import DataError
-from rader_hub.generation.parsing import NOT_RELEVANT, RELEVANT
-from rader_hub.generation.runfiles import DATA, RunFolder
+from rader_hub.schema import DATA, NOT_RELEVANT, RELEVANT, SELF_REFLECTION, RunFolder
 
 REQUIRED_COLUMNS = (
     "problem_id",
@@ -176,9 +175,6 @@ def negative_judgements(row: dict[str, Any]) -> list[tuple[str, str, str | None,
     ``negative_ids`` (the hard-negative step keeps their order and drops none unless a duplicate or
     the cap intervenes); if the lengths differ, the verdict is unknown (None) rather than guessed.
     """
-    # Imported here: the steps package loads distilabel and torch, which `rader --help` should not wait for.
-    from rader_hub.generation.steps.hard_negatives import SELF_REFLECTION
-
     if row["negative_source"] != SELF_REFLECTION:
         return []
     ids, texts = row["negative_ids"] or [], row["negatives"] or []

@@ -29,13 +29,12 @@ from typing import Any
 
 from rader_hub.errors import ConfigError, RaderError
 from rader_hub.files import atomic_path, read_json, write_json_atomic
-from rader_hub.generation.negatives import MAX_NEGATIVES
-from rader_hub.generation.runfiles import RunFolder
 from rader_hub.review.agreement import agreement_report
 from rader_hub.review.connection import argilla_errors
 from rader_hub.review.estimates import review_estimates
 from rader_hub.review.pairs import LABELS, VERDICT_OF_LABEL, GenerationDataset, JudgedPair, judged_pairs, row_pairs
 from rader_hub.review.push import QUESTION, find_dataset
+from rader_hub.schema import DATA_FILE, MAX_NEGATIVES, RunFolder
 
 REVIEWED, TIE, PENDING, NOT_PUSHED = "reviewed", "tie", "pending", "not_pushed"
 HUMAN_COLUMNS = ("human_verdict", "annotators", "review_status")
@@ -222,8 +221,6 @@ def _output_table(source: GenerationDataset, rows: list[dict[str, Any]]) -> Any:
 def write_reviewed_dataset(out_dir: Path, source: GenerationDataset, rows: list[dict[str, Any]], review: dict) -> None:
     """The output folder; each file replaced atomically, review.json last (it marks a finished pull)."""
     import pyarrow.parquet as pq
-
-    from rader_hub.generation.steps.save import DATA_FILE  # here: the steps package loads distilabel and torch
 
     out = RunFolder(out_dir)
     table = _output_table(source, rows)

@@ -174,7 +174,7 @@ class MainJob:
             }
 
         def run(key: str) -> dict[str, Any]:
-            from rader_hub.generation.run import run_recipe
+            from rader_hub.generation.run_recipe import run_recipe
 
             run_recipe(self.options.recipe, self.parameters, ray=self.options.ray)
             generated = read_json(self.root / "summary.json", {})
@@ -194,7 +194,7 @@ class MainJob:
             return {"mode": mode.value, "sample": self.options.review_sample}
 
         def run(key: str) -> dict[str, Any]:
-            from rader_hub.run.review import pull_when_answered, push_for_review
+            from rader_hub.run.reviewing import pull_when_answered, push_for_review
 
             if mode is ReviewMode.skip:
                 return {"mode": mode.value, "training_data": str(self.root)}

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from rader_hub import __version__
+from rader_hub.assets import hub_commit
+from rader_hub.fingerprints import files_fingerprint
 from rader_hub.records import DataSource
 
 # Training settings that `rader train` takes under another flag name, and those it does not take.
@@ -22,15 +24,12 @@ def dataset_revision(source: DataSource | None) -> dict[str, Any] | None:
     """Which version of the training data a run read: a Hub dataset's id and the commit it was loaded
     at (None when the local Hub cache does not say), or a local dataset's content fingerprint and the
     recipe hashes of its rows (a generation output's; none for other data). None for in-memory triples."""
-    from rader_hub.generation.provenance import hub_commit
-    from rader_hub.run.ledger import fingerprint
-
     if source is None:
         return None
     path = Path(source.path)
     if not path.exists():  # read from the Hub (rader_hub.records reads local paths first)
         return {"hub_id": source.path, "commit": hub_commit(source.path, repo_type="dataset")}
-    return {"name": local_data_name(source.path), "fingerprint": fingerprint(path), "recipe_hashes": _recipe_hashes(path)}
+    return {"name": local_data_name(source.path), "fingerprint": files_fingerprint(path), "recipe_hashes": _recipe_hashes(path)}
 
 
 def data_argument(source: DataSource | None) -> str:

@@ -13,7 +13,7 @@ from rader_hub.errors import ConfigError
 from rader_hub.files import remove_tree, write_text_atomic
 from rader_hub.training.config import RerankerTrainingConfig, TrainingRunConfig
 from rader_hub.training.data import DataInput, TrainingData, effective_negatives, to_dataset, training_data
-from rader_hub.training.plots import plot_loss_curve
+from rader_hub.training.loss_curve import plot_loss_curve
 from rader_hub.training.reproduce import data_argument, dataset_revision, reproduce_commands
 
 SUMMARY_FILE = "rader_training.json"

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from rader_hub.files import write_json_atomic
 from rader_hub.generation.failures import FailsTheRun
-from rader_hub.generation.runfiles import RunFolder
+from rader_hub.schema import RunFolder
 
 logger = logging.getLogger(__name__)
 

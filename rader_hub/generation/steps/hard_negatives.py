@@ -12,13 +12,12 @@ from rader_hub.assets import EMBEDDED
 from rader_hub.corpus import Corpus
 from rader_hub.errors import ConfigError
 from rader_hub.generation.failures import FailsTheRun
-from rader_hub.generation.negatives import MAX_NEGATIVES, MiningWindow, mined_negatives, select_negatives
+from rader_hub.generation.negatives import MiningWindow, mined_negatives, select_negatives
 from rader_hub.generation.steps.common import load_theorems
 from rader_hub.retrieval import BM25Retriever, DenseRetriever
 from rader_hub.retrieval.base import Retriever
 from rader_hub.retrieval.bm25 import DEFAULT_B, DEFAULT_K1
-
-SELF_REFLECTION = "self-reflection"
+from rader_hub.schema import MAX_NEGATIVES, SELF_REFLECTION
 
 
 def _first_not_after_last(ranks: list[int]) -> list[int]:

@@ -12,8 +12,8 @@ from rader_hub.embedded_data import resolve_source
 from rader_hub.errors import DataError
 from rader_hub.files import write_json_atomic
 from rader_hub.generation.answers import extract_boxed
-from rader_hub.generation.runfiles import RunFolder
 from rader_hub.records import read_rows
+from rader_hub.schema import RunFolder
 
 logger = logging.getLogger(__name__)
 

@@ -12,88 +12,12 @@ from pydantic import Field, PrivateAttr
 from rader_hub.files import atomic_path, read_json, write_json_atomic, write_text_atomic
 from rader_hub.fingerprints import settings_hash
 from rader_hub.generation.failures import FAILED_BATCH, split_failed
-from rader_hub.generation.provenance import FILTER_TYPES, created_at, software_versions
-from rader_hub.generation.runfiles import RunFolder
+from rader_hub.generation.provenance import created_at, software_versions
 from rader_hub.generation.summary import build_summary, format_summary
 from rader_hub.portable import portable
+from rader_hub.schema import DATA_FILE, PROVENANCE_EXTRA, SCHEMA, RunFolder, arrow_schema
 
 logger = logging.getLogger(__name__)
-
-# The published schema, in this order; everything else a row carries follows as provenance.
-SCHEMA = [
-    "query",
-    "positive",
-    "negatives",
-    "query_type",
-    "positive_id",
-    "negative_ids",
-    "problem_id",
-    "problem",
-    "partial_solution",
-    "reward",
-    "judge_verdict",
-    "judge_reason",
-    "generator",
-    "judge",
-    "search_retriever",
-    "query_generator",
-    "negative_source",
-    "recipe_name",
-    "recipe_hash",
-    "filters",
-    "relaxed_filters",
-]
-PROVENANCE_EXTRA = [
-    "sample_id",
-    "gold_answer",
-    "final_answer",
-    "qg_query",
-    "positive_summary",
-    "kept_by_relaxation",
-    "reflection_negative_ids",
-    "reflection_negative_verdicts",
-    "reflection_negative_reasons",
-    "trajectory",
-    "trajectory_actions",
-    "lexical_bm25_rank",
-    "unparsed_verdict_ids",
-    "generator_revision",
-    "seed",
-    "rader_hub_version",
-    "distilabel_version",
-    "transformers_version",
-    "created_at",
-]
-DATA_FILE = "train-00000-of-00001.parquet"
-_LIST_COLUMNS = {
-    "negatives",
-    "negative_ids",
-    "relaxed_filters",
-    "reflection_negative_ids",
-    "reflection_negative_verdicts",
-    "reflection_negative_reasons",
-    "trajectory",
-    "trajectory_actions",
-    "unparsed_verdict_ids",
-}
-
-
-def arrow_schema():
-    """Explicit types, so an all-empty list column or an all-null column still loads the same."""
-    import pyarrow as pa
-
-    arrow_types = {bool: pa.bool_(), int: pa.int64(), float: pa.float64()}
-    filters = pa.struct([(name, arrow_types[kind]) for name, kind in FILTER_TYPES.items()])
-    special = {
-        "reward": pa.float64(),
-        "kept_by_relaxation": pa.bool_(),
-        "lexical_bm25_rank": pa.int64(),
-        "seed": pa.int64(),
-        "filters": filters,
-    }
-    return pa.schema(
-        [(name, pa.list_(pa.string()) if name in _LIST_COLUMNS else special.get(name, pa.string())) for name in SCHEMA + PROVENANCE_EXTRA]
-    )
 
 
 def recipe_hash(recipe: dict[str, Any]) -> str:

@@ -19,10 +19,10 @@ from rader_hub.generation.failures import FailsTheRun
 from rader_hub.generation.mcts import Problem, RetrievalMCTS, SearchConfig, SearchResult
 from rader_hub.generation.provenance import PAPER_FILTERS, filter_struct, llm_revision, relaxed_filters
 from rader_hub.generation.requests import MAX_CONCURRENT_REQUESTS, completions_for
-from rader_hub.generation.runfiles import RunFolder
 from rader_hub.generation.samples import extract_samples
 from rader_hub.generation.steps.common import load_theorems
 from rader_hub.retrieval import build_retriever
+from rader_hub.schema import RunFolder
 
 logger = logging.getLogger(__name__)
 

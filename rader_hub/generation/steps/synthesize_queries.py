@@ -20,11 +20,11 @@ from rader_hub.generation.parsing import parse_labelled_query, parse_sentence
 from rader_hub.generation.provenance import PAPER_FILTERS, filter_struct, relaxed_filters
 from rader_hub.generation.query_filters import MIN_QUERY_WORDS, is_filler, names_theorem, round_trip_cutoff, theorem_title
 from rader_hub.generation.requests import MAX_CONCURRENT_REQUESTS, Completions, complete_all, completions_for
-from rader_hub.generation.runfiles import RunFolder
 from rader_hub.generation.steps.common import load_theorems
 from rader_hub.generation.steps.dedup import query_key
 from rader_hub.retrieval import BM25Retriever
 from rader_hub.retrieval.bm25 import DEFAULT_B, DEFAULT_K1
+from rader_hub.schema import RunFolder
 
 logger = logging.getLogger(__name__)
 

@@ -52,7 +52,7 @@ class PushToArgilla(FailsTheRun, GlobalStep):
         After the save step of a recipe builder (``pipelines/math_recipes.py``):
 
         ```python
-        from rader_hub.generation.steps import PushToArgilla
+        from rader_hub.review.push_step import PushToArgilla
 
         save = SaveDataset(name="save_dataset", output_dir=output_dir, recipe_name=settings.name)
         push = PushToArgilla(name="push_to_argilla")
@@ -67,7 +67,7 @@ class PushToArgilla(FailsTheRun, GlobalStep):
             dataset_name: null
             workspace: argilla
             type_info:
-              module: rader_hub.generation.steps.review
+              module: rader_hub.review.push_step
               name: PushToArgilla
           name: push_to_argilla
         ```

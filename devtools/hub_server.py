@@ -10,8 +10,8 @@ Clients must run with ``HF_ENDPOINT=<url>`` and ``HF_HUB_DISABLE_XET=1`` (set be
 them): the server speaks git-LFS "basic" transfers, not Xet. The endpoints and their pitfalls
 are listed in docs/publishing.md ("The loopback Hub's endpoints").
 
-    python -m rader_hub.testing.hub_server --port 0            # prints its URL, serves until killed
-    python -m rader_hub.testing.hub_server --token hf_secret   # writes need this bearer token
+    python -m devtools.hub_server --port 0            # prints its URL, serves until killed
+    python -m devtools.hub_server --token hf_secret   # writes need this bearer token
 
 In Python: ``with LoopbackHub(token=...) as hub: ... hub.url ... hub.state``; tests inspect
 ``hub.state`` directly, and ``hub.state.fail_next("commit")`` makes the next such request fail;

@@ -22,8 +22,8 @@ from rader_hub.files import check_writable_folder, remove_leftovers
 from rader_hub.folder_lock import hold_folder
 from rader_hub.generation.failures import FailedBatches, FailsTheRun, GenerationFailed
 from rader_hub.generation.hardware import record_run
-from rader_hub.generation.runfiles import CHECKPOINTS, RunFolder
-from rader_hub.generation.steps.save import DATA_FILE, SaveDataset
+from rader_hub.generation.steps.save import SaveDataset
+from rader_hub.schema import CHECKPOINTS, DATA_FILE, RunFolder
 
 
 def run_recipe(recipe: Path, parameters: dict[str, dict[str, Any]], ray: bool = False, ray_address: str | None = None) -> None:

@@ -1,1 +1,0 @@
-"""Stand-ins for services the tests cannot reach (the Hugging Face Hub), importable by tests and benchmarks."""
