@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from rader_hub.portable import portable
+
 _BLOCK = 1 << 20  # files are read in blocks: model weights do not fit in memory twice
 
 
@@ -18,6 +20,12 @@ def settings_hash(settings: Any) -> str:
     """A short, stable hash of JSON-able settings: mapping order does not matter, a tuple hashes as
     a list, and a value JSON has no form for (a path, an enum) counts by its ``str()``."""
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def recipe_hash(recipe: dict[str, Any]) -> str:
+    """The hash every row records: of the recipe as run (what recipe.yaml holds), without where it
+    ran (paths, server URLs), so the published copy of recipe.yaml hashes to the same value."""
+    return settings_hash(portable(recipe))
 
 
 def file_sha256(path: Path) -> str:

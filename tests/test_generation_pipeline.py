@@ -11,7 +11,7 @@ from datasets import load_dataset
 from generation_scripted_llm import AsyncScriptedLLM, ScriptedLLM, run_scripted_pipeline
 from helpers import run_in_fresh_process
 
-from rader_hub.generation.steps.save import recipe_hash
+from rader_hub.fingerprints import recipe_hash
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rader_hub.generation.steps.save import recipe_hash
+from rader_hub.fingerprints import recipe_hash
 from rader_hub.portable import SERVER_URL, local_details_in, portable, portable_text
 
 

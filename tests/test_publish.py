@@ -29,8 +29,8 @@ from devtools.hub_server import LoopbackHub
 from rader_hub.cli import app
 from rader_hub.errors import AssetError, CardError, ConfigError, DataError
 from rader_hub.evaluation.bootstrap import paired_bootstrap
+from rader_hub.fingerprints import recipe_hash
 from rader_hub.generation.hardware import record_run
-from rader_hub.generation.steps.save import recipe_hash
 from rader_hub.portable import SERVER_URL
 from rader_hub.publish import ArtifactKind, CardOptions, render_publish_folder
 from rader_hub.review.pairs import load_generation_dataset

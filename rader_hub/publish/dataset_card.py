@@ -14,8 +14,8 @@ from rader_hub import __version__
 from rader_hub.assets import EMBEDDED, EMBEDDED_GENERATOR_NAME
 from rader_hub.embedded_data import EMBEDDED_SOURCES
 from rader_hub.errors import CardError
+from rader_hub.fingerprints import recipe_hash
 from rader_hub.generation.provenance import PAPER_FILTERS
-from rader_hub.generation.steps.save import recipe_hash
 from rader_hub.publish.cards import CardOptions, render_card, template_path, trim_text
 from rader_hub.publish.dataset import SHARD_PATTERN, DatasetFolder, read_filters
 from rader_hub.publish.fields import field_dictionary

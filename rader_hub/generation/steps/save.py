@@ -10,20 +10,13 @@ from distilabel.typing import StepOutput
 from pydantic import Field, PrivateAttr
 
 from rader_hub.files import atomic_path, read_json, write_json_atomic, write_text_atomic
-from rader_hub.fingerprints import settings_hash
+from rader_hub.fingerprints import recipe_hash
 from rader_hub.generation.failures import FAILED_BATCH, split_failed
 from rader_hub.generation.provenance import created_at, software_versions
 from rader_hub.generation.summary import build_summary, format_summary
-from rader_hub.portable import portable
 from rader_hub.schema import DATA_FILE, PROVENANCE_EXTRA, SCHEMA, RunFolder, arrow_schema
 
 logger = logging.getLogger(__name__)
-
-
-def recipe_hash(recipe: dict[str, Any]) -> str:
-    """The hash every row records: of the recipe as run (what recipe.yaml holds), without where it
-    ran (paths, server URLs), so the published copy of recipe.yaml hashes to the same value."""
-    return settings_hash(portable(recipe))
 
 
 class SaveDataset(GlobalStep):
