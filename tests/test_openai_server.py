@@ -41,6 +41,7 @@ def _server_params(base_url: str, model: str) -> list[str]:
     return params
 
 
+@pytest.mark.openai_server
 def test_concurrent_completions_come_back_as_each_is_ready_and_match_those_asked_alone(openai_server):
     llm = OpenAICompatibleLLM(
         base_url=openai_server.base_url, model=openai_server.model, api_key="EMPTY", generation_kwargs={"temperature": 0.0}
@@ -81,6 +82,7 @@ def test_server_down_is_one_clear_line_at_once(tmp_path):
     assert seconds < 120, seconds  # imports only: no retries, no step processes
 
 
+@pytest.mark.openai_server
 def test_wrong_model_name_is_one_clear_line_naming_the_url(openai_server, tmp_path):
     params = _server_params(openai_server.base_url, "Qwen/Qwen2.5-7B-Instruct")
     done = run_rader("generate", str(RECIPE), *params, cwd=str(tmp_path), timeout=300)
@@ -110,6 +112,7 @@ def test_a_server_that_refuses_the_model_list_is_one_clear_line(status, message)
 
 
 @pytest.mark.slow
+@pytest.mark.openai_server
 def test_openai_recipe_end_to_end_against_the_server(openai_server, tmp_path):
     small = {
         "load_problems.num_problems": 2,
