@@ -23,6 +23,23 @@ TINY_DOCUMENTS = [
 ]
 
 
+# A test that starts one of these servers carries the marker of the same name (pyproject.toml), so
+# `-m "not hub"` and the like leave out exactly the tests that need it. Tests that use the server
+# fixture of that name are checked here; those that start one themselves are marked by hand.
+SERVER_MARKERS = ("hub", "argilla", "openai_server")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    unmarked = [
+        f"{item.nodeid} uses the {name!r} fixture"
+        for item in items
+        for name in SERVER_MARKERS
+        if name in getattr(item, "fixturenames", ()) and item.get_closest_marker(name) is None
+    ]
+    if unmarked:
+        raise pytest.UsageError("tests that start a server must carry its marker: " + "; ".join(unmarked))
+
+
 @pytest.fixture
 def tiny_corpus() -> Corpus:
     return Corpus(TINY_DOCUMENTS, source="tiny")

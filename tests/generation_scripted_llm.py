@@ -5,14 +5,14 @@ occur in the prompt's last message gives the response; no match gives an empty c
 (which the parsers must survive). :class:`ScriptedLLM` answers a call's prompts together and
 records every call's prompts, so tests can see what the LLM was shown and how prompts were
 batched. :class:`AsyncScriptedLLM` answers each prompt as a request of its own, after a delay
-that depends on the prompt, so requests finish in another order than they were sent.
+that depends on the prompt, so requests finish in another order than they were sent. Its delays are
+counted in turns of the event loop, not in seconds, so no test depends on how fast the machine is.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
 import zlib
 from collections import Counter
 from typing import Any
@@ -90,12 +90,16 @@ class ServedScriptedLLM(ScriptedLLM):
 
 
 class AsyncScriptedLLM(_Rules, AsyncLLM):
-    """Each request answered after 0-9 ms, by a hash of its prompt. Requests whose prompt contains
-    ``hold`` wait until :meth:`release` (at most ``hold_s`` seconds). Records the prompts in the
-    order their requests finished and the most requests in flight at once."""
+    """Each request answered after 0-9 turns of the event loop, by a hash of its prompt: a virtual
+    clock, so requests finish out of order, in the same order on every run. Requests whose prompt
+    contains ``hold`` wait until :meth:`release`, or give up after ``hold_turns`` turns without it.
+    Turns pass only while requests are being collected, so a caller that waits for a held request
+    before it goes on spins through them at once and fails :attr:`held_too_long` instead of hanging.
+    Records the prompts in the order their requests finished and the most requests in flight at once."""
 
     hold: str | None = None
-    hold_s: float = 20.0
+    # Far more turns than the searches around a held request take (216 in test_generation_mcts).
+    hold_turns: int = 100_000
 
     _released: bool = PrivateAttr(False)
     _held_too_long: bool = PrivateAttr(False)
@@ -116,11 +120,13 @@ class AsyncScriptedLLM(_Rules, AsyncLLM):
         prompt = input[-1]["content"]
         self._in_flight += 1
         self._peak = max(self._peak, self._in_flight)
-        await asyncio.sleep(zlib.crc32(prompt.encode()) % 10 / 1000)
+        for _ in range(zlib.crc32(prompt.encode()) % 10):
+            await asyncio.sleep(0)  # one turn of the loop: the other requests run meanwhile
         if self.hold is not None and self.hold in prompt:
-            deadline = time.monotonic() + self.hold_s
-            while not self._released and time.monotonic() < deadline:
-                await asyncio.sleep(0.005)
+            turns = 0
+            while not self._released and turns < self.hold_turns:
+                await asyncio.sleep(0)
+                turns += 1
             self._held_too_long |= not self._released
         self._in_flight -= 1
         self._finished.append(prompt)
@@ -136,7 +142,7 @@ class AsyncScriptedLLM(_Rules, AsyncLLM):
 
     @property
     def held_too_long(self) -> bool:
-        """Whether a held request waited ``hold_s`` seconds without being released."""
+        """Whether a held request waited ``hold_turns`` turns without being released."""
         return self._held_too_long
 
 

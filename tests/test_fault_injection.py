@@ -25,6 +25,7 @@ def two_trials(work: Path, *options: str, timeout: float) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.hub  # the benchmark publishes to its own loopback Hub
 def test_two_killed_runs_resume_to_the_reference_result(tmp_path: Path) -> None:
     # A generation kill (the costly, most telling one) and a publish kill mid-upload.
     report = two_trials(tmp_path / "work", "--kinds", "sigkill", "--stages", "generate,publish", timeout=1500)
@@ -33,6 +34,8 @@ def test_two_killed_runs_resume_to_the_reference_result(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.hub
+@pytest.mark.openai_server  # the benchmark starts transformers serve behind its fault proxy
 def test_a_server_error_and_a_full_disk_fail_the_run_and_the_rerun_gives_the_reference(tmp_path: Path) -> None:
     # An HTTP 500 from the LLM server (through the proxy, in front of the real transformers serve)
     # and ENOSPC while a search checkpoint is written: each a clear failure, then the reference dataset.
@@ -40,6 +43,7 @@ def test_a_server_error_and_a_full_disk_fail_the_run_and_the_rerun_gives_the_ref
     assert sorted(report["per_stage"]) == ["enospc", "llm-5xx"]
 
 
+@pytest.mark.hub
 def test_a_held_commit_is_in_flight_until_released_and_never_lands() -> None:
     """The loopback Hub's hold, which the benchmark kills clients in: the request has arrived, nothing
     of it is applied, and once released it fails and the branch stays where it was."""

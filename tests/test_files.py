@@ -38,7 +38,7 @@ def test_a_failed_write_keeps_the_previous_content(tmp_path):
         stream.write(b"new, but only ha")
         raise RuntimeError("killed")
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="killed"):
         write_atomic(target, fail_halfway)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["data.bin"]
@@ -46,7 +46,7 @@ def test_a_failed_write_keeps_the_previous_content(tmp_path):
 
 def test_a_directory_appears_whole_or_not_at_all(tmp_path):
     target = tmp_path / "model"
-    with pytest.raises(RuntimeError), atomic_directory(target) as staging:
+    with pytest.raises(RuntimeError, match="killed before the weights"), atomic_directory(target) as staging:
         (staging / "config.json").write_text("{}")
         raise RuntimeError("killed before the weights")
     assert not target.exists() and list(tmp_path.iterdir()) == []

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 RECIPE = REPO / "recipes" / "math.yaml"
 BIN = Path(sys.executable).parent
+KILL_AFTER = Path(__file__).resolve().parent / "kill_after_checkpoints.py"
 SMALL = ["--param", "load_problems.num_problems=2", "--param", "mcts_search.rollouts=2"]
 
 
@@ -64,31 +64,19 @@ def test_embedded_recipe_through_the_distilabel_cli(tmp_path, shared_cache):
 
 @pytest.mark.slow
 def test_killed_run_resumes_without_redoing_problems_or_duplicating_rows(tmp_path, shared_cache):
-    command = [
-        str(BIN / "rader"),
-        "generate",
-        str(RECIPE),
-        *SMALL,
-        "--param",
-        "load_problems.batch_size=1",
-        "--param",
-        "mcts_search.input_batch_size=1",
-    ]
+    args = ["generate", str(RECIPE), *SMALL, "--param", "load_problems.batch_size=1", "--param", "mcts_search.input_batch_size=1"]
     env = _env(tmp_path, shared_cache)
     checkpoints = tmp_path / "outputs" / "math" / "checkpoints" / "search"
-    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 600
-        while not list(checkpoints.glob("*.json")) and time.monotonic() < deadline and process.poll() is None:
-            time.sleep(1)
-        first = sorted(checkpoints.glob("*.json"))
-        assert len(first) == 1, "the first problem was not checkpointed before the second"
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)  # the run and every step process it started
-        process.wait()
+    # Killed with every step process right after the first problem's search is checkpointed.
+    killed = subprocess.run(
+        [sys.executable, str(KILL_AFTER), "1", *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    first = sorted(checkpoints.glob("*.json"))
+    assert len(first) == 1, killed.stderr[-3000:]
     finished = {path.name: (path.stat().st_mtime_ns, path.read_bytes()) for path in first}
 
-    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    done = subprocess.run([str(BIN / "rader"), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     for path in first:  # the finished problem was read back, not searched again
         assert (path.stat().st_mtime_ns, path.read_bytes()) == finished[path.name]

@@ -1,7 +1,9 @@
 """`rader publish` against the loopback Hub: a dataset made by the real distilabel pipeline and
 models trained by `rader train`, published with the real huggingface_hub client and loaded back
 with SentenceTransformer / CrossEncoder / load_dataset / ModelCard / DatasetCard in fresh
-processes (HF_ENDPOINT and HF_HUB_DISABLE_XET are read at import, so clients run as subprocesses)."""
+processes (HF_ENDPOINT and HF_HUB_DISABLE_XET are read at import, so clients run as subprocesses).
+Only the tests that talk to the loopback Hub are marked ``hub``: the offline renders and refusals
+also run under ``-m "not hub"``."""
 
 from __future__ import annotations
 
@@ -35,8 +37,6 @@ from rader_hub.portable import SERVER_URL
 from rader_hub.publish import ArtifactKind, CardOptions, render_publish_folder
 from rader_hub.review.pairs import load_generation_dataset
 from rader_hub.review.pull import write_reviewed_dataset
-
-pytestmark = pytest.mark.hub
 
 # The Hub token every publish here uses: a canary that must never leave this machine's memory.
 TOKEN = f"hf_canary{uuid.uuid4().hex}"
@@ -179,6 +179,7 @@ def commits(hub: LoopbackHub, kind: str, repo_id: str, branch: str = "main") -> 
 # -- the dry run -----------------------------------------------------------------------------
 
 
+@pytest.mark.hub
 def test_dry_run_renders_the_model_folder_and_card_without_network(hub, retriever_dir, eval_files, tmp_path) -> None:
     out = tmp_path / "render"
     before = len(hub.state.requests)
@@ -284,6 +285,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.hub
 def test_model_published_twice_loads_by_repo_id_at_both_revisions(hub, retriever_dir, eval_files, tmp_path) -> None:
     env = hub_env(hub, tmp_path / "hf")
     first = run_rader("publish", "model", str(retriever_dir), "--repo", "org/rader", env=env)
@@ -333,6 +335,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.hub
 def test_dataset_round_trip_with_its_recipe_summary_and_review(hub, dataset_dir, tmp_path) -> None:
     run = tmp_path / "reviewed"  # as `rader review pull` leaves it: the run's files plus review.json
     shutil.copytree(dataset_dir, run)
@@ -417,6 +420,7 @@ def test_the_dataset_card_says_the_hardware_and_time_of_the_run(dataset_dir, tmp
 # -- secrets ----------------------------------------------------------------------------------
 
 
+@pytest.mark.hub
 def test_the_token_canary_appears_in_no_uploaded_file_and_no_log_line(hub, dataset_dir, tmp_path) -> None:
     env = hub_env(hub, tmp_path / "hf", HF_HUB_VERBOSITY="debug")  # as chatty as the client gets
     publish = ["publish", "dataset", str(dataset_dir), "--repo", "org/canary", "--license", "mit"]
@@ -431,6 +435,7 @@ def test_the_token_canary_appears_in_no_uploaded_file_and_no_log_line(hub, datas
     assert all(TOKEN.encode() not in path.read_bytes() for path in (tmp_path / "out").rglob("*") if path.is_file())
 
 
+@pytest.mark.hub
 def test_a_file_holding_the_token_is_refused(hub, dataset_dir, tmp_path) -> None:
     run = tmp_path / "leaky"
     shutil.copytree(dataset_dir, run)
@@ -488,6 +493,7 @@ def local_details(files: dict[str, bytes], machine_paths: Path, *names: str) -> 
     return [(name, detail) for name, content in files.items() for detail in details if detail.encode() in content]
 
 
+@pytest.mark.hub
 def test_published_files_hold_no_local_path_server_url_or_annotator_name(hub, reviewed_dir, retriever_dir, workdir, tmp_path) -> None:
     machine = workdir.parent  # every path of this test session
     env = hub_env(hub, tmp_path / "hf")
@@ -535,6 +541,7 @@ def test_a_local_path_in_a_column_that_is_not_made_portable_is_refused(dataset_d
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.hub
 def test_private_on_a_public_repo_makes_it_private_and_says_so(hub, dataset_dir, tmp_path) -> None:
     env = hub_env(hub, tmp_path / "hf")
     publish = ["publish", "dataset", str(dataset_dir), "--repo", "org/visibility", "--license", "mit"]
@@ -550,6 +557,7 @@ def test_private_on_a_public_repo_makes_it_private_and_says_so(hub, dataset_dir,
     assert again.returncode == 0 and "made it private" not in again.stderr
 
 
+@pytest.mark.hub
 def test_rader_runs_publish_stage_uploads_no_local_detail_and_makes_public_repos_private(
     hub, dataset_dir, retriever_dir, workdir, tmp_path
 ) -> None:
@@ -587,6 +595,7 @@ def _crash_report(result, log_folder: Path) -> Path:
     return log
 
 
+@pytest.mark.hub
 def test_an_unexpected_hub_answer_is_one_line_and_a_redacted_log_without_the_token(hub, dataset_dir, tmp_path) -> None:
     hub.state.answer_next("preupload", [5])  # a list where every Hub sends an object: the client fails in its own code
     env = hub_env(hub, tmp_path / "hf", HF_HUB_VERBOSITY="debug")
@@ -594,6 +603,7 @@ def test_an_unexpected_hub_answer_is_one_line_and_a_redacted_log_without_the_tok
     _crash_report(result, Path(os.environ["RADER_CACHE_DIR"]) / "logs")
 
 
+@pytest.mark.hub
 def test_rader_run_publish_stage_meets_an_unexpected_answer_without_leaking_the_token(
     hub, dataset_dir, retriever_dir, eval_files, tmp_path, monkeypatch
 ) -> None:
@@ -646,6 +656,7 @@ def test_rader_run_publish_stage_meets_an_unexpected_answer_without_leaking_the_
 # -- refusals and failures ----------------------------------------------------------------------
 
 
+@pytest.mark.hub
 def test_a_failed_upload_leaves_the_repo_at_its_previous_commit(hub, dataset_dir, tmp_path) -> None:
     env = hub_env(hub, tmp_path / "hf")
     assert run_rader("publish", "dataset", str(dataset_dir), "--repo", "org/fail", "--license", "mit", env=env).returncode == 0
@@ -756,6 +767,7 @@ except CardError as exc:
 """
 
 
+@pytest.mark.hub
 def test_the_hubs_own_verdict_on_card_metadata_is_one_line(hub, tmp_path) -> None:
     # Past the offline checks (called directly), the Hub's validate-yaml answer is reported as such.
     script = [sys.executable, "-c", HUB_VERDICT, str(tmp_path / "folder")]

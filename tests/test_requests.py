@@ -13,8 +13,9 @@ from rader_hub.generation.requests import BatchedCompletions, ConcurrentCompleti
 
 
 class EchoLLM(AsyncLLM):
-    """Answers 'echo: <prompt>' after 5 ms per token of its budget (so requests finish out of
-    submission order); records how many requests are in flight at once and in which order they end.
+    """Answers 'echo: <prompt>' after one turn of the event loop per token of its budget (so requests
+    finish out of submission order, the same order however loaded the machine is); records how many
+    requests are in flight at once and in which order they end.
     A prompt containing 'fail' raises."""
 
     _in_flight: int = PrivateAttr(0)
@@ -32,7 +33,8 @@ class EchoLLM(AsyncLLM):
         self._in_flight += 1
         self._peak = max(self._peak, self._in_flight)
         try:
-            await asyncio.sleep(0.005 * max_new_tokens)
+            for _ in range(max_new_tokens):
+                await asyncio.sleep(0)  # one turn: the other requests run meanwhile
             if "fail" in prompt:
                 raise ConnectionError(f"no answer for {prompt!r}")
         finally:

@@ -110,5 +110,5 @@ def test_build_retriever_kinds(tiny_corpus: Corpus) -> None:
     assert isinstance(build_retriever("bm25", tiny_corpus), BM25Retriever)
     hybrid = build_retriever("hybrid", tiny_corpus, alpha=0.5)
     assert isinstance(hybrid, HybridRetriever) and hybrid.alpha == 0.5
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="'splade' is not a valid RetrieverKind"):
         build_retriever("splade", tiny_corpus)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,25 @@ SMALL = [
     "max_steps=2",
     "--train",
     "max_seq_length=64",
+]
+STAGES = ["generate", "review", "train", "evaluate", "publish"]
+# What the main job leaves in the run folder, besides the summary of its last run.
+ARTEFACTS = [
+    "data/train-00000-of-00001.parquet",
+    "summary.json",
+    "recipe.yaml",
+    "model/model.safetensors",
+    "model/loss_curve.png",
+    "model/rader_training.json",
+    "eval/model.json",
+    "eval/base.json",
+    "eval/bm25.json",
+    "eval/ndcg.png",
+    "publish/dataset/README.md",
+    "publish/dataset/data/train-00000-of-00001.parquet",
+    "publish/model/README.md",
+    "publish/model/model.safetensors",
+    "run/stages.json",
 ]
 
 
@@ -43,25 +62,9 @@ def test_rader_run_leaves_every_artefact_and_a_rerun_does_nothing(tmp_path, eval
     first = run_rader("run", str(RECIPE), *SMALL, *eval_set, "--json", cwd=str(tmp_path), timeout=1500)
     assert first.returncode == 0, first.stderr[-3000:]
     summary = json.loads(first.stdout)
-    assert stages(summary) == dict.fromkeys(["generate", "review", "train", "evaluate", "publish"], False)
+    assert stages(summary) == dict.fromkeys(STAGES, False)
     root = tmp_path / "outputs" / "math"
-    for path in [
-        "data/train-00000-of-00001.parquet",
-        "summary.json",
-        "recipe.yaml",
-        "model/model.safetensors",
-        "model/loss_curve.png",
-        "model/rader_training.json",
-        "eval/model.json",
-        "eval/base.json",
-        "eval/bm25.json",
-        "eval/ndcg.png",
-        "publish/dataset/README.md",
-        "publish/dataset/data/train-00000-of-00001.parquet",
-        "publish/model/README.md",
-        "publish/model/model.safetensors",
-        "run_summary.json",
-    ]:
+    for path in [*ARTEFACTS, "run_summary.json"]:
         assert (root / path).is_file(), path
     assert not (root / "model" / "checkpoints").exists()  # removed once the model is saved
     assert summary["rows"] == sum(summary["rows_per_query_type"].values()) > 0
@@ -71,11 +74,15 @@ def test_rader_run_leaves_every_artefact_and_a_rerun_does_nothing(tmp_path, eval
     assert 'SentenceTransformer("your-org/rader")' in (root / "publish" / "model" / "README.md").read_text()
     assert "[1/5] generate ..." in first.stderr and "[5/5] publish: done in" in first.stderr
 
-    started = time.monotonic()
+    written = {path: ((root / path).stat().st_mtime_ns, (root / path).read_bytes()) for path in ARTEFACTS}
     again = run_rader("run", str(RECIPE), *SMALL, *eval_set, "--json", cwd=str(tmp_path), timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert time.monotonic() - started < 60
     assert all(stages(json.loads(again.stdout)).values())
+    # Nothing ran again (no stage started, so no model was loaded) and nothing was rewritten.
+    progress = [line for line in again.stderr.splitlines() if re.match(r"\[\d/5\] ", line)]
+    assert [line.split(" (")[0] for line in progress] == [f"[{n}/5] {name}: done earlier" for n, name in enumerate(STAGES, 1)]
+    assert all(line.endswith(", skipped") for line in progress)
+    assert {path: ((root / path).stat().st_mtime_ns, (root / path).read_bytes()) for path in ARTEFACTS} == written
     assert json.loads(again.stdout)["evaluation"] == summary["evaluation"]
 
     changed = run_rader(

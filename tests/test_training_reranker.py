@@ -45,7 +45,7 @@ def test_rerank_respects_exclusions_and_score_matches_search(tiny_corpus) -> Non
     matrix = retriever.score(["prime"])
     by_score = [tiny_corpus.ids[i] for i in np.argsort(-matrix[0], kind="stable")]
     assert by_score == [doc_id for doc_id, _ in retriever.search(["prime"], top_k=4)[0]]
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="rerank depth must be >= 1, got 0"):
         RerankingRetriever(BM25Retriever(tiny_corpus), ScoreByLength(), depth=0)
 
 
