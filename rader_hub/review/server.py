@@ -63,16 +63,20 @@ Say = Callable[[str], None]
 
 
 def default_state_dir() -> Path:
+    """Where `serve` keeps the local server's state when no folder is given: ``$XDG_DATA_HOME/rader-hub/argilla``."""
     data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(data_home) / "rader-hub" / "argilla"
 
 
 def server_venv_dir() -> Path:
+    """The virtual environment the Argilla server runs from, one per Argilla version, in rader-hub's cache."""
     return cache_dir("argilla", f"venv-{ARGILLA_VERSION}")
 
 
 @dataclass(frozen=True)
 class Credentials:
+    """The local server's login: its one user, that user's API key and the session secret (stored 0600)."""
+
     username: str
     password: str
     api_key: str
@@ -128,12 +132,15 @@ class ServerState:
         return Credentials(**stored)
 
     def recorded(self) -> dict:
+        """What ``server.json`` records of the running server (URL, processes), empty before the first start."""
         return read_json(self.server_file, {}) or {}
 
     def record(self, **changes: object) -> None:
+        """Update ``server.json`` with ``changes``, atomically."""
         write_json_atomic(self.server_file, {**self.recorded(), **changes})
 
     def url(self) -> str | None:
+        """The recorded server URL, None before the first start."""
         return self.recorded().get("url")
 
 
