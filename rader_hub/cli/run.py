@@ -70,19 +70,22 @@ def run_command(
 
 def format_summary(summary: dict[str, Any]) -> str:
     """One screen: rows per query type, training loss, the evaluation table, where everything is."""
+    from rader_hub.evaluation.metrics import METRIC_NAMES, informative_metrics  # numpy: after the run only
+
     stages = "  ".join(f"{s['name']} {'skipped' if s['skipped'] else format_duration(s['seconds'])}" for s in summary["stages"])
     training, publish = summary["training"], summary["publish"]
+    runs = {name: run for name, run in summary["evaluation"].items() if "ndcg@10" in run}
+    keys = informative_metrics(max((run.get("most_gold", 0) for run in runs.values()), default=0))
     lines = [
         f"rader run {summary['recipe']}: {stages}",
         f"dataset: {summary['rows']} rows " + ", ".join(f"{k} {v}" for k, v in (summary["rows_per_query_type"] or {}).items()),
         f"training: {training['steps']} steps on {training['train_rows']} rows, final loss "
         + (f"{training['final_train_loss']:.4f}" if training["final_train_loss"] is not None else "n/a"),
         "",
-        f"{'evaluated on ' + _eval_source(summary):<40} {'nDCG@10':>8} {'Recall@10':>10} {'P@10':>7}",
+        f"{'evaluated on ' + _eval_source(summary):<40} " + " ".join(f"{METRIC_NAMES[key]:>10}" for key in keys),
     ]
-    for name, run in summary["evaluation"].items():
-        if "ndcg@10" in run:
-            lines.append(f"  {name + ': ' + run['label']:<38} {run['ndcg@10']:>8.4f} {run['recall@10']:>10.4f} {run['p@10']:>7.4f}")
+    for name, run in runs.items():
+        lines.append(f"  {name + ': ' + run['label']:<38} " + " ".join(f"{run[key]:>10.4f}" for key in keys))
     lines += ["", f"run folder: {summary['run_folder']}"]
     lines.append(f"  model: {training['model']}   loss curve: {training.get('loss_curve')}")
     lines.append(f"  evaluation chart: {summary['evaluation_chart']}")

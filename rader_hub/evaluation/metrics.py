@@ -12,6 +12,16 @@ from rader_hub.retrieval.base import Ranking
 Qrels = Mapping[str, Mapping[str, int]]
 """query id -> {relevant doc id: relevance grade}."""
 
+METRIC_NAMES = {"ndcg@10": "nDCG@10", "recall@10": "Recall@10", "p@10": "P@10"}
+"""The metrics every evaluation reports, as tables and cards name them."""
+
+
+def informative_metrics(most_gold: int) -> list[str]:
+    """The metrics worth showing for a query set whose queries have at most ``most_gold`` gold
+    documents: P@10 only where a query may have several (with one it is Recall@10 / 10 and says
+    nothing more); 0, not recorded, keeps every metric."""
+    return [key for key in METRIC_NAMES if key != "p@10" or most_gold != 1]
+
 
 def run_from_rankings(query_ids: Sequence[str], rankings: Sequence[Ranking]) -> dict[str, dict[str, float]]:
     """pytrec_eval's run format: query id -> {doc id: score}."""

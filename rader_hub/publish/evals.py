@@ -18,6 +18,7 @@ from rader_hub.assets import EMBEDDED
 from rader_hub.errors import DataError
 from rader_hub.evaluation.bootstrap import Difference, paired_bootstrap
 from rader_hub.evaluation.bright import BRIGHT_HUB_ID, queries_config
+from rader_hub.evaluation.metrics import informative_metrics
 from rader_hub.publish.metadata import is_hub_repo_id
 from rader_hub.queries import QueryMode
 
@@ -99,8 +100,8 @@ class EvalSet:
 
     @property
     def metric_keys(self) -> list[str]:
-        """P@10 only where a query may have several gold documents: with one it is Recall@10 / 10."""
-        return [key for key in METRICS if key != "p@10" or self.most_gold != 1]
+        """The metrics shown for this set (:func:`~rader_hub.evaluation.metrics.informative_metrics`)."""
+        return informative_metrics(self.most_gold)
 
     def row(self, role: str) -> EvalRow | None:
         return next((row for row in self.rows if row.role == role), None)
