@@ -157,7 +157,7 @@ def test_card_examples_come_from_different_problems_and_query_types(tmp_path):
         (RetrieverTrainingConfig, "max_steps", -5, "training setting max_steps: Input should be greater than or equal to -1 (got -5)"),
         (RetrieverTrainingConfig, "batch_size", 1, "training setting batch_size: Input should be greater than or equal to 2 (got 1)"),
         (RetrieverTrainingConfig, "eval_fraction", 1.0, "training setting eval_fraction: Input should be less than 1 (got 1.0)"),
-        (RetrieverTrainingConfig, "mini_batch_size", 0, "training setting mini_batch_size: Input should be greater than or equal to 1"),
+        (RetrieverTrainingConfig, "mini_batch_size", -1, "training setting mini_batch_size: Input should be greater than or equal to 0"),
         (RetrieverTrainingConfig, "temperature", 0.0, "training setting temperature: Input should be greater than 0"),
         (RetrieverTrainingConfig, "save_steps", 0, "training setting save_steps: Input should be greater than or equal to 1"),
         (RerankerTrainingConfig, "num_negatives", 0, "training setting num_negatives: Input should be greater than or equal to 1 (got 0)"),

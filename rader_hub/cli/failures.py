@@ -44,6 +44,7 @@ FLAGS = {
     "eval_files": "--eval",
     "gpus": "--gpus",
     "license": "--license",
+    "mini_batch_size": "--mini-batch-size",
     "name": "--name",
     "out": "--out",
     "out_dir": "--out",

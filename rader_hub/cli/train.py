@@ -110,7 +110,13 @@ def train_retriever_command(
         "batch_size"
     ),
     mini_batch_size: Annotated[
-        int | None, typer.Option("--mini-batch-size", help="Use cached InfoNCE (GradCache) with this chunk size, for large batches.")
+        int,
+        typer.Option(
+            "--mini-batch-size",
+            min=0,
+            help="Cached InfoNCE (GradCache) in chunks of this many texts: memory stays flat as batches grow "
+            "(0: the plain loss, one pass per batch, where memory allows).",
+        ),
     ] = RETRIEVER("mini_batch_size"),
     epochs: EpochsOption = RETRIEVER("epochs"),
     max_steps: MaxStepsOption = RETRIEVER("max_steps"),

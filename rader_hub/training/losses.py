@@ -22,7 +22,7 @@ def _scale(temperature: float) -> float:
 
 
 def info_nce_loss(
-    model, temperature: float = PAPER_TEMPERATURE, mini_batch_size: int | None = None, gather_across_devices: bool = False
+    model, temperature: float = PAPER_TEMPERATURE, mini_batch_size: int = 0, gather_across_devices: bool = False
 ) -> nn.Module:
     """The retriever's loss: InfoNCE over in-batch and hard negatives, as the paper trains RaDeR.
 
@@ -34,9 +34,9 @@ def info_nce_loss(
     Args:
         model: the SentenceTransformer being trained.
         temperature: softmax temperature (paper: 0.01, i.e. scale 100). Must be > 0.
-        mini_batch_size: when set, ``CachedMultipleNegativesRankingLoss`` (GradCache) with chunks of
-            this many texts: the same loss and gradients, with memory bounded by the chunk instead
-            of the batch, at some extra compute. Must be >= 1.
+        mini_batch_size: when positive, ``CachedMultipleNegativesRankingLoss`` (GradCache) with
+            chunks of this many texts: the same loss and gradients, with memory bounded by the chunk
+            instead of the batch, for a second forward pass. 0: the plain loss. Must be >= 0.
         gather_across_devices: under several processes (torchrun, accelerate launch), every
             process's queries and passages join each query's softmax (the paper's in-batch
             negatives shared across devices), gradients flowing through the gathered embeddings.
@@ -86,10 +86,10 @@ def info_nce_loss(
     from sentence_transformers.sentence_transformer import losses
 
     scale = _scale(temperature)
-    if mini_batch_size is None:
+    if mini_batch_size < 0:
+        raise ConfigError(f"mini_batch_size must be >= 0, got {mini_batch_size}", field="mini_batch_size")
+    if mini_batch_size == 0:
         return losses.MultipleNegativesRankingLoss(model, scale=scale, gather_across_devices=gather_across_devices)
-    if mini_batch_size < 1:
-        raise ConfigError(f"mini-batch size must be >= 1, got {mini_batch_size}")
     return losses.CachedMultipleNegativesRankingLoss(
         model, scale=scale, mini_batch_size=mini_batch_size, gather_across_devices=gather_across_devices
     )
