@@ -59,7 +59,7 @@ def child(mini_batch_size: int, steps: int, threads: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mini-batch-sizes", type=int, nargs="+", default=[0, 16, 4], help="0: plain InfoNCE; N: cached, N texts at a time")
+    parser.add_argument("--mini-batch-sizes", type=int, nargs="+", default=[0, 16, 4], help="0: plain InfoNCE; N: cached, N texts a pass")
     parser.add_argument("--steps", type=int, default=2, help="training steps per run")
     parser.add_argument("--repeats", type=int, default=1, help="interleaved rounds; each setting keeps its best")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
