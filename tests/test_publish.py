@@ -232,7 +232,12 @@ def test_dry_run_renders_the_model_folder_and_card_without_network(hub, retrieve
     assert "## Training Details" in body and "### Training Hyperparameters" in body  # what sentence-transformers wrote
     # The data revision it was trained on, and the commands that train it again on it.
     fingerprint_row = f"| training data revision | local `run/data`, content fingerprint `{training['dataset_revision']['fingerprint']}`"
-    assert fingerprint_row in body and "To train it again (with the same versions, on the training data revision above)" in body
+    assert fingerprint_row in body
+    # ... and that the command, which reads the published dataset, trains on that data only if it was published unchanged.
+    assert (
+        "To train it again with the same versions (the model was trained on the local data above; the command reads `org/rader-math`"
+        in body
+    )
     assert "das2025rader" in body and "reimers-2019-sentence-bert" in body
 
 
@@ -415,6 +420,18 @@ def test_the_dataset_card_says_the_hardware_and_time_of_the_run(dataset_dir, tmp
     assert f"The generation ran on {os.cpu_count()} logical CPU cores" in text
     assert " of wall time. Its LLMs ran behind a server, on hardware not recorded here." in text  # the scripted LLM is served
     assert "The hardware and time of the run are not recorded" not in text
+
+
+def test_the_status_line_says_how_much_of_the_data_the_review_estimate_covers(dataset_dir, tmp_path) -> None:
+    run = tmp_path / "reviewed"
+    shutil.copytree(dataset_dir, run)
+    partial = json.loads(json.dumps(REVIEW))
+    partial["estimates"]["positives_relevant"]["coverage"] = 0.37  # strata without a review are not estimated
+    (run / "review.json").write_text(json.dumps(partial))
+    render_publish_folder(ArtifactKind.dataset, run, "org/x", tmp_path / "out", CardOptions(license="mit"))
+    status = (tmp_path / "out" / "README.md").read_text().split("\n# ", 1)[1].split("\n\n")[1]
+    assert "an estimated 80% of the positives are relevant\n(95% interval 28-98%; the reviewed strata hold 37% of the positives, " in status
+    assert "the rest is not estimated): see [Human review](#human-review)." in status
 
 
 # -- secrets ----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 
 from rader_hub import __version__
 from rader_hub.fingerprints import files_fingerprint
-from rader_hub.publish.model_card import reproduce_block, revision_fact
+from rader_hub.publish.model_card import reproduce_block, reproduce_data_note, revision_fact
 from rader_hub.records import DataSource
 from rader_hub.training.reproduce import data_argument, dataset_revision, reproduce_commands
 
@@ -63,3 +63,26 @@ def test_the_card_shows_the_recorded_commands_with_the_published_dataset() -> No
     assert block.splitlines() == [f"pip install rader-hub=={__version__}", train]
     assert "--data org/rader-math " in reproduce_block(training, "org/rader-math", "retriever", [])
     assert reproduce_block({}, None, "retriever", []) is None
+
+
+def test_the_card_says_whether_its_command_reads_the_data_the_model_was_trained_on():
+    hub = {"hub_id": "org/rader-math", "commit": "0123abcd" * 5}
+    local = {"name": "math/data", "fingerprint": "f" * 16, "recipe_hashes": ["h1"]}
+    note = reproduce_data_note
+    assert (
+        note(hub, "org/rader-math") == "the model was trained on the revision above; the command reads `org/rader-math`'s current revision"
+    )
+    assert note(hub, "org/other") == "the command reads `org/other`, the model was trained on the revision above"
+    assert note(local, "org/rader-math").startswith("the model was trained on the local data above; the command reads `org/rader-math`, ")
+    assert "which is that data only if it was published unchanged" in note(local, "org/rader-math")
+    assert note(local, None) == "on the local data above, identified by its content fingerprint"
+    assert note(None, "org/rader-math") == "the training data's revision is not recorded; the command reads the current `org/rader-math`"
+    # Nothing recorded, nothing published beside it: no claim that a dataset was.
+    assert note(None, None) == "the training data is not recorded: replace `DATA` with it"
+
+
+def test_a_record_from_before_the_cached_default_reproduces_its_plain_loss():
+    # mini_batch_size None was the plain loss; the flag for it is now 0 (the default is cached, 16).
+    train = reproduce_commands("retriever", {"base": "embedded", "mini_batch_size": None}, "DATA")["train"]
+    assert train == "rader train retriever --data DATA --out model --base embedded --mini-batch-size 0"
+    assert "--mini-batch-size" not in reproduce_commands("retriever", {"base": "embedded", "mini_batch_size": 16}, "DATA")["train"]

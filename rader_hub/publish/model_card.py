@@ -115,7 +115,7 @@ def model_card(folder: ModelFolder, repo_id: str, options: CardOptions, local_tr
         "limitations": _limitations(sets, training),
         "license_id": license_id,
         "reproduce": reproduce_block(training, dataset_repo, folder.kind, sets),
-        "dataset_revision_recorded": bool(training.get("dataset_revision")),
+        "reproduce_data": reproduce_data_note(training.get("dataset_revision"), dataset_repo),
     }
     return render_card(ModelCard, card_data, template_path(TEMPLATES[folder.kind], options.template), context)
 
@@ -284,6 +284,28 @@ def _training_facts(training: dict[str, Any], kind: str) -> list[tuple[str, str]
         if training.get(key) is not None:
             facts.append((name, f"{training[key]:.4f}"))
     return facts
+
+
+def reproduce_data_note(revision: dict[str, Any] | None, dataset_repo: str | None) -> str:
+    """What data the card's training command reads, beside what the model was trained on: the same
+    only when the recorded revision is the published dataset's (`rader train` reads its current
+    revision); local data may have changed before it was published (a review's merge changes it)."""
+    if revision is None:
+        if dataset_repo:
+            return f"the training data's revision is not recorded; the command reads the current `{dataset_repo}`"
+        return "the training data is not recorded: replace `DATA` with it"
+    if "hub_id" in revision:
+        same = dataset_repo in (None, revision["hub_id"])
+        read = f"`{dataset_repo or revision['hub_id']}`"
+        if same and revision["commit"]:
+            return f"the model was trained on the revision above; the command reads {read}'s current revision"
+        return f"the command reads {read}, the model was trained on the revision above"
+    if dataset_repo:
+        return (
+            f"the model was trained on the local data above; the command reads `{dataset_repo}`, which is that data only if it "
+            "was published unchanged: a human review's merge, for one, changes it"
+        )
+    return "on the local data above, identified by its content fingerprint"
 
 
 def revision_fact(revision: dict[str, Any]) -> str:

@@ -53,6 +53,8 @@ def reproduce_commands(kind: str, config: dict[str, Any], data: str) -> dict[str
     defaults = (RetrieverTrainingConfig if kind == "retriever" else RerankerTrainingConfig)(out_dir="model")
     parts = [f"rader train {kind} --data {data} --out model --base {config.get('base')}"]
     for name, value in config.items():
+        if name == "mini_batch_size" and value is None:  # records from before 0 named the plain loss
+            value = 0
         if name in _NOT_FLAGS or getattr(defaults, name, value) == value:
             continue
         flag = _FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
