@@ -169,7 +169,7 @@ def test_the_python_api_trains_with_cached_infonce_when_asked(
     assert recorded["dataset_revision"] == {"name": name, "fingerprint": files_fingerprint(tiny_data), "recipe_hashes": []}
     assert recorded["reproduce"]["train"] == (
         f"rader train retriever --data {name} --out model --base embedded --max-steps 1 --num-negatives 1 "
-        "--temperature 0.05 --batch-size 2 --mini-batch-size 1 --max-seq-length 32"
+        f"--temperature 0.05 --batch-size 2 --mini-batch-size {mini_batch_size} --max-seq-length 32"
     )
     assert str(tmp_path) not in str(recorded["reproduce"])
 
