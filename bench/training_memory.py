@@ -22,9 +22,22 @@ import resource
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from machine import machine_fields
+
+
+def _at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an int of at least ``minimum`` (a bad value is argparse's one-line error)."""
+
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+
+    return parse
 
 
 def child(mini_batch_size: int, steps: int, threads: int) -> None:
@@ -59,10 +72,10 @@ def child(mini_batch_size: int, steps: int, threads: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mini-batch-sizes", type=int, nargs="+", default=[0, 16, 4], help="0: plain InfoNCE; N: cached, N texts a pass")
-    parser.add_argument("--steps", type=int, default=2, help="training steps per run")
-    parser.add_argument("--repeats", type=int, default=1, help="interleaved rounds; each setting keeps its best")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--mini-batch-sizes", type=_at_least(0), nargs="+", default=[0, 16, 4], help="0: plain; N: cached, N texts a pass")
+    parser.add_argument("--steps", type=_at_least(1), default=2, help="training steps per run")
+    parser.add_argument("--repeats", type=_at_least(1), default=1, help="interleaved rounds; each setting keeps its best")
+    parser.add_argument("--threads", type=_at_least(1), default=1, help="torch CPU threads")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)  # one run, in a fresh process
     args = parser.parse_args()
     if args.child is not None:

@@ -43,7 +43,7 @@ PAPER_AVERAGE = {"BM25": 0.145, "gte-Qwen2-7B-instruct": 0.235, "RaDeR-gte-Qwen2
 def paper_references(retriever: str, model: str | None, query_mode: str) -> dict[str, dict[str, float]]:
     """The paper's rows to print beside this run: BM25's for BM25, the base's and RaDeR's for a dense
     or hybrid run of that base or of a model trained from it (its rader_training.json says so).
-    None for reasoning queries: the paper's figures are for the original ones."""
+    None (an empty mapping) for reasoning queries: the paper's figures are for the original ones."""
     if query_mode != "question":
         return {}
     if retriever == "bm25":
